@@ -1,0 +1,305 @@
+//! Command handlers of `CjBatch`: validate a command against the current state and decide
+//! its events. Handlers work on a `Draft` — a copy of the batch that folds each event as it
+//! is decided — so later decisions in the same command see earlier ones (the deciding
+//! callback and the finalization it triggers are one command).
+
+use super::{CjBatch, ComparisonResult};
+use crate::commands::{
+    CallbackOutcome, CallbackReport, CjBatchCommand, Finalize, ForceRecovery, RecordCallbacks,
+    RegisterAnchors, RegisterBatch, SubmitPairs,
+};
+use crate::error::CjBatchError;
+use crate::events::{
+    AnchorsRegistered, BatchRegistered, CjBatchEvent, ComparisonFailed, ComparisonRecorded,
+    LateCallbackRecorded, PairsSubmitted, RecoveryForced,
+};
+use crate::ids::CorrelationId;
+use crate::status::BatchState;
+use cqrs_es::Aggregate;
+use std::collections::HashSet;
+
+/// A working copy of the batch plus the events decided so far.
+pub(super) struct Draft {
+    pub batch: CjBatch,
+    pub events: Vec<CjBatchEvent>,
+}
+
+impl Draft {
+    pub fn emit(&mut self, event: CjBatchEvent) {
+        self.batch.apply(event.clone());
+        self.events.push(event);
+    }
+}
+
+impl CjBatch {
+    /// Decides the events of a command without changing `self`.
+    pub fn decide(&self, command: CjBatchCommand) -> Result<Vec<CjBatchEvent>, CjBatchError> {
+        if let CjBatchCommand::RegisterBatch(register) = command {
+            return self.register_batch(register);
+        }
+        if self.registration.is_none() {
+            return Err(CjBatchError::NotRegistered);
+        }
+        let mut draft = Draft {
+            batch: self.clone(),
+            events: Vec::new(),
+        };
+        match command {
+            CjBatchCommand::RegisterBatch(_) => unreachable!("handled above"),
+            CjBatchCommand::RegisterAnchors(anchors) => draft.register_anchors(anchors)?,
+            CjBatchCommand::SubmitPairs(submitted) => draft.submit_pairs(submitted)?,
+            CjBatchCommand::RecordCallbacks(callbacks) => draft.record_callbacks(callbacks)?,
+            CjBatchCommand::ForceRecovery(force) => draft.force_recovery(force)?,
+            CjBatchCommand::Finalize(finalize) => draft.finalize_on_request(finalize)?,
+        }
+        Ok(draft.events)
+    }
+
+    fn register_batch(
+        &self,
+        register: Box<RegisterBatch>,
+    ) -> Result<Vec<CjBatchEvent>, CjBatchError> {
+        if let Some(existing) = &self.registration {
+            // A redelivered request is a no-op; anything else is a real conflict.
+            return if existing.request_event_id == register.request_event_id {
+                Ok(Vec::new())
+            } else {
+                Err(CjBatchError::AlreadyRegistered)
+            };
+        }
+        let mut seen = HashSet::new();
+        let ids = register
+            .essays
+            .iter()
+            .map(|e| &e.essay_id)
+            .chain(register.failed_essays.iter().map(|e| &e.essay_id));
+        for essay_id in ids {
+            if !seen.insert(essay_id) {
+                return Err(CjBatchError::DuplicateEssayId {
+                    essay_id: essay_id.clone(),
+                });
+            }
+        }
+        Ok(vec![CjBatchEvent::BatchRegistered(Box::new(
+            BatchRegistered {
+                batch_id: register.batch_id,
+                upstream_batch_id: register.upstream_batch_id,
+                request_event_id: register.request_event_id,
+                request_correlation_id: register.request_correlation_id,
+                essays: register.essays,
+                failed_essays: register.failed_essays,
+                language: register.language,
+                course_code: register.course_code,
+                assignment_id: register.assignment_id,
+                user_id: register.user_id,
+                org_id: register.org_id,
+                grade_scale: register.grade_scale,
+                settings: register.settings,
+                llm: register.llm,
+            },
+        ))])
+    }
+}
+
+impl Draft {
+    fn ensure_not_terminal(&self) -> Result<(), CjBatchError> {
+        if self.batch.is_terminal() {
+            Err(CjBatchError::BatchTerminal {
+                status: self.batch.status,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn register_anchors(&mut self, command: RegisterAnchors) -> Result<(), CjBatchError> {
+        self.ensure_not_terminal()?;
+        if self.batch.state != BatchState::Initializing {
+            return Err(CjBatchError::IntakeClosed);
+        }
+        let scale = self.batch.grade_scale();
+        let mut seen = HashSet::new();
+        for anchor in &command.anchors {
+            if self.batch.essay_index.contains_key(&anchor.essay_id)
+                || !seen.insert(&anchor.essay_id)
+            {
+                return Err(CjBatchError::DuplicateEssayId {
+                    essay_id: anchor.essay_id.clone(),
+                });
+            }
+            if scale.index_of(&anchor.grade).is_none() {
+                return Err(CjBatchError::AnchorGradeNotOnScale {
+                    essay_id: anchor.essay_id.clone(),
+                    grade: anchor.grade.clone(),
+                    scale: scale.id().to_string(),
+                });
+            }
+        }
+        self.emit(CjBatchEvent::AnchorsRegistered(AnchorsRegistered {
+            anchors: command.anchors,
+        }));
+        self.start_comparisons();
+        Ok(())
+    }
+
+    fn submit_pairs(&mut self, command: SubmitPairs) -> Result<(), CjBatchError> {
+        self.ensure_known(command.correlation_ids.iter())?;
+        if self.batch.is_terminal() {
+            // A 202 that arrives after the batch ended changes nothing.
+            return Ok(());
+        }
+        let mut fresh = HashSet::new();
+        let correlation_ids: Vec<CorrelationId> = command
+            .correlation_ids
+            .into_iter()
+            .filter(|id| self.batch.comparison(id).is_some_and(|c| !c.submitted))
+            .filter(|id| fresh.insert(*id))
+            .collect();
+        if !correlation_ids.is_empty() {
+            self.emit(CjBatchEvent::PairsSubmitted(PairsSubmitted {
+                correlation_ids,
+            }));
+        }
+        Ok(())
+    }
+
+    fn record_callbacks(&mut self, command: RecordCallbacks) -> Result<(), CjBatchError> {
+        if command.callbacks.is_empty() {
+            return Err(CjBatchError::EmptyCommand);
+        }
+        self.ensure_known(command.callbacks.iter().map(|c| &c.correlation_id))?;
+        if self.batch.is_terminal() {
+            self.record_late_callbacks(&command.callbacks);
+            return Ok(());
+        }
+        let recorded_before = self.events.len();
+        for callback in command.callbacks {
+            self.record_callback(callback);
+        }
+        if self.events.len() > recorded_before {
+            // Only new verdicts can change the decision; pure duplicates change nothing.
+            self.decide_next_step();
+        }
+        Ok(())
+    }
+
+    fn record_callback(&mut self, callback: CallbackReport) {
+        let Some(comparison) = self.batch.comparison(&callback.correlation_id) else {
+            return;
+        };
+        if comparison.result != ComparisonResult::Pending {
+            return; // duplicate delivery
+        }
+        let event = match callback.outcome {
+            CallbackOutcome::Verdict {
+                winner,
+                confidence,
+                justification,
+            } => {
+                let winner_index = match winner {
+                    crate::commands::Position::A => comparison.essay_a,
+                    crate::commands::Position::B => comparison.essay_b,
+                };
+                CjBatchEvent::ComparisonRecorded(ComparisonRecorded {
+                    correlation_id: callback.correlation_id,
+                    winner: self.batch.essays[winner_index].essay_id.clone(),
+                    winner_position: winner,
+                    confidence,
+                    justification,
+                    provider: callback.provider,
+                    model: callback.model,
+                    cost_estimate: callback.cost_estimate,
+                    total_tokens: callback.total_tokens,
+                })
+            }
+            CallbackOutcome::Error { code, message } => {
+                CjBatchEvent::ComparisonFailed(ComparisonFailed {
+                    correlation_id: callback.correlation_id,
+                    error_code: code,
+                    message,
+                    attempt: comparison.attempt,
+                })
+            }
+        };
+        self.emit(event);
+    }
+
+    fn record_late_callbacks(&mut self, callbacks: &[CallbackReport]) {
+        for callback in callbacks {
+            let id = callback.correlation_id;
+            let already_resolved = self
+                .batch
+                .comparison(&id)
+                .is_some_and(|c| c.result != ComparisonResult::Pending);
+            if already_resolved || self.batch.late_callbacks.contains(&id) {
+                continue;
+            }
+            self.emit(CjBatchEvent::LateCallbackRecorded(LateCallbackRecorded {
+                correlation_id: id,
+                succeeded: matches!(callback.outcome, CallbackOutcome::Verdict { .. }),
+                batch_status: self.batch.status,
+            }));
+        }
+    }
+
+    fn force_recovery(&mut self, command: ForceRecovery) -> Result<(), CjBatchError> {
+        self.ensure_not_terminal()?;
+        let state = self.batch.state;
+        if !matches!(
+            state,
+            BatchState::GeneratingPairs | BatchState::WaitingCallbacks
+        ) {
+            return Err(CjBatchError::NotInProgress { state });
+        }
+        let progress = self.batch.progress();
+        let share = progress.completion_share();
+        self.emit(CjBatchEvent::RecoveryForced(RecoveryForced {
+            observed_progress: command.observed_progress,
+            progress: share,
+            idle_seconds: command.idle_seconds,
+        }));
+        let threshold = self.batch.settings().recovery_progress_threshold;
+        if share >= threshold && progress.successful > 0 {
+            self.finalize(crate::events::CompletionTrigger::ForcedRecovery);
+        } else {
+            self.fail_stuck(state, share, threshold, command.idle_seconds);
+        }
+        Ok(())
+    }
+
+    fn finalize_on_request(&mut self, command: Finalize) -> Result<(), CjBatchError> {
+        self.ensure_not_terminal()?;
+        if self.batch.state == BatchState::Initializing {
+            return Err(CjBatchError::NotInProgress {
+                state: self.batch.state,
+            });
+        }
+        tracing::info!(requested_by = %command.requested_by, "finalize requested");
+        let progress = self.batch.progress();
+        let trigger = if progress.outstanding() == 0 && progress.budget_left() == 0 {
+            crate::events::CompletionTrigger::BudgetSpent
+        } else {
+            crate::events::CompletionTrigger::OperatorFinalize
+        };
+        self.finalize(trigger);
+        Ok(())
+    }
+
+    fn ensure_known<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a CorrelationId>,
+    ) -> Result<(), CjBatchError> {
+        let mut unknown: Vec<CorrelationId> = ids
+            .filter(|id| self.batch.comparison(id).is_none())
+            .copied()
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        unknown.sort();
+        unknown.dedup();
+        Err(CjBatchError::UnknownComparisons {
+            correlation_ids: unknown,
+        })
+    }
+}

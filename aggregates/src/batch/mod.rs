@@ -1,0 +1,244 @@
+//! The `CjBatch` aggregate: one comparative-judgement batch from registration to its
+//! terminal status. `handle` (in `handlers`) decides and writes events; `apply` (here) only
+//! folds them into state, so state rebuilt from the log equals the state decided with.
+
+mod decisions;
+mod handlers;
+
+use crate::commands::{CjBatchCommand, Position};
+use crate::error::CjBatchError;
+use crate::events::{
+    BatchRegistered, CjBatchEvent, ComparisonPurpose, FitSnapshot, PlannedComparison,
+};
+use crate::ids::{CorrelationId, EssayId};
+use crate::status::{BatchState, UploadStatus};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// One essay of the batch: a student's or an anchor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchEssay {
+    pub essay_id: EssayId,
+    pub is_anchor: bool,
+    pub known_grade: Option<String>,
+}
+
+/// Where one comparison stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ComparisonResult {
+    Pending,
+    Won(Position),
+    Failed,
+}
+
+/// One comparison asked (or about to be asked) of the judge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchComparison {
+    pub correlation_id: CorrelationId,
+    /// Index into the batch's essays.
+    pub essay_a: usize,
+    pub essay_b: usize,
+    pub wave: u32,
+    pub attempt: u32,
+    pub purpose: ComparisonPurpose,
+    pub submitted: bool,
+    pub result: ComparisonResult,
+    /// A retry of this failed comparison has been planned.
+    pub retried: bool,
+}
+
+impl BatchComparison {
+    /// (winner, loser) essay indices of a successful comparison.
+    pub fn verdict(&self) -> Option<(usize, usize)> {
+        match self.result {
+            ComparisonResult::Won(Position::A) => Some((self.essay_a, self.essay_b)),
+            ComparisonResult::Won(Position::B) => Some((self.essay_b, self.essay_a)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CjBatch {
+    registration: Option<BatchRegistered>,
+    essays: Vec<BatchEssay>,
+    essay_index: HashMap<EssayId, usize>,
+    comparisons: Vec<BatchComparison>,
+    comparison_index: HashMap<CorrelationId, usize>,
+    late_callbacks: HashSet<CorrelationId>,
+    state: BatchState,
+    status: UploadStatus,
+    wave: u32,
+    /// The fit when the current wave was planned: what stability is judged against.
+    reference_fit: Option<FitSnapshot>,
+}
+
+impl CjBatch {
+    pub fn registration(&self) -> Option<&BatchRegistered> {
+        self.registration.as_ref()
+    }
+
+    pub fn state(&self) -> BatchState {
+        self.state
+    }
+
+    pub fn status(&self) -> UploadStatus {
+        self.status
+    }
+
+    pub fn wave(&self) -> u32 {
+        self.wave
+    }
+
+    pub fn essays(&self) -> &[BatchEssay] {
+        &self.essays
+    }
+
+    pub fn comparisons(&self) -> &[BatchComparison] {
+        &self.comparisons
+    }
+
+    pub fn comparison(&self, id: &CorrelationId) -> Option<&BatchComparison> {
+        self.comparison_index.get(id).map(|&i| &self.comparisons[i])
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_terminal() || self.state.is_terminal()
+    }
+
+    /// Comparisons planned but not yet accepted by the provider: what a dispatcher sends.
+    pub fn unsubmitted(&self) -> impl Iterator<Item = &BatchComparison> {
+        self.comparisons
+            .iter()
+            .filter(|c| !c.submitted && c.result == ComparisonResult::Pending)
+    }
+
+    fn add_comparison(&mut self, planned: &PlannedComparison, wave: u32) {
+        let (Some(&a), Some(&b)) = (
+            self.essay_index.get(&planned.essay_a),
+            self.essay_index.get(&planned.essay_b),
+        ) else {
+            // Events are only written by `handle`, which plans among known essays.
+            tracing::error!(correlation_id = %planned.correlation_id, "comparison names an unknown essay");
+            return;
+        };
+        self.comparison_index
+            .insert(planned.correlation_id, self.comparisons.len());
+        self.comparisons.push(BatchComparison {
+            correlation_id: planned.correlation_id,
+            essay_a: a,
+            essay_b: b,
+            wave,
+            attempt: planned.attempt,
+            purpose: planned.purpose,
+            submitted: false,
+            result: ComparisonResult::Pending,
+            retried: false,
+        });
+    }
+
+    fn add_essay(&mut self, essay_id: EssayId, is_anchor: bool, known_grade: Option<String>) {
+        self.essay_index.insert(essay_id.clone(), self.essays.len());
+        self.essays.push(BatchEssay {
+            essay_id,
+            is_anchor,
+            known_grade,
+        });
+    }
+
+    fn comparison_mut(&mut self, id: &CorrelationId) -> Option<&mut BatchComparison> {
+        self.comparison_index
+            .get(id)
+            .copied()
+            .map(|i| &mut self.comparisons[i])
+    }
+}
+
+impl Aggregate for CjBatch {
+    const TYPE: &'static str = "CjBatch";
+    type Command = CjBatchCommand;
+    type Event = CjBatchEvent;
+    type Error = CjBatchError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        // Decide first, write after: a refused command leaves the aggregate untouched.
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            CjBatchEvent::BatchRegistered(registered) => {
+                for essay in &registered.essays {
+                    self.add_essay(essay.essay_id.clone(), false, None);
+                }
+                self.registration = Some(*registered);
+                self.state = BatchState::Initializing;
+                self.status = UploadStatus::Pending;
+            }
+            CjBatchEvent::AnchorsRegistered(anchors) => {
+                for anchor in anchors.anchors {
+                    self.add_essay(anchor.essay_id, true, Some(anchor.grade));
+                }
+                self.state = BatchState::GeneratingPairs;
+            }
+            CjBatchEvent::WavePlanned(planned) => {
+                self.wave = planned.wave;
+                if planned.fit.is_some() {
+                    self.reference_fit = planned.fit;
+                }
+                for comparison in &planned.comparisons {
+                    self.add_comparison(comparison, planned.wave);
+                }
+                self.state = BatchState::WaitingCallbacks;
+                self.status = UploadStatus::PerformingComparisons;
+            }
+            CjBatchEvent::ComparisonRetried(retried) => {
+                if let Some(original) = self.comparison_mut(&retried.retry_of) {
+                    original.retried = true;
+                }
+                self.add_comparison(&retried.comparison, retried.wave);
+            }
+            CjBatchEvent::PairsSubmitted(submitted) => {
+                for id in &submitted.correlation_ids {
+                    if let Some(comparison) = self.comparison_mut(id) {
+                        comparison.submitted = true;
+                    }
+                }
+            }
+            CjBatchEvent::ComparisonRecorded(recorded) => {
+                if let Some(comparison) = self.comparison_mut(&recorded.correlation_id) {
+                    comparison.result = ComparisonResult::Won(recorded.winner_position);
+                }
+            }
+            CjBatchEvent::ComparisonFailed(failed) => {
+                if let Some(comparison) = self.comparison_mut(&failed.correlation_id) {
+                    comparison.result = ComparisonResult::Failed;
+                }
+            }
+            CjBatchEvent::LateCallbackRecorded(late) => {
+                self.late_callbacks.insert(late.correlation_id);
+            }
+            CjBatchEvent::ScoringStarted(_) => self.state = BatchState::Scoring,
+            CjBatchEvent::BatchScored(_) | CjBatchEvent::RecoveryForced(_) => {}
+            CjBatchEvent::BatchCompleted(completed) => {
+                self.state = BatchState::Completed;
+                self.status = completed.status;
+            }
+            CjBatchEvent::BatchFailed(failed) => {
+                self.state = BatchState::Failed;
+                self.status = failed.status;
+            }
+        }
+    }
+}

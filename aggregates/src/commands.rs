@@ -1,0 +1,131 @@
+//! Commands of the `CjBatch` aggregate: what the intake, the dispatcher, the callback
+//! consumer, the batch monitor and operators ask a batch to do.
+
+use crate::grade_scale::GradeScale;
+use crate::ids::{BatchId, CorrelationId, EssayId};
+use crate::settings::{BatchSettings, LlmSettings};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CjBatchCommand {
+    RegisterBatch(Box<RegisterBatch>),
+    RegisterAnchors(RegisterAnchors),
+    SubmitPairs(SubmitPairs),
+    RecordCallbacks(RecordCallbacks),
+    ForceRecovery(ForceRecovery),
+    Finalize(Finalize),
+}
+
+/// Where an essay's text lives. The text itself stays in the content store (deletable
+/// personal data); the log keeps only this reference and a hash of what was judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EssayRef {
+    pub essay_id: EssayId,
+    pub text_storage_id: String,
+    pub content_sha256: String,
+}
+
+/// An essay whose text could not be fetched at intake; reported in the completion event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedEssay {
+    pub essay_id: EssayId,
+    pub reason: String,
+}
+
+/// Opens a batch from an assessment request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterBatch {
+    pub batch_id: BatchId,
+    pub upstream_batch_id: String,
+    pub request_event_id: Uuid,
+    pub request_correlation_id: Uuid,
+    pub essays: Vec<EssayRef>,
+    pub failed_essays: Vec<FailedEssay>,
+    pub language: String,
+    pub course_code: String,
+    pub assignment_id: Option<String>,
+    pub user_id: String,
+    pub org_id: Option<String>,
+    pub grade_scale: GradeScale,
+    pub settings: BatchSettings,
+    pub llm: LlmSettings,
+}
+
+/// An anchor essay of known grade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnchorRef {
+    pub essay_id: EssayId,
+    pub grade: String,
+    pub label: String,
+    pub text_storage_id: String,
+    pub content_sha256: String,
+}
+
+/// Attaches the assignment's anchors (possibly none) and closes intake: the batch then plans
+/// its first wave, or completes at once when it has fewer than two student essays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterAnchors {
+    pub anchors: Vec<AnchorRef>,
+}
+
+/// The provider accepted these comparisons (HTTP 202).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmitPairs {
+    pub correlation_ids: Vec<CorrelationId>,
+}
+
+/// Which essay the judge preferred, by the position it was shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Position {
+    A,
+    B,
+}
+
+/// What the judge answered for one comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CallbackOutcome {
+    Verdict {
+        winner: Position,
+        confidence: Option<f64>,
+        justification: Option<String>,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+/// One callback (or a non-retryable dispatch failure) for one comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallbackReport {
+    pub correlation_id: CorrelationId,
+    pub outcome: CallbackOutcome,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub cost_estimate: Option<f64>,
+    pub total_tokens: Option<u64>,
+}
+
+/// Records the callbacks of one consumer poll that belong to this batch, then decides in
+/// the same command: wait, plan the next wave, finalize or fail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordCallbacks {
+    pub callbacks: Vec<CallbackReport>,
+}
+
+/// The batch monitor found the batch idle past its timeout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForceRecovery {
+    /// Progress as the monitor's projection saw it (recorded for audit; the aggregate
+    /// decides on its own count).
+    pub observed_progress: f64,
+    pub idle_seconds: u64,
+}
+
+/// An operator or the completion sweep asks the batch to score now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finalize {
+    pub requested_by: String,
+}

@@ -1,0 +1,38 @@
+//! Why the `CjBatch` aggregate refuses a command.
+
+use crate::ids::{CorrelationId, EssayId};
+use crate::status::{BatchState, UploadStatus};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CjBatchError {
+    #[error("batch is not registered")]
+    NotRegistered,
+    #[error("batch is already registered for another request")]
+    AlreadyRegistered,
+    #[error("anchors are already registered; intake is closed")]
+    IntakeClosed,
+    #[error("batch has ended with {status}; it accepts no further change")]
+    BatchTerminal { status: UploadStatus },
+    #[error("batch is {state}, not in progress")]
+    NotInProgress { state: BatchState },
+    /// The callback consumer counts and drops these (orphan callbacks).
+    #[error("no comparison of this batch has correlation id(s) {}", list(.correlation_ids))]
+    UnknownComparisons { correlation_ids: Vec<CorrelationId> },
+    #[error("essay id {essay_id} appears more than once in the batch")]
+    DuplicateEssayId { essay_id: EssayId },
+    #[error("anchor {essay_id} has grade {grade:?}, which is not on scale {scale}")]
+    AnchorGradeNotOnScale {
+        essay_id: EssayId,
+        grade: String,
+        scale: String,
+    },
+    #[error("the command carries nothing to do")]
+    EmptyCommand,
+}
+
+fn list(ids: &[CorrelationId]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

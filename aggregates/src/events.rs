@@ -1,0 +1,258 @@
+//! Events of the `CjBatch` aggregate: every change of a batch, as persisted in the log.
+//! Events never carry essay text, only references and hashes. Every event type is versioned;
+//! a change of shape bumps its version and adds an upcaster for the old one.
+
+use crate::commands::{AnchorRef, EssayRef, FailedEssay, Position};
+use crate::grade_scale::GradeScale;
+use crate::grading::{Calibration, GradeProjection};
+use crate::ids::{BatchId, CorrelationId, EssayId};
+use crate::settings::{BatchSettings, LlmSettings};
+use crate::status::UploadStatus;
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Current version of every event type's payload.
+pub const EVENT_VERSION: &str = "1.0";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CjBatchEvent {
+    BatchRegistered(Box<BatchRegistered>),
+    AnchorsRegistered(AnchorsRegistered),
+    WavePlanned(WavePlanned),
+    PairsSubmitted(PairsSubmitted),
+    ComparisonRecorded(ComparisonRecorded),
+    ComparisonFailed(ComparisonFailed),
+    ComparisonRetried(ComparisonRetried),
+    LateCallbackRecorded(LateCallbackRecorded),
+    ScoringStarted(ScoringStarted),
+    BatchScored(BatchScored),
+    BatchCompleted(BatchCompleted),
+    BatchFailed(BatchFailed),
+    RecoveryForced(RecoveryForced),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchRegistered {
+    pub batch_id: BatchId,
+    pub upstream_batch_id: String,
+    pub request_event_id: Uuid,
+    pub request_correlation_id: Uuid,
+    pub essays: Vec<EssayRef>,
+    pub failed_essays: Vec<FailedEssay>,
+    pub language: String,
+    pub course_code: String,
+    pub assignment_id: Option<String>,
+    pub user_id: String,
+    pub org_id: Option<String>,
+    pub grade_scale: GradeScale,
+    pub settings: BatchSettings,
+    pub llm: LlmSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnchorsRegistered {
+    pub anchors: Vec<AnchorRef>,
+}
+
+/// Why a comparison was planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComparisonPurpose {
+    Coverage,
+    Informative,
+    Random,
+    Retry,
+}
+
+/// One comparison to ask the judge: `essay_a` is shown as "Essay A".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedComparison {
+    pub correlation_id: CorrelationId,
+    pub essay_a: EssayId,
+    pub essay_b: EssayId,
+    pub purpose: ComparisonPurpose,
+    /// 1 for a first ask, 2.. for retries.
+    pub attempt: u32,
+}
+
+/// The fit the batch stood at when a wave was planned: the reference for stability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitSnapshot {
+    /// Scores in the batch's essay order (students, then anchors).
+    pub scores: Vec<f64>,
+    pub ssr: Option<f64>,
+    /// Successful comparisons at the time of the snapshot.
+    pub successful_comparisons: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WavePlanned {
+    pub wave: u32,
+    pub comparisons: Vec<PlannedComparison>,
+    pub fit: Option<FitSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairsSubmitted {
+    pub correlation_ids: Vec<CorrelationId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonRecorded {
+    pub correlation_id: CorrelationId,
+    pub winner: EssayId,
+    pub winner_position: Position,
+    pub confidence: Option<f64>,
+    pub justification: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub cost_estimate: Option<f64>,
+    pub total_tokens: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonFailed {
+    pub correlation_id: CorrelationId,
+    pub error_code: String,
+    pub message: String,
+    pub attempt: u32,
+}
+
+/// A failed comparison asked again, reversed, in the wave being planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonRetried {
+    pub wave: u32,
+    pub retry_of: CorrelationId,
+    pub comparison: PlannedComparison,
+}
+
+/// A callback for a batch that had already ended: kept for audit and cost, changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateCallbackRecorded {
+    pub correlation_id: CorrelationId,
+    pub succeeded: bool,
+    pub batch_status: UploadStatus,
+}
+
+/// What ended the comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletionTrigger {
+    Stable,
+    BudgetSpent,
+    NoPairLeft,
+    ForcedRecovery,
+    OperatorFinalize,
+    InsufficientEssays,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoringStarted {
+    pub trigger: CompletionTrigger,
+}
+
+/// One essay's place on the scale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EssayScore {
+    pub essay_id: EssayId,
+    pub is_anchor: bool,
+    /// Anchors: the grade they were registered with (kept everywhere).
+    pub known_grade: Option<String>,
+    pub bt_score: f64,
+    pub standard_error: f64,
+    /// 1 = best, over students and anchors together.
+    pub rank: u32,
+    pub comparisons: u32,
+    /// Students only, when a calibration exists.
+    pub projection: Option<GradeProjection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchScored {
+    pub essays: Vec<EssayScore>,
+    pub ssr: Option<f64>,
+    pub grade_scale: GradeScale,
+    pub calibration: Option<Calibration>,
+    /// Why projections are unavailable, when they are.
+    pub calibration_unavailable: Option<String>,
+    pub successful_comparisons: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchCompleted {
+    pub status: UploadStatus,
+    /// Comparisons asked of the judge (first asks and retries), whatever their outcome:
+    /// what the batch cost.
+    pub comparisons_made: u32,
+    pub successful_comparisons: u32,
+    pub failed_comparisons: u32,
+    pub waves: u32,
+}
+
+/// Why a batch failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    LowSuccessRate,
+    StuckTimeoutInsufficientProgress,
+    NoEssayContent,
+}
+
+impl FailureReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::LowSuccessRate => "low_success_rate",
+            FailureReason::StuckTimeoutInsufficientProgress => {
+                "stuck_timeout_insufficient_progress"
+            }
+            FailureReason::NoEssayContent => "no_essay_content",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchFailed {
+    pub status: UploadStatus,
+    pub reason: FailureReason,
+    /// The figures behind the decision, as the failure event's `error_info.details`.
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryForced {
+    pub observed_progress: f64,
+    pub progress: f64,
+    pub idle_seconds: u64,
+}
+
+impl CjBatchEvent {
+    /// The event's type name as stored in the log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CjBatchEvent::BatchRegistered(_) => "BatchRegistered",
+            CjBatchEvent::AnchorsRegistered(_) => "AnchorsRegistered",
+            CjBatchEvent::WavePlanned(_) => "WavePlanned",
+            CjBatchEvent::PairsSubmitted(_) => "PairsSubmitted",
+            CjBatchEvent::ComparisonRecorded(_) => "ComparisonRecorded",
+            CjBatchEvent::ComparisonFailed(_) => "ComparisonFailed",
+            CjBatchEvent::ComparisonRetried(_) => "ComparisonRetried",
+            CjBatchEvent::LateCallbackRecorded(_) => "LateCallbackRecorded",
+            CjBatchEvent::ScoringStarted(_) => "ScoringStarted",
+            CjBatchEvent::BatchScored(_) => "BatchScored",
+            CjBatchEvent::BatchCompleted(_) => "BatchCompleted",
+            CjBatchEvent::BatchFailed(_) => "BatchFailed",
+            CjBatchEvent::RecoveryForced(_) => "RecoveryForced",
+        }
+    }
+}
+
+impl DomainEvent for CjBatchEvent {
+    fn event_type(&self) -> String {
+        self.name().to_string()
+    }
+
+    fn event_version(&self) -> String {
+        EVENT_VERSION.to_string()
+    }
+}

@@ -1,0 +1,37 @@
+//! The comparative-judgement domain: the `CjBatch` aggregate and the pure statistics it
+//! decides with. Nothing here performs I/O.
+//!
+//! # Layout
+//!
+//! - [`batch`] — the `CjBatch` aggregate: state, `apply`, and the command handlers that
+//!   decide events (entered through cqrs-es `CqrsFramework::execute` or [`CjBatch::decide`]).
+//! - [`commands`] / [`events`] / [`error`] — what a batch is asked, what it records, and why it
+//!   refuses.
+//! - [`bradley_terry`] — the regularised Bradley–Terry fit (choix's ILSR), standard errors and
+//!   scale separation reliability.
+//! - [`pairing`] (with [`matching`]) — the wave planner: coverage, informative pairs, balanced
+//!   A/B orientation. [`random_pairing`] is the baseline it is measured against.
+//! - [`completion`] — the completion policy: wait, next wave, finalize or fail.
+//! - [`grading`] — anchor calibration on the BT axis and grade probabilities;
+//!   [`grade_scale`] — the contract's grade scales.
+//! - [`ids`], [`status`], [`settings`] — identifiers, the contract's state enums, batch
+//!   settings.
+
+pub mod batch;
+pub mod bradley_terry;
+pub mod commands;
+pub mod completion;
+pub mod error;
+pub mod events;
+pub mod grade_scale;
+pub mod grading;
+pub mod ids;
+pub mod pairing;
+pub mod random_pairing;
+pub mod settings;
+pub mod status;
+
+pub use batch::CjBatch;
+pub use commands::CjBatchCommand;
+pub use error::CjBatchError;
+pub use events::CjBatchEvent;

@@ -1,0 +1,168 @@
+//! Builders for aggregate tests: requests, anchors, callbacks, and a `History` that runs
+//! commands through the aggregate to produce realistic "given" events.
+#![allow(dead_code)]
+
+use cj_aggregates::commands::*;
+use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::ids::{BatchId, CorrelationId, EssayId};
+use cj_aggregates::settings::{BatchSettings, ComparisonBudget, LlmSettings};
+use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
+use cqrs_es::Aggregate;
+use uuid::Uuid;
+
+pub const REQUEST_EVENT_ID: Uuid = Uuid::from_u128(0x1111);
+
+pub fn essay_id(raw: &str) -> EssayId {
+    EssayId::parse(raw).expect("test essay ids are valid")
+}
+
+pub fn settings(budget: u32) -> BatchSettings {
+    let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget).unwrap());
+    settings.seed = 7;
+    settings
+}
+
+pub fn register(students: usize, settings: BatchSettings) -> CjBatchCommand {
+    CjBatchCommand::RegisterBatch(Box::new(RegisterBatch {
+        batch_id: BatchId::for_request(REQUEST_EVENT_ID),
+        upstream_batch_id: "bos-batch-1".into(),
+        request_event_id: REQUEST_EVENT_ID,
+        request_correlation_id: Uuid::from_u128(0x2222),
+        essays: (0..students)
+            .map(|i| EssayRef {
+                essay_id: essay_id(&format!("s{i}")),
+                text_storage_id: format!("sid-{i}"),
+                content_sha256: format!("{i:064x}"),
+            })
+            .collect(),
+        failed_essays: Vec::new(),
+        language: "en".into(),
+        course_code: "ENG5".into(),
+        assignment_id: Some("assign-1".into()),
+        user_id: "user-1".into(),
+        org_id: None,
+        grade_scale: GradeScale::Swedish8Anchor,
+        settings,
+        llm: LlmSettings::default(),
+    }))
+}
+
+pub fn anchors(grades: &[&str]) -> CjBatchCommand {
+    CjBatchCommand::RegisterAnchors(RegisterAnchors {
+        anchors: grades
+            .iter()
+            .enumerate()
+            .map(|(i, grade)| AnchorRef {
+                essay_id: essay_id(&format!("anchor-{grade}-{i}")),
+                grade: grade.to_string(),
+                label: format!("Anchor {grade}"),
+                text_storage_id: format!("anchor-sid-{i}"),
+                content_sha256: format!("{:064x}", 1000 + i),
+            })
+            .collect(),
+    })
+}
+
+pub fn verdict(id: CorrelationId, winner: Position) -> CallbackReport {
+    CallbackReport {
+        correlation_id: id,
+        outcome: CallbackOutcome::Verdict {
+            winner,
+            confidence: Some(4.0),
+            justification: Some("clearer".into()),
+        },
+        provider: Some("openai".into()),
+        model: Some("gpt-5.1".into()),
+        cost_estimate: Some(0.002),
+        total_tokens: Some(1500),
+    }
+}
+
+pub fn error(id: CorrelationId) -> CallbackReport {
+    CallbackReport {
+        correlation_id: id,
+        outcome: CallbackOutcome::Error {
+            code: "LLM_PROVIDER_RATE_LIMIT".into(),
+            message: "429".into(),
+        },
+        provider: Some("anthropic".into()),
+        model: None,
+        cost_estimate: None,
+        total_tokens: None,
+    }
+}
+
+pub fn record(callbacks: Vec<CallbackReport>) -> CjBatchCommand {
+    CjBatchCommand::RecordCallbacks(RecordCallbacks { callbacks })
+}
+
+/// A batch driven command by command, keeping every event it wrote.
+#[derive(Default)]
+pub struct History {
+    pub batch: CjBatch,
+    pub events: Vec<CjBatchEvent>,
+}
+
+impl History {
+    pub fn run(&mut self, command: CjBatchCommand) -> Result<Vec<CjBatchEvent>, CjBatchError> {
+        let events = self.batch.decide(command)?;
+        for event in &events {
+            self.batch.apply(event.clone());
+        }
+        self.events.extend(events.iter().cloned());
+        Ok(events)
+    }
+
+    pub fn started(students: usize, settings: BatchSettings, anchor_grades: &[&str]) -> Self {
+        let mut history = History::default();
+        history.run(register(students, settings)).unwrap();
+        history.run(anchors(anchor_grades)).unwrap();
+        history
+    }
+
+    /// Correlation ids of comparisons still waiting for a callback.
+    pub fn pending(&self) -> Vec<CorrelationId> {
+        use cj_aggregates::batch::ComparisonResult;
+        self.batch
+            .comparisons()
+            .iter()
+            .filter(|c| c.result == ComparisonResult::Pending)
+            .map(|c| c.correlation_id)
+            .collect()
+    }
+
+    /// Answers every pending comparison: the essay with the lower index wins.
+    pub fn answer_all_by_index(&mut self) -> Vec<CjBatchEvent> {
+        let callbacks: Vec<CallbackReport> = self
+            .pending()
+            .into_iter()
+            .map(|id| {
+                let c = self.batch.comparison(&id).unwrap();
+                let winner = if c.essay_a < c.essay_b {
+                    Position::A
+                } else {
+                    Position::B
+                };
+                verdict(id, winner)
+            })
+            .collect();
+        self.run(record(callbacks)).unwrap()
+    }
+
+    /// Answers by index until the batch ends; returns every event written on the way.
+    pub fn answer_until_terminal(&mut self) -> Vec<CjBatchEvent> {
+        let mut events = Vec::new();
+        for _ in 0..1000 {
+            if self.batch.is_terminal() {
+                break;
+            }
+            events.extend(self.answer_all_by_index());
+        }
+        assert!(self.batch.is_terminal(), "batch did not end");
+        events
+    }
+}
+
+pub fn names(events: &[CjBatchEvent]) -> Vec<&'static str> {
+    events.iter().map(CjBatchEvent::name).collect()
+}

@@ -1,0 +1,16 @@
+//! `cj-assessment`: an event-sourced comparative-judgement assessment service.
+//!
+//! # Layout
+//!
+//! - [`cli`] — the command line: one subcommand per module under [`commands`]; `main.rs` only
+//!   parses and dispatches.
+//! - [`commands`] — `demo` (a whole batch in memory), `simulate` (quality across many seeds),
+//!   `fit` (the statistics on anyone's comparison data).
+//! - [`simulation`] — the simulated judge, generated batches with known truth, an in-memory
+//!   content store, and the driver that runs a batch through the real aggregate.
+//! - The domain itself (the `CjBatch` aggregate, Bradley–Terry, pair planning, completion
+//!   policy, grading) lives in the `cj-aggregates` crate; read models in `cj-projections`.
+
+pub mod cli;
+pub mod commands;
+pub mod simulation;

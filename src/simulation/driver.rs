@@ -1,0 +1,210 @@
+//! Runs one generated batch through the real `CjBatch` aggregate on cqrs-es's in-memory
+//! event store: registers it, sends each planned comparison to the simulated judge, and
+//! delivers the answers back as callbacks — shuffled, in consumer-poll-sized groups, the
+//! way they arrive from Kafka — until the batch ends.
+
+use super::judge::{JudgeAnswer, JudgeProfile};
+use super::memory_store::InMemoryEventStore;
+use super::scenario::Scenario;
+use anyhow::{bail, Context};
+use cj_aggregates::commands::*;
+use cj_aggregates::events::{BatchCompleted, BatchFailed, BatchScored, PlannedComparison};
+use cj_aggregates::ids::{BatchId, CorrelationId};
+use cj_aggregates::settings::{BatchSettings, LlmSettings};
+use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchEvent};
+use cqrs_es::CqrsFramework;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// How callbacks are delivered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Delivery {
+    /// Callbacks per `RecordCallbacks` command (one consumer poll's worth for one batch).
+    pub poll_size: usize,
+    /// Share of callbacks delivered twice.
+    pub duplicate_rate: f64,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            poll_size: 8,
+            duplicate_rate: 0.02,
+        }
+    }
+}
+
+/// What a batch ended with.
+#[derive(Debug, Clone)]
+pub struct BatchRun {
+    pub batch_id: BatchId,
+    pub events: Vec<CjBatchEvent>,
+    pub scored: Option<BatchScored>,
+    pub completed: Option<BatchCompleted>,
+    pub failed: Option<BatchFailed>,
+    pub commands: usize,
+}
+
+impl BatchRun {
+    pub fn waves(&self) -> u32 {
+        self.events
+            .iter()
+            .filter(|e| matches!(e, CjBatchEvent::WavePlanned(_)))
+            .count() as u32
+    }
+}
+
+/// Runs `scenario` as one batch to its end.
+pub async fn run_batch(
+    scenario: &Scenario,
+    settings: BatchSettings,
+    judge: JudgeProfile,
+    delivery: Delivery,
+) -> anyhow::Result<BatchRun> {
+    let store = InMemoryEventStore::<CjBatch>::default();
+    let cqrs = CqrsFramework::new(store.clone(), Vec::new(), ());
+    let request_event_id = Uuid::from_u64_pair(0x5eed, scenario.spec.seed ^ settings.seed);
+    let batch_id = BatchId::for_request(request_event_id);
+    let aggregate_id = batch_id.to_string();
+    let mut commands = 0usize;
+    let mut execute = |command: CjBatchCommand| {
+        commands += 1;
+        let cqrs = &cqrs;
+        let id = aggregate_id.clone();
+        async move {
+            cqrs.execute(&id, command)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        }
+    };
+
+    execute(CjBatchCommand::RegisterBatch(Box::new(RegisterBatch {
+        batch_id,
+        upstream_batch_id: format!("sim-batch-{}", scenario.spec.seed),
+        request_event_id,
+        request_correlation_id: Uuid::from_u64_pair(0xc0, scenario.spec.seed),
+        essays: scenario.essay_refs(),
+        failed_essays: Vec::new(),
+        language: "en".into(),
+        course_code: "ENG5".into(),
+        assignment_id: Some("simulated-assignment".into()),
+        user_id: "simulation".into(),
+        org_id: None,
+        grade_scale: scenario.spec.scale,
+        settings: settings.clone(),
+        llm: LlmSettings::default(),
+    })))
+    .await
+    .context("registering the batch")?;
+    execute(CjBatchCommand::RegisterAnchors(RegisterAnchors {
+        anchors: scenario.anchor_refs(),
+    }))
+    .await
+    .context("registering anchors")?;
+
+    let qualities: HashMap<_, _> = scenario
+        .all()
+        .map(|e| (e.essay_id.clone(), e.quality))
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed.wrapping_mul(31) ^ scenario.spec.seed);
+    let mut seen = 0usize;
+    loop {
+        let new_events = store.events_since(&aggregate_id, seen);
+        seen += new_events.len();
+        let to_ask = comparisons_to_ask(&new_events);
+        if to_ask.is_empty() {
+            break;
+        }
+        let ids: Vec<CorrelationId> = to_ask.iter().map(|c| c.correlation_id).collect();
+        execute(CjBatchCommand::SubmitPairs(SubmitPairs {
+            correlation_ids: ids,
+        }))
+        .await
+        .context("submitting pairs")?;
+        let mut callbacks: Vec<CallbackReport> = Vec::new();
+        for comparison in &to_ask {
+            let (Some(&qa), Some(&qb)) = (
+                qualities.get(&comparison.essay_a),
+                qualities.get(&comparison.essay_b),
+            ) else {
+                bail!(
+                    "comparison {} names an unknown essay",
+                    comparison.correlation_id
+                );
+            };
+            let report = callback(comparison.correlation_id, judge.judge(qa, qb, &mut rng));
+            if rng.gen::<f64>() < delivery.duplicate_rate {
+                callbacks.push(report.clone());
+            }
+            callbacks.push(report);
+        }
+        callbacks.shuffle(&mut rng);
+        for poll in callbacks.chunks(delivery.poll_size.max(1)) {
+            execute(CjBatchCommand::RecordCallbacks(RecordCallbacks {
+                callbacks: poll.to_vec(),
+            }))
+            .await
+            .context("recording callbacks")?;
+        }
+    }
+
+    let events = store.events_since(&aggregate_id, 0);
+    let mut run = BatchRun {
+        batch_id,
+        scored: None,
+        completed: None,
+        failed: None,
+        commands,
+        events: Vec::new(),
+    };
+    for event in &events {
+        match event {
+            CjBatchEvent::BatchScored(s) => run.scored = Some(s.clone()),
+            CjBatchEvent::BatchCompleted(c) => run.completed = Some(c.clone()),
+            CjBatchEvent::BatchFailed(f) => run.failed = Some(f.clone()),
+            _ => {}
+        }
+    }
+    run.events = events;
+    if run.completed.is_none() && run.failed.is_none() {
+        bail!("batch {batch_id} stopped without a terminal event");
+    }
+    Ok(run)
+}
+
+/// The comparisons newly planned in these events: first asks and retries.
+pub fn comparisons_to_ask(events: &[CjBatchEvent]) -> Vec<PlannedComparison> {
+    events
+        .iter()
+        .flat_map(|event| match event {
+            CjBatchEvent::WavePlanned(wave) => wave.comparisons.clone(),
+            CjBatchEvent::ComparisonRetried(retry) => vec![retry.comparison.clone()],
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn callback(correlation_id: CorrelationId, answer: JudgeAnswer) -> CallbackReport {
+    let outcome = match answer {
+        JudgeAnswer::Winner(winner) => CallbackOutcome::Verdict {
+            winner,
+            confidence: Some(3.0),
+            justification: None,
+        },
+        JudgeAnswer::Error => CallbackOutcome::Error {
+            code: "LLM_PROVIDER_SERVICE_ERROR".into(),
+            message: "simulated provider error".into(),
+        },
+    };
+    CallbackReport {
+        correlation_id,
+        outcome,
+        provider: Some("simulated".into()),
+        model: Some("bt-judge".into()),
+        cost_estimate: Some(0.0),
+        total_tokens: Some(0),
+    }
+}

@@ -1,0 +1,119 @@
+//! Agreement between what a batch decided and the hidden truth: rank correlations, grade
+//! agreement and the calibration error of grade probabilities.
+
+/// Ranks (1-based, ties averaged) of the values.
+fn average_ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start;
+        while end + 1 < order.len() && values[order[end + 1]] == values[order[start]] {
+            end += 1;
+        }
+        let rank = (start + end) as f64 / 2.0 + 1.0;
+        for &i in &order[start..=end] {
+            ranks[i] = rank;
+        }
+        start = end + 1;
+    }
+    ranks
+}
+
+fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len() as f64;
+    if x.len() < 2 {
+        return None;
+    }
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    (vx > 0.0 && vy > 0.0).then(|| cov / (vx * vy).sqrt())
+}
+
+/// Spearman's ρ (Pearson correlation of average ranks).
+pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
+    pearson(&average_ranks(x), &average_ranks(y))
+}
+
+/// Kendall's τ-b.
+pub fn kendall_tau(x: &[f64], y: &[f64]) -> Option<f64> {
+    let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0i64, 0i64, 0i64, 0i64);
+    for i in 0..x.len() {
+        for j in i + 1..x.len() {
+            let dx = (x[i] - x[j]).partial_cmp(&0.0)?;
+            let dy = (y[i] - y[j]).partial_cmp(&0.0)?;
+            use std::cmp::Ordering::Equal;
+            match (dx, dy) {
+                (Equal, Equal) => {}
+                (Equal, _) => ties_x += 1,
+                (_, Equal) => ties_y += 1,
+                (a, b) if a == b => concordant += 1,
+                _ => discordant += 1,
+            }
+        }
+    }
+    let n0 = (concordant + discordant) as f64;
+    let denominator = ((n0 + ties_x as f64) * (n0 + ties_y as f64)).sqrt();
+    (denominator > 0.0).then(|| (concordant - discordant) as f64 / denominator)
+}
+
+/// Expected calibration error of the primary grade's probability: predictions binned by
+/// confidence into `bins` equal-width bins; the weighted mean |accuracy − confidence|.
+pub fn expected_calibration_error(predictions: &[(f64, bool)], bins: usize) -> Option<f64> {
+    if predictions.is_empty() || bins == 0 {
+        return None;
+    }
+    let mut sums = vec![(0usize, 0.0, 0.0); bins];
+    for &(confidence, correct) in predictions {
+        let bin = ((confidence * bins as f64) as usize).min(bins - 1);
+        sums[bin].0 += 1;
+        sums[bin].1 += confidence;
+        sums[bin].2 += f64::from(u8::from(correct));
+    }
+    let total = predictions.len() as f64;
+    Some(
+        sums.iter()
+            .filter(|(count, _, _)| *count > 0)
+            .map(|&(count, conf, hits)| {
+                (count as f64 / total) * (hits / count as f64 - conf / count as f64).abs()
+            })
+            .sum(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_orders_correlate_perfectly_and_reversed_negatively() {
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let y = [10.0, 20.0, 30.0, 40.0];
+        let reversed = [4.0, 3.0, 2.0, 1.0];
+        assert!((spearman(&x, &y).unwrap() - 1.0).abs() < 1e-12);
+        assert!((kendall_tau(&x, &y).unwrap() - 1.0).abs() < 1e-12);
+        assert!((spearman(&x, &reversed).unwrap() + 1.0).abs() < 1e-12);
+        assert!((kendall_tau(&x, &reversed).unwrap() + 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn spearman_matches_a_hand_computed_case() {
+        // ranks x: 1 2 3 4 5, ranks y: 2 1 4 3 5 → d² = 1+1+1+1+0 = 4 → ρ = 1 − 6·4/(5·24) = 0.8
+        let rho = spearman(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.0, 1.0, 4.0, 3.0, 5.0]).unwrap();
+        assert!((rho - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn calibration_error_is_the_gap_between_confidence_and_accuracy() {
+        let seven_of_ten: Vec<(f64, bool)> = (0..10).map(|i| (0.75, i < 7)).collect();
+        let ece = expected_calibration_error(&seven_of_ten, 10).unwrap();
+        assert!((ece - 0.05).abs() < 1e-12, "{ece}");
+        let calibrated: Vec<(f64, bool)> = (0..4).map(|i| (0.75, i < 3)).collect();
+        assert!(expected_calibration_error(&calibrated, 10).unwrap() < 1e-12);
+        let one_hot_wrong = [(1.0, false), (1.0, true)];
+        assert!((expected_calibration_error(&one_hot_wrong, 10).unwrap() - 0.5).abs() < 1e-12);
+    }
+}
