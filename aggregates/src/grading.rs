@@ -19,6 +19,7 @@
 //! 5. the spread τ is the pooled within-grade standard deviation of the anchor scores,
 //!    floored at [`MIN_SPREAD`] (and equal to it when no grade has two anchors).
 
+use crate::anchor_shrinkage::{prior_positions, shrink_toward_line, GradeMean, ShrunkCentre};
 use crate::grade_scale::GradeScale;
 use serde::{Deserialize, Serialize};
 use statrs::function::erf::erfc;
@@ -62,6 +63,21 @@ pub struct AnchorPoint {
     pub score: f64,
     /// Index into `scale.grades()`.
     pub grade_index: usize,
+    /// The anchor score's own standard error: anchors are estimated like every essay, so
+    /// the grade boundaries they place are uncertain too. 0 when a caller has none.
+    #[serde(default)]
+    pub standard_error: f64,
+}
+
+impl AnchorPoint {
+    /// An anchor whose score carries no standard error.
+    pub fn new(score: f64, grade_index: usize) -> Self {
+        AnchorPoint {
+            score,
+            grade_index,
+            standard_error: 0.0,
+        }
+    }
 }
 
 /// The grade scale laid onto the BT axis by the anchors.
@@ -76,9 +92,58 @@ pub struct Calibration {
     pub spread: f64,
     /// Scores below this get `scale.below_lowest()`; `None` on scales without one.
     pub below_lowest_cutoff: Option<f64>,
+    /// Standard error of a grade boundary (root mean square over boundaries), from the
+    /// anchors' own standard errors. Added to every projection's spread: with one anchor per
+    /// grade the within-grade spread τ is unidentified, and ignoring where the boundaries
+    /// might really lie makes the probabilities overconfident.
+    #[serde(default)]
+    pub boundary_uncertainty: f64,
+    /// Where the batch's students lie on the axis, when known: grade probabilities then
+    /// describe where a student truly lies given its score (regressed toward the cohort by
+    /// its reliability), not where its noisy score fell. See [`Calibration::with_cohort`].
+    #[serde(default)]
+    pub cohort: Option<CohortPrior>,
     pub anchor_count: usize,
     /// Number of distinct grades that have anchors.
     pub anchored_grades: usize,
+}
+
+/// The distribution of true student positions, estimated from the batch itself: mean of
+/// the student scores, and their variance less the mean squared standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CohortPrior {
+    pub mean: f64,
+    pub variance: f64,
+}
+
+/// Below this true-score variance (logits²) a cohort tells nothing: no regression.
+const MIN_COHORT_VARIANCE: f64 = 1e-6;
+
+impl CohortPrior {
+    /// From the students' scores and standard errors; `None` with fewer than three students
+    /// or no spread beyond noise.
+    pub fn estimate(scores: &[f64], standard_errors: &[f64]) -> Option<CohortPrior> {
+        let n = scores.len();
+        if n < 3 || standard_errors.len() != n {
+            return None;
+        }
+        let mean = scores.iter().sum::<f64>() / n as f64;
+        let spread = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let noise = standard_errors.iter().map(|se| se * se).sum::<f64>() / n as f64;
+        let variance = spread - noise;
+        (mean.is_finite() && variance.is_finite() && variance > MIN_COHORT_VARIANCE)
+            .then_some(CohortPrior { mean, variance })
+    }
+
+    /// The normal posterior (mean, variance) of a student's true position given its score.
+    fn posterior(&self, score: f64, standard_error: f64) -> (f64, f64) {
+        let noise = standard_error * standard_error;
+        let reliability = self.variance / (self.variance + noise);
+        (
+            self.mean + reliability * (score - self.mean),
+            reliability * noise,
+        )
+    }
 }
 
 /// Why the anchors cannot calibrate the scale (projections are then unavailable).
@@ -148,17 +213,23 @@ pub fn calibrate(
     anchors: &[AnchorPoint],
 ) -> Result<Calibration, CalibrationError> {
     let scores_by_grade = group_by_grade(scale, anchors)?;
-    let anchored: Vec<(usize, f64)> = scores_by_grade
+    let grade_means: Vec<GradeMean> = scores_by_grade
         .iter()
         .enumerate()
         .filter(|(_, scores)| !scores.is_empty())
-        .map(|(index, scores)| (index, mean(scores)))
+        .map(|(grade_index, scores)| GradeMean {
+            grade_index,
+            mean: mean(scores),
+            variance: mean_sampling_variance(anchors, grade_index, scores.len()),
+        })
         .collect();
-    if anchored.len() < 2 {
+    if grade_means.len() < 2 {
         return Err(CalibrationError::TooFewAnchorGrades {
-            distinct: anchored.len(),
+            distinct: grade_means.len(),
         });
     }
+    let shrunk = shrink_toward_line(&prior_positions(scale), &grade_means);
+    let anchored: Vec<(usize, f64)> = shrunk.iter().map(|c| (c.grade_index, c.centre)).collect();
 
     let raw_centres: Vec<f64> = (0..scores_by_grade.len())
         .map(
@@ -179,6 +250,7 @@ pub fn calibrate(
         .collect();
     let spread =
         pooled_within_grade_sd(&scores_by_grade).map_or(MIN_SPREAD, |sd| sd.max(MIN_SPREAD));
+    let boundary_uncertainty = boundary_uncertainty(scale.grades().len(), &shrunk);
     let below_lowest_cutoff = match (scale.below_lowest(), centres.first()) {
         (Some(_), Some(lowest_centre)) => Some(lowest_centre - BELOW_LOWEST_SPREADS * spread),
         _ => None,
@@ -188,7 +260,7 @@ pub fn calibrate(
         .iter()
         .chain(&boundaries)
         .chain(below_lowest_cutoff.iter())
-        .chain(std::iter::once(&spread))
+        .chain([&spread, &boundary_uncertainty])
         .all(|value| value.is_finite());
     if !all_finite {
         return Err(CalibrationError::NonFiniteScore);
@@ -206,6 +278,8 @@ pub fn calibrate(
         boundaries,
         spread,
         below_lowest_cutoff,
+        boundary_uncertainty,
+        cohort: None,
         anchor_count: anchors.len(),
         anchored_grades: anchored.len(),
     })
@@ -310,6 +384,12 @@ fn pooled_within_grade_sd(scores_by_grade: &[Vec<f64>]) -> Option<f64> {
 }
 
 impl Calibration {
+    /// The same calibration, projecting students of this cohort (see [`CohortPrior`]).
+    pub fn with_cohort(mut self, cohort: Option<CohortPrior>) -> Self {
+        self.cohort = cohort;
+        self
+    }
+
     /// The grades a projection can publish (without modifiers), lowest first: the
     /// below-lowest grade where the scale has one, then `scale.grades()`.
     pub fn published_grades(&self) -> Vec<&'static str> {
@@ -369,10 +449,16 @@ impl Calibration {
         } else {
             UNKNOWN_STANDARD_ERROR
         };
-        let total_sd = standard_error.hypot(effective_spread(self.spread));
+        let calibration_sd =
+            effective_spread(self.spread).hypot(effective_uncertainty(self.boundary_uncertainty));
+        let (centre, variance) = match self.cohort {
+            Some(cohort) if score.is_finite() => cohort.posterior(score, standard_error),
+            _ => (score, standard_error * standard_error),
+        };
+        let total_sd = variance.sqrt().hypot(calibration_sd);
 
         let intervals = self.intervals();
-        let probabilities = interval_probabilities(&intervals, score, total_sd);
+        let probabilities = interval_probabilities(&intervals, centre, total_sd);
         let primary = containing_interval(&intervals, score).unwrap_or(GradeInterval {
             index: 0,
             grade: "",
@@ -438,6 +524,57 @@ impl Calibration {
     }
 }
 
+/// The boundary uncertainty a projection uses: anything not finite and ≥ 0 counts as 0.
+fn effective_uncertainty(uncertainty: f64) -> f64 {
+    if uncertainty.is_finite() && uncertainty > 0.0 {
+        uncertainty
+    } else {
+        0.0
+    }
+}
+
+/// Root-mean-square standard error of the grade boundaries. A grade without anchors takes
+/// the mean centre variance of the anchored grades; a boundary, midway between two
+/// centres, has a quarter of their summed variances.
+fn boundary_uncertainty(grades: usize, centres: &[ShrunkCentre]) -> f64 {
+    if centres.is_empty() || grades < 2 {
+        return 0.0;
+    }
+    let fallback = centres.iter().map(|c| c.variance).sum::<f64>() / centres.len() as f64;
+    let variances: Vec<f64> = (0..grades)
+        .map(|grade| {
+            centres
+                .iter()
+                .find(|c| c.grade_index == grade)
+                .map_or(fallback, |c| c.variance)
+        })
+        .collect();
+    let mean_boundary_variance = variances
+        .windows(2)
+        .map(|pair| (pair[0] + pair[1]) / 4.0)
+        .sum::<f64>()
+        / (grades - 1) as f64;
+    mean_boundary_variance.max(0.0).sqrt()
+}
+
+/// Sampling variance of the mean score of a grade's anchors: mean SE² over their count.
+/// Anchors without a usable SE count as exact.
+fn mean_sampling_variance(anchors: &[AnchorPoint], grade_index: usize, count: usize) -> f64 {
+    let squares: f64 = anchors
+        .iter()
+        .filter(|a| a.grade_index == grade_index)
+        .map(|a| {
+            let se = a.standard_error;
+            if se.is_finite() && se > 0.0 {
+                se * se
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    squares / (count * count) as f64
+}
+
 /// The spread a projection uses: a hand-built calibration may hold anything.
 fn effective_spread(spread: f64) -> f64 {
     if spread.is_finite() {
@@ -500,7 +637,7 @@ mod tests {
                 let grade_index = scale.index_of(grade).expect("grade on scale");
                 scores
                     .iter()
-                    .map(move |&score| AnchorPoint { score, grade_index })
+                    .map(move |&score| AnchorPoint::new(score, grade_index))
             })
             .collect()
     }
@@ -658,14 +795,8 @@ mod tests {
     #[test]
     fn anchors_off_the_scale_or_not_finite_are_rejected() {
         let scale = GradeScale::Swedish8Anchor;
-        let valid = AnchorPoint {
-            score: 0.0,
-            grade_index: 1,
-        };
-        let off_scale = AnchorPoint {
-            score: 1.0,
-            grade_index: 8,
-        };
+        let valid = AnchorPoint::new(0.0, 1);
+        let off_scale = AnchorPoint::new(1.0, 8);
         assert_eq!(
             calibrate(scale, &[valid, off_scale]),
             Err(CalibrationError::GradeOutOfScale {
@@ -674,19 +805,13 @@ mod tests {
             })
         );
         for score in [f64::NAN, f64::INFINITY] {
-            let bad = AnchorPoint {
-                score,
-                grade_index: 2,
-            };
+            let bad = AnchorPoint::new(score, 2);
             assert_eq!(
                 calibrate(scale, &[valid, bad]),
                 Err(CalibrationError::NonFiniteScore)
             );
         }
-        let overflowing = AnchorPoint {
-            score: f64::MAX,
-            grade_index: 2,
-        };
+        let overflowing = AnchorPoint::new(f64::MAX, 2);
         assert_eq!(
             calibrate(scale, &[valid, overflowing, overflowing]),
             Err(CalibrationError::NonFiniteScore)
@@ -891,7 +1016,7 @@ mod tests {
         prop::collection::vec((0usize..8, -4.0f64..4.0), 2..30).prop_map(|pairs| {
             pairs
                 .into_iter()
-                .map(|(grade_index, score)| AnchorPoint { score, grade_index })
+                .map(|(grade_index, score)| AnchorPoint::new(score, grade_index))
                 .collect()
         })
     }

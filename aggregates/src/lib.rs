@@ -12,11 +12,13 @@
 //! - [`pairing`] (with [`matching`]) — the wave planner: coverage, informative pairs, balanced
 //!   A/B orientation. [`random_pairing`] is the baseline it is measured against.
 //! - [`completion`] — the completion policy: wait, next wave, finalize or fail.
-//! - [`grading`] — anchor calibration on the BT axis and grade probabilities;
+//! - [`grading`] — anchor calibration on the BT axis and grade probabilities (with
+//!   [`anchor_shrinkage`] steadying noisy anchors);
 //!   [`grade_scale`] — the contract's grade scales.
 //! - [`ids`], [`status`], [`settings`] — identifiers, the contract's state enums, batch
 //!   settings.
 
+pub mod anchor_shrinkage;
 pub mod batch;
 pub mod bradley_terry;
 pub mod commands;
@@ -26,6 +28,7 @@ pub mod events;
 pub mod grade_scale;
 pub mod grading;
 pub mod ids;
+pub mod matching;
 pub mod pairing;
 pub mod random_pairing;
 pub mod settings;

@@ -105,6 +105,7 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<Value> {
         .map(|(&index, grade)| AnchorPoint {
             score: scores[index],
             grade_index: args.scale.index_of(grade).unwrap_or_default(),
+            standard_error: ses[index],
         })
         .collect();
     let calibration =
@@ -205,6 +206,16 @@ fn csv_rows(
         .iter()
         .map(str::to_string)
         .collect();
+    if let Some(unknown) = headers.iter().find(|h| !expected.contains(&h.as_str())) {
+        return Err(input_error(
+            path,
+            1,
+            format!(
+                "unknown column '{unknown}' (expected columns: {})",
+                expected.join(",")
+            ),
+        ));
+    }
     let mut columns = Vec::new();
     for name in expected {
         let Some(position) = headers.iter().position(|h| h == name) else {
@@ -218,16 +229,6 @@ fn csv_rows(
             ));
         };
         columns.push(position);
-    }
-    if let Some(unknown) = headers.iter().find(|h| !expected.contains(&h.as_str())) {
-        return Err(input_error(
-            path,
-            1,
-            format!(
-                "unknown column '{unknown}' (expected columns: {})",
-                expected.join(",")
-            ),
-        ));
     }
     let mut rows = Vec::new();
     for record in reader.records() {

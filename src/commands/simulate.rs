@@ -41,6 +41,10 @@ pub struct SimulateArgs {
     /// Comparisons per wave (default: budget / 5).
     #[arg(long)]
     pub wave_size: Option<u32>,
+    /// Successful comparisons per essay before stability may end a batch; also the
+    /// planner's coverage target.
+    #[arg(long, default_value_t = 4)]
+    pub min_comparisons: u32,
 }
 
 /// Figures of one variant at one budget, averaged over seeds.
@@ -55,6 +59,9 @@ pub struct BudgetSummary {
     pub exact: f64,
     pub adjacent: f64,
     pub calibration_error: f64,
+    /// Mean probability of the primary grade: compare with `exact` to see over- or
+    /// under-confidence.
+    pub mean_confidence: f64,
     pub comparisons: f64,
     pub waves: f64,
     pub completed: usize,
@@ -96,6 +103,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<BudgetSummary>> {
                 settings.pairing = pairing;
                 settings.stop_when_stable = stop_when_stable;
                 settings.wave_size = args.wave_size;
+                settings.min_comparisons_per_essay = args.min_comparisons;
                 settings.seed = seed;
                 jobs.push(runtime.spawn(async move {
                     let run = run_batch(&scenario, settings, judge, Delivery::default()).await;
@@ -158,6 +166,7 @@ fn summarise(
         adjacent: adjacent as f64 / graded.max(1) as f64,
         calibration_error: expected_calibration_error(&predictions, CALIBRATION_BINS)
             .unwrap_or(f64::NAN),
+        mean_confidence: mean(predictions.iter().map(|p| p.0)),
         comparisons: mean(
             runs.iter()
                 .filter_map(|(_, r)| Some(f64::from(r.completed.as_ref()?.comparisons_made))),
@@ -199,11 +208,11 @@ pub fn markdown_table(args: &SimulateArgs, summaries: &[BudgetSummary]) -> Strin
         args.position_bias,
         args.error_rate * 100.0
     );
-    out.push_str("| variant | per essay | budget | Spearman ρ | Kendall τ | SSR | exact grade | within one | calibration error | comparisons | waves | completed |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| variant | per essay | budget | Spearman ρ | Kendall τ | SSR | exact grade | within one | calibration error | mean P(grade) | comparisons | waves | completed |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for s in summaries {
         out.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} | {}/{} |\n",
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} | {}/{} |\n",
             s.variant,
             s.per_essay,
             s.budget,
@@ -213,6 +222,7 @@ pub fn markdown_table(args: &SimulateArgs, summaries: &[BudgetSummary]) -> Strin
             s.exact,
             s.adjacent,
             s.calibration_error,
+            s.mean_confidence,
             s.comparisons,
             s.waves,
             s.completed,

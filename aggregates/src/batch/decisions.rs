@@ -12,7 +12,7 @@ use crate::events::{
     WavePlanned,
 };
 use crate::grade_scale::GradeScale;
-use crate::grading::{self, AnchorPoint, Calibration};
+use crate::grading::{self, AnchorPoint, Calibration, CohortPrior};
 use crate::pairing::{self, PairPurpose, PairRecord, PairStatus, PairingRequest};
 use crate::random_pairing;
 use crate::settings::{BatchSettings, PairingStrategy};
@@ -98,14 +98,27 @@ impl CjBatch {
         let anchors: Vec<AnchorPoint> = self
             .essays
             .iter()
-            .zip(&fit.scores)
+            .zip(fit.scores.iter().zip(&fit.standard_errors))
             .filter(|(essay, _)| essay.is_anchor)
-            .filter_map(|(essay, &score)| {
+            .filter_map(|(essay, (&score, &standard_error))| {
                 let grade_index = scale.index_of(essay.known_grade.as_deref()?)?;
-                Some(AnchorPoint { score, grade_index })
+                Some(AnchorPoint {
+                    score,
+                    grade_index,
+                    standard_error,
+                })
             })
             .collect();
-        grading::calibrate(scale, &anchors).map_err(|e| e.to_string())
+        let (student_scores, student_ses): (Vec<f64>, Vec<f64>) = self
+            .essays
+            .iter()
+            .zip(fit.scores.iter().zip(&fit.standard_errors))
+            .filter(|(essay, _)| !essay.is_anchor)
+            .map(|(_, (&score, &se))| (score, se))
+            .unzip();
+        grading::calibrate(scale, &anchors)
+            .map(|c| c.with_cohort(CohortPrior::estimate(&student_scores, &student_ses)))
+            .map_err(|e| e.to_string())
     }
 
     fn student_count(&self) -> usize {
