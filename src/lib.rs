@@ -6,11 +6,16 @@
 //!   parses and dispatches.
 //! - [`commands`] — `demo` (a whole batch in memory), `simulate` (quality across many seeds),
 //!   `fit` (the statistics on anyone's comparison data).
+//! - [`clock`] — the injected clock every timeout and sweep reads.
+//! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
 //! - [`simulation`] — the simulated judge, generated batches with known truth, an in-memory
 //!   content store, and the driver that runs a batch through the real aggregate.
 //! - The domain itself (the `CjBatch` aggregate, Bradley–Terry, pair planning, completion
 //!   policy, grading) lives in the `cj-aggregates` crate; read models in `cj-projections`.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
+pub mod http;
+pub mod metrics;
 pub mod simulation;

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fit").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fit")
+        .join(name)
 }
 
 fn fit(args: &[&str]) -> (i32, Value, String) {
@@ -29,7 +31,12 @@ fn scores(report: &Value) -> Vec<(String, f64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["id"].as_str().unwrap().to_string(), e["score"].as_f64().unwrap()))
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_string(),
+                e["score"].as_f64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -53,14 +60,22 @@ fn reference_values_come_out_of_the_fit_command() {
     assert_eq!(code, 0);
     assert_scores(
         &report,
-        &[("e0", -4.316787), ("e1", -1.054058), ("e2", 1.562342), ("e3", 3.808503)],
+        &[
+            ("e0", -4.316787),
+            ("e1", -1.054058),
+            ("e2", 1.562342),
+            ("e3", 3.808503),
+        ],
     );
     assert_eq!(report["essays"][3]["rank"], 1);
 
     let path = fixture("cycle.csv");
     let (code, report, _) = fit(&["--comparisons", path.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert_scores(&report, &[("i0", 0.407573), ("i1", -0.409713), ("i2", 0.002141)]);
+    assert_scores(
+        &report,
+        &[("i0", 0.407573), ("i1", -0.409713), ("i2", 0.002141)],
+    );
     assert!(report["essays"]
         .as_array()
         .unwrap()
@@ -114,7 +129,11 @@ fn bad_input_names_the_line_and_exits_2() {
         ("self.csv", "winner,loser\na,b\nc,c\n", "self.csv:3"),
         ("columns.csv", "winner,looser\na,b\n", "unknown column"),
         ("empty.csv", "", "empty"),
-        ("bad.jsonl", "{\"winner\":\"a\",\"loser\":\"b\"}\n{\"winner\":\"a\"}\n", "bad.jsonl:2"),
+        (
+            "bad.jsonl",
+            "{\"winner\":\"a\",\"loser\":\"b\"}\n{\"winner\":\"a\"}\n",
+            "bad.jsonl:2",
+        ),
     ];
     for (name, content, expected) in cases {
         let path = dir.join(name);

@@ -1,0 +1,201 @@
+//! Prometheus metrics of the service. Names follow the older service's where they apply,
+//! so existing dashboards keep working; the rest are this service's own (projector and
+//! outbox lag, conflict retries, dead letters, callback → completion latency).
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use std::sync::OnceLock;
+
+/// Every metric the service declares, registered in one registry.
+pub struct Metrics {
+    pub registry: Registry,
+    pub callbacks_processed: IntCounterVec,
+    pub callback_latency: Histogram,
+    pub batch_state: IntGaugeVec,
+    pub batch_processing_duration: Histogram,
+    pub stuck_batches_detected: IntGauge,
+    pub stuck_batches_recovered: IntCounter,
+    pub stuck_batches_failed: IntCounter,
+    pub comparisons: IntCounterVec,
+    pub iterations_per_batch: Histogram,
+    pub score_stability_changes: Histogram,
+    pub workflow_decisions: IntCounterVec,
+    pub failed_comparisons: IntCounterVec,
+    pub projector_lag: IntGaugeVec,
+    pub outbox_lag: IntGauge,
+    pub aggregate_conflict_retries: IntCounter,
+    pub dead_lettered: IntCounterVec,
+    pub orphan_callbacks: IntCounter,
+    pub completion_latency: HistogramVec,
+    pub completion_sweep_finalized: IntCounter,
+}
+
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition")
+}
+
+fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
+    Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
+        .expect("valid metric definition")
+}
+
+/// Buckets from 1 ms to about 1 h: callbacks take milliseconds, batches take minutes.
+fn seconds_buckets() -> Vec<f64> {
+    prometheus::exponential_buckets(0.001, 3.0, 16).expect("valid buckets")
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let metrics = Metrics {
+            registry: Registry::new(),
+            callbacks_processed: counter_vec(
+                "cj_callbacks_processed_total",
+                "LLM comparison callbacks handled, by status (success, error, duplicate, late, orphan)",
+                &["status"],
+            ),
+            callback_latency: histogram(
+                "cj_callback_latency_seconds",
+                "Time from a comparison's request to its recorded callback",
+                seconds_buckets(),
+            ),
+            batch_state: IntGaugeVec::new(
+                Opts::new("cj_batch_state", "Batches per workflow state"),
+                &["state"],
+            )
+            .expect("valid metric definition"),
+            batch_processing_duration: histogram(
+                "cj_batch_processing_duration_seconds",
+                "Time from registration to completion of a batch",
+                seconds_buckets(),
+            ),
+            stuck_batches_detected: IntGauge::new(
+                "cj_stuck_batches_detected",
+                "Stuck batches found by the last monitor sweep",
+            )
+            .expect("valid metric definition"),
+            stuck_batches_recovered: IntCounter::new(
+                "cj_stuck_batches_recovered_total",
+                "Stuck batches force-finalized as COMPLETE_FORCED_RECOVERY",
+            )
+            .expect("valid metric definition"),
+            stuck_batches_failed: IntCounter::new(
+                "cj_stuck_batches_failed_total",
+                "Stuck batches failed for insufficient progress",
+            )
+            .expect("valid metric definition"),
+            comparisons: counter_vec(
+                "cj_comparisons_total",
+                "Comparisons by outcome (submitted, succeeded, failed)",
+                &["status"],
+            ),
+            iterations_per_batch: histogram(
+                "cj_iterations_per_batch",
+                "Waves a batch needed",
+                vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0],
+            ),
+            score_stability_changes: histogram(
+                "cj_score_stability_changes",
+                "Largest score change between fits a wave apart",
+                vec![0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0],
+            ),
+            workflow_decisions: counter_vec(
+                "cj_workflow_decisions_total",
+                "Decisions after callbacks (wait, next_wave, finalize, fail)",
+                &["decision"],
+            ),
+            failed_comparisons: counter_vec(
+                "cj_failed_comparisons_total",
+                "Failed comparisons by error code",
+                &["failure_reason"],
+            ),
+            projector_lag: IntGaugeVec::new(
+                Opts::new("cj_projector_lag_events", "Events in the log not yet applied, per projector"),
+                &["projector"],
+            )
+            .expect("valid metric definition"),
+            outbox_lag: IntGauge::new(
+                "cj_outbox_lag_messages",
+                "Outbox messages derived but not yet acknowledged by the broker",
+            )
+            .expect("valid metric definition"),
+            aggregate_conflict_retries: IntCounter::new(
+                "cj_aggregate_conflict_retries_total",
+                "Commands retried after an optimistic-concurrency conflict",
+            )
+            .expect("valid metric definition"),
+            dead_lettered: counter_vec(
+                "cj_dead_lettered_messages_total",
+                "Messages sent to a dead-letter topic, by source topic",
+                &["topic"],
+            ),
+            orphan_callbacks: IntCounter::new(
+                "cj_orphan_callbacks_total",
+                "Callbacks whose correlation id matches no comparison",
+            )
+            .expect("valid metric definition"),
+            completion_latency: HistogramVec::new(
+                HistogramOpts::new(
+                    "cj_last_callback_to_completion_seconds",
+                    "Time from the deciding callback being recorded to the completion event published",
+                )
+                .buckets(seconds_buckets()),
+                &["outcome"],
+            )
+            .expect("valid metric definition"),
+            completion_sweep_finalized: IntCounter::new(
+                "cj_completion_sweep_finalized_total",
+                "Batches the completion sweep had to finalize (0 in normal operation)",
+            )
+            .expect("valid metric definition"),
+        };
+        metrics.register_all();
+        metrics
+    }
+
+    fn register_all(&self) {
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(self.callbacks_processed.clone()),
+            Box::new(self.callback_latency.clone()),
+            Box::new(self.batch_state.clone()),
+            Box::new(self.batch_processing_duration.clone()),
+            Box::new(self.stuck_batches_detected.clone()),
+            Box::new(self.stuck_batches_recovered.clone()),
+            Box::new(self.stuck_batches_failed.clone()),
+            Box::new(self.comparisons.clone()),
+            Box::new(self.iterations_per_batch.clone()),
+            Box::new(self.score_stability_changes.clone()),
+            Box::new(self.workflow_decisions.clone()),
+            Box::new(self.failed_comparisons.clone()),
+            Box::new(self.projector_lag.clone()),
+            Box::new(self.outbox_lag.clone()),
+            Box::new(self.aggregate_conflict_retries.clone()),
+            Box::new(self.dead_lettered.clone()),
+            Box::new(self.orphan_callbacks.clone()),
+            Box::new(self.completion_latency.clone()),
+            Box::new(self.completion_sweep_finalized.clone()),
+        ];
+        for collector in collectors {
+            self.registry
+                .register(collector)
+                .expect("each metric is registered once");
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(error) = encoder.encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(%error, "encoding metrics failed");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
