@@ -8,6 +8,8 @@
 //!   `fit` (the statistics on anyone's comparison data).
 //! - [`clock`] — the injected clock every timeout and sweep reads.
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
+//! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
+//!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
 //! - [`simulation`] — the simulated judge, generated batches with known truth, an in-memory
 //!   content store, and the driver that runs a batch through the real aggregate.
 //! - The domain itself (the `CjBatch` aggregate, Bradley–Terry, pair planning, completion
@@ -17,5 +19,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod http;
+pub mod llm;
+pub mod llm_sim;
 pub mod metrics;
 pub mod simulation;
