@@ -16,6 +16,8 @@
 //!   [`grade_scale`] — the contract's grade scales.
 //! - [`ids`], [`status`], [`settings`] — identifiers, the contract's state enums, batch
 //!   settings.
+//! - [`upcasting`] — reading events stored in an older shape (every log reader decodes
+//!   through it).
 
 pub mod batch;
 pub mod bradley_terry;
@@ -30,6 +32,7 @@ pub mod pairing;
 pub mod random_pairing;
 pub mod settings;
 pub mod status;
+pub mod upcasting;
 
 pub use batch::CjBatch;
 pub use commands::CjBatchCommand;
