@@ -14,3 +14,26 @@ pub async fn projector_lag(
         .fetch_one(executor)
         .await?)
 }
+
+/// How often [`wait_until_caught_up`] looks again.
+const CATCH_UP_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Polls until every named projector has a lag of 0 or `timeout` has passed; returns the
+/// lags seen last (all 0 unless it timed out).
+pub async fn wait_until_caught_up<'a>(
+    pool: &sqlx::PgPool,
+    projectors: &[&'a str],
+    timeout: std::time::Duration,
+) -> Result<Vec<(&'a str, i64)>, ProjectionError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut lags = Vec::with_capacity(projectors.len());
+        for &name in projectors {
+            lags.push((name, projector_lag(pool, name).await?));
+        }
+        if lags.iter().all(|(_, lag)| *lag == 0) || tokio::time::Instant::now() >= deadline {
+            return Ok(lags);
+        }
+        tokio::time::sleep(CATCH_UP_POLL).await;
+    }
+}
