@@ -51,7 +51,10 @@ pub fn change_for(event: &CjBatchEvent) -> Option<BatchStateChange> {
             completed: 1,
             ..change
         },
-        CjBatchEvent::ComparisonFailed(_) => BatchStateChange { failed: 1, ..change },
+        CjBatchEvent::ComparisonFailed(_) => BatchStateChange {
+            failed: 1,
+            ..change
+        },
         CjBatchEvent::ScoringStarted(_) => BatchStateChange {
             state: Some(BatchState::Scoring),
             ..change

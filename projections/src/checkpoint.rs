@@ -8,7 +8,10 @@ use sqlx::PgConnection;
 
 /// Locks the projector's row (creating it at the log start if missing) and returns its
 /// position. Held until the caller's transaction ends.
-pub async fn lock(conn: &mut PgConnection, projector: &str) -> Result<LogPosition, ProjectionError> {
+pub async fn lock(
+    conn: &mut PgConnection,
+    projector: &str,
+) -> Result<LogPosition, ProjectionError> {
     sqlx::query("INSERT INTO projector_checkpoints (projector) VALUES ($1) ON CONFLICT DO NOTHING")
         .bind(projector)
         .execute(&mut *conn)

@@ -124,10 +124,30 @@ async fn insert_planned(
         .bind(wave as i32)
         .bind(retry_of.map(|r| r.0))
         .bind(logged.recorded_at)
-        .bind(planned.iter().map(|c| c.correlation_id.0).collect::<Vec<_>>())
-        .bind(planned.iter().map(|c| c.essay_a.to_string()).collect::<Vec<_>>())
-        .bind(planned.iter().map(|c| c.essay_b.to_string()).collect::<Vec<_>>())
-        .bind(planned.iter().map(|c| c.purpose.as_str()).collect::<Vec<_>>())
+        .bind(
+            planned
+                .iter()
+                .map(|c| c.correlation_id.0)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            planned
+                .iter()
+                .map(|c| c.essay_a.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            planned
+                .iter()
+                .map(|c| c.essay_b.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            planned
+                .iter()
+                .map(|c| c.purpose.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(planned.iter().map(|c| c.attempt as i32).collect::<Vec<_>>())
         .execute(conn)
         .await?;

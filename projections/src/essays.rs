@@ -68,10 +68,20 @@ impl Projection for Essays {
                 let essays = &scored.essays;
                 sqlx::query(SCORE)
                     .bind(logged.batch_id)
-                    .bind(essays.iter().map(|e| e.essay_id.as_str()).collect::<Vec<_>>())
+                    .bind(
+                        essays
+                            .iter()
+                            .map(|e| e.essay_id.as_str())
+                            .collect::<Vec<_>>(),
+                    )
                     .bind(essays.iter().map(|e| e.bt_score).collect::<Vec<_>>())
                     .bind(essays.iter().map(|e| e.standard_error).collect::<Vec<_>>())
-                    .bind(essays.iter().map(|e| e.comparisons as i32).collect::<Vec<_>>())
+                    .bind(
+                        essays
+                            .iter()
+                            .map(|e| e.comparisons as i32)
+                            .collect::<Vec<_>>(),
+                    )
                     .bind(essays.iter().map(|e| e.rank as i32).collect::<Vec<_>>())
                     .execute(conn)
                     .await?;

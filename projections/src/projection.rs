@@ -16,6 +16,9 @@ pub trait Projection: Send + Sync {
     fn tables(&self) -> &'static [&'static str];
 
     /// Applies one event. Events a projection does not care about are `Ok(())`.
-    async fn apply(&self, conn: &mut PgConnection, event: &LoggedEvent)
-        -> Result<(), ProjectionError>;
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        event: &LoggedEvent,
+    ) -> Result<(), ProjectionError>;
 }

@@ -33,7 +33,11 @@ pub async fn start(
     let mut tasks = vec![listener];
     for projection in projections {
         let projector = Projector::new(pool.clone(), projection);
-        tasks.push(tokio::spawn(run(projector, woken.clone(), shutdown_rx.clone())));
+        tasks.push(tokio::spawn(run(
+            projector,
+            woken.clone(),
+            shutdown_rx.clone(),
+        )));
     }
     Ok(RunningProjectors { shutdown, tasks })
 }

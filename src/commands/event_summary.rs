@@ -21,7 +21,10 @@ pub fn summary(event: &CjBatchEvent) -> String {
             format!("wave {}: {} comparisons", w.wave, w.comparisons.len())
         }
         CjBatchEvent::PairsSubmitted(p) => {
-            format!("{} comparisons accepted by the provider", p.correlation_ids.len())
+            format!(
+                "{} comparisons accepted by the provider",
+                p.correlation_ids.len()
+            )
         }
         CjBatchEvent::ComparisonRecorded(r) => {
             let position = match r.winner_position {
@@ -39,7 +42,10 @@ pub fn summary(event: &CjBatchEvent) -> String {
             r.retry_of, r.comparison.correlation_id, r.wave
         ),
         CjBatchEvent::LateCallbackRecorded(l) => {
-            format!("{} arrived after the batch ended ({})", l.correlation_id, l.batch_status)
+            format!(
+                "{} arrived after the batch ended ({})",
+                l.correlation_id, l.batch_status
+            )
         }
         CjBatchEvent::ScoringStarted(s) => format!("trigger {:?}", s.trigger),
         CjBatchEvent::BatchScored(s) => format!(

@@ -40,9 +40,7 @@ pub fn screen(row: &BatchMonitoringRow, lags: &[(&str, i64)], now: DateTime<Utc>
     let idle = (now - row.last_activity_at).num_seconds();
     let lags: Vec<String> = lags.iter().map(|(n, l)| format!("{n} {l}")).collect();
     let ssr = row.ssr.map_or("n/a".to_string(), |s| format!("{s:.3}"));
-    let completed_at = row
-        .completed_at
-        .map_or("-".to_string(), |t| t.to_rfc3339());
+    let completed_at = row.completed_at.map_or("-".to_string(), |t| t.to_rfc3339());
     let divergence = if row.divergent {
         "YES — status and state/projections disagree"
     } else {

@@ -35,8 +35,11 @@ pub trait BatchStore: Send + Sync {
     ) -> anyhow::Result<()>;
 
     /// The batch's events after the first `seen`, in order.
-    async fn events_since(&self, batch_id: BatchId, seen: usize)
-        -> anyhow::Result<Vec<CjBatchEvent>>;
+    async fn events_since(
+        &self,
+        batch_id: BatchId,
+        seen: usize,
+    ) -> anyhow::Result<Vec<CjBatchEvent>>;
 }
 
 /// How callbacks are delivered.
@@ -86,7 +89,15 @@ pub async fn run_batch(
 ) -> anyhow::Result<BatchRun> {
     let request_event_id = Uuid::from_u64_pair(0x5eed, scenario.spec.seed ^ settings.seed);
     let store = MemoryBatchStore::default();
-    run_batch_on(&store, request_event_id, scenario, settings, judge, delivery).await
+    run_batch_on(
+        &store,
+        request_event_id,
+        scenario,
+        settings,
+        judge,
+        delivery,
+    )
+    .await
 }
 
 /// Runs `scenario` as the batch of request `request_event_id` to its end on `store`.

@@ -1,9 +1,11 @@
 //! The one way commands reach a `CjBatch` aggregate on PostgreSQL: postgres-es's event
 //! store without snapshots (its 0.5.0 snapshot store applies events twice), decoding
-//! through the aggregate's upcasters. Commands racing on one batch surface as
-//! `AggregateConflict`; the bus reloads and retries them (bounded, with jitter) and counts
-//! every retry, so a lost race is never a lost command.
+//! through the aggregate's upcasters. Within this process commands on one batch take turns
+//! ([`BatchLocks`]); commands of other processes racing on the batch surface as
+//! `AggregateConflict`, and the bus reloads and retries them (bounded, with jitter) and
+//! counts every retry, so a lost race is never a lost command.
 
+use super::batch_locks::BatchLocks;
 use super::metadata::CommandMetadata;
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::upcasting::upcasters;
@@ -41,6 +43,7 @@ pub enum CommandError {
 #[derive(Clone)]
 pub struct BatchCommandBus {
     cqrs: Arc<PostgresCqrs<CjBatch>>,
+    locks: BatchLocks,
     conflict_retries: Arc<AtomicU64>,
 }
 
@@ -50,6 +53,7 @@ impl BatchCommandBus {
             .with_upcasters(upcasters());
         BatchCommandBus {
             cqrs: Arc::new(CqrsFramework::new(store, Vec::new(), ())),
+            locks: BatchLocks::default(),
             conflict_retries: Arc::default(),
         }
     }
@@ -73,6 +77,7 @@ impl BatchCommandBus {
     ) -> Result<(), CommandError> {
         let aggregate_id = batch_id.to_string();
         let metadata = metadata.to_map();
+        let _turn = self.locks.lock(batch_id).await;
         for attempt in 1..=MAX_ATTEMPTS {
             let result = self
                 .cqrs

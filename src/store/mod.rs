@@ -3,6 +3,7 @@
 //! carries ([`metadata`]), and the simulation driver's view of that store
 //! ([`postgres_batch_store`]). Read models live in the `cj-projections` crate.
 
+pub mod batch_locks;
 pub mod command_bus;
 pub mod database;
 pub mod metadata;
