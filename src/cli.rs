@@ -1,8 +1,9 @@
 //! The command line: subcommands, their flags (each with an environment variable where a
 //! deployment would set it), logging set-up, and exit codes.
 
-use crate::commands::{demo, fit, simulate};
-use clap::{Parser, Subcommand};
+use crate::commands::{demo, fit, history, inspect, migrate, replay, simulate};
+use clap::{Args, Parser, Subcommand};
+use std::future::Future;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,12 +18,29 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run one whole batch in memory with a simulated judge and print the ranking.
+    /// Run one whole batch with a simulated judge and print the ranking (in memory, or on
+    /// PostgreSQL with --database-url).
     Demo(demo::DemoArgs),
     /// Measure ranking and grading quality over many simulated batches.
     Simulate(simulate::SimulateArgs),
     /// Fit Bradley–Terry scores (and grades, with anchors) to your own comparison data.
     Fit(fit::FitArgs),
+    /// Create or update the PostgreSQL schema (event store, projections, views).
+    Migrate(DatabaseArgs),
+    /// Rebuild projections from the event log.
+    Replay(replay::ReplayArgs),
+    /// Print every event of one batch, in order.
+    History(history::HistoryArgs),
+    /// Print what an operator needs to know about one batch.
+    Inspect(inspect::InspectArgs),
+}
+
+/// Where the event store and projections live.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/cj.
+    #[arg(long = "database-url", env = "CJ_DATABASE_URL")]
+    pub database_url: String,
 }
 
 impl Cli {
@@ -31,8 +49,21 @@ impl Cli {
             Command::Demo(args) => demo::run(args),
             Command::Simulate(args) => simulate::run(args),
             Command::Fit(args) => fit::run(args),
+            Command::Migrate(args) => migrate::run(args),
+            Command::Replay(args) => replay::run(args),
+            Command::History(args) => history::run(args),
+            Command::Inspect(args) => inspect::run(args),
         }
     }
+}
+
+/// Runs a database command's future on a multi-threaded runtime (projectors and the
+/// notification listener run beside it).
+pub fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(future))
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warnings only, so command output stays

@@ -4,14 +4,18 @@
 //!
 //! - [`cli`] — the command line: one subcommand per module under [`commands`]; `main.rs` only
 //!   parses and dispatches.
-//! - [`commands`] — `demo` (a whole batch in memory), `simulate` (quality across many seeds),
-//!   `fit` (the statistics on anyone's comparison data).
+//! - [`commands`] — `demo` (a whole batch, in memory or on PostgreSQL), `simulate` (quality
+//!   across many seeds), `fit` (the statistics on anyone's comparison data), and the
+//!   database commands `migrate`, `replay`, `history`, `inspect`.
 //! - [`clock`] — the injected clock every timeout and sweep reads.
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
 //! - [`simulation`] — the simulated judge, generated batches with known truth, an in-memory
-//!   content store, and the driver that runs a batch through the real aggregate.
+//!   content store, and the driver that runs a batch through the real aggregate on any
+//!   [`simulation::driver::BatchStore`].
+//! - [`store`] — PostgreSQL: connection and migrations, the command bus every command goes
+//!   through (conflict retries, event metadata), and the driver's store on it.
 //! - The domain itself (the `CjBatch` aggregate, Bradley–Terry, pair planning, completion
 //!   policy, grading) lives in the `cj-aggregates` crate; read models in `cj-projections`.
 
@@ -23,3 +27,4 @@ pub mod llm;
 pub mod llm_sim;
 pub mod metrics;
 pub mod simulation;
+pub mod store;

@@ -65,6 +65,18 @@ pub enum ComparisonPurpose {
     Retry,
 }
 
+impl ComparisonPurpose {
+    /// The serialised name (`coverage`, `informative`, `random`, `retry`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComparisonPurpose::Coverage => "coverage",
+            ComparisonPurpose::Informative => "informative",
+            ComparisonPurpose::Random => "random",
+            ComparisonPurpose::Retry => "retry",
+        }
+    }
+}
+
 /// One comparison to ask the judge: `essay_a` is shown as "Essay A".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedComparison {

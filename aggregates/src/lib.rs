@@ -17,6 +17,8 @@
 //!   [`grade_scale`] — the contract's grade scales.
 //! - [`ids`], [`status`], [`settings`] — identifiers, the contract's state enums, batch
 //!   settings.
+//! - [`upcasting`] — reading events stored in an older shape (every log reader decodes
+//!   through it).
 
 pub mod anchor_shrinkage;
 pub mod batch;
@@ -33,6 +35,7 @@ pub mod pairing;
 pub mod random_pairing;
 pub mod settings;
 pub mod status;
+pub mod upcasting;
 
 pub use batch::CjBatch;
 pub use commands::CjBatchCommand;

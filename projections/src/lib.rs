@@ -1,13 +1,50 @@
-//! Read models built from the `CjBatch` event log, and the wire contracts the service speaks.
+//! Read models built from the `CjBatch` event log, exactly once and in commit-safe order,
+//! and the wire contracts the service speaks.
 //!
 //! # Layout
 //!
+//! - [`log`] — reading the `events` table: the xmin-safe cursor every projector pages with,
+//!   one batch's history, and decoding (through the aggregate's upcasters).
+//! - [`projection`] — the [`Projection`] trait: a name, the tables it owns, and how one event
+//!   changes them inside the projector's transaction.
+//! - [`runner`] — a [`Projector`] applies chunks of the log and advances its
+//!   [`checkpoint`] row in the same transaction; [`supervisor`] runs one per projection,
+//!   woken by [`wake`] (LISTEN) with a polling fallback, until shut down.
+//! - [`replay`] — rebuilds a projection from the whole log (truncate under lock, see
+//!   `docs/adr/0005-replay-truncates-under-lock.md`); [`lag`] — how far each projector is
+//!   behind the log head, in events.
+//! - The projections, one file each with the SQL that writes them: [`batch_states`],
+//!   [`comparison_pairs`], [`essays`], [`grade_projections`]; [`monitoring`] reads the
+//!   `cj_batch_monitoring` view over them. [`catalogue`] lists them all (the outbox
+//!   projection registers there too).
+//!
 //! - [`contracts`] — serde types of every message on the wire (the request and callback the
 //!   service consumes, the LLM provider's HTTP body, the events it publishes), the topic
-//!   names, and the decoders the consumers call ([`contracts::decode_request`],
-//!   [`contracts::decode_callback`]).
+//!   names, and the decoders the consumers call.
 //! - [`outbox`] — the outgoing messages of a finished batch, derived purely from its event
 //!   history ([`outbox::derive_outgoing`]); a relay publishes them.
+//!
+//! Tables and views are created by the migrations in the workspace's `migrations/`.
 
+pub mod batch_states;
+pub mod catalogue;
+pub mod checkpoint;
+pub mod comparison_pairs;
 pub mod contracts;
+pub mod error;
+pub mod essays;
+pub mod grade_projections;
+pub mod lag;
+pub mod log;
+pub mod monitoring;
 pub mod outbox;
+pub mod projection;
+pub mod replay;
+pub mod runner;
+pub mod supervisor;
+pub mod wake;
+
+pub use error::ProjectionError;
+pub use log::{LogPosition, LoggedEvent};
+pub use projection::Projection;
+pub use runner::Projector;

@@ -1,7 +1,10 @@
 //! `cj-assessment demo`: one generated batch of students and anchors, run to completion
 //! through the real aggregate on the in-memory event store with the simulated judge; prints
 //! the ranking, the grades and how well they match the hidden truth. No servers needed.
+//! With `--database-url` the same batch runs on PostgreSQL instead (`demo_on_postgres`).
 
+use super::demo_on_postgres;
+use crate::cli::block_on;
 use crate::simulation::driver::{run_batch, BatchRun, Delivery};
 use crate::simulation::judge::JudgeProfile;
 use crate::simulation::metrics::{kendall_tau, spearman};
@@ -41,6 +44,10 @@ pub struct DemoArgs {
     /// Logit bonus of the essay shown first (LLM position bias).
     #[arg(long, default_value_t = 0.3)]
     pub position_bias: f64,
+    /// Run on this PostgreSQL database (migrated first, projectors running) instead of in
+    /// memory. Deliberately not read from CJ_DATABASE_URL: the plain demo needs no server.
+    #[arg(long = "database-url")]
+    pub database_url: Option<String>,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -60,6 +67,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         position_bias: args.position_bias,
         ..JudgeProfile::default()
     };
+    if let Some(url) = &args.database_url {
+        let (run, notes) = block_on(demo_on_postgres::run(url, &scenario, settings, judge))??;
+        print!("{}{notes}", report(&scenario, &run, args.budget));
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let run = runtime.block_on(run_batch(&scenario, settings, judge, Delivery::default()))?;
     print!("{}", report(&scenario, &run, args.budget));

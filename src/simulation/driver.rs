@@ -1,23 +1,46 @@
-//! Runs one generated batch through the real `CjBatch` aggregate on cqrs-es's in-memory
-//! event store: registers it, sends each planned comparison to the simulated judge, and
-//! delivers the answers back as callbacks — shuffled, in consumer-poll-sized groups, the
-//! way they arrive from Kafka — until the batch ends.
+//! Runs one generated batch through the real `CjBatch` aggregate: registers it, sends each
+//! planned comparison to the simulated judge, and delivers the answers back as callbacks —
+//! shuffled, in consumer-poll-sized groups, the way they arrive from Kafka — until the
+//! batch ends. The store is anything that executes commands and gives back a batch's events
+//! ([`BatchStore`]): cqrs-es's in-memory store for `demo`/`simulate`, PostgreSQL for
+//! `demo --database-url`.
 
 use super::judge::{JudgeAnswer, JudgeProfile};
-use super::memory_store::InMemoryEventStore;
+use super::memory_store::MemoryBatchStore;
 use super::scenario::Scenario;
+use crate::store::CommandMetadata;
 use anyhow::{bail, Context};
 use cj_aggregates::commands::*;
 use cj_aggregates::events::{BatchCompleted, BatchFailed, BatchScored, PlannedComparison};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::settings::{BatchSettings, LlmSettings};
-use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchEvent};
-use cqrs_es::CqrsFramework;
+use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// Who the driver's commands are recorded as.
+pub const SIMULATION_ACTOR: &str = "simulation";
+
+/// Where the driver sends commands and reads back what the batch decided.
+#[async_trait::async_trait]
+pub trait BatchStore: Send + Sync {
+    async fn execute(
+        &self,
+        batch_id: BatchId,
+        command: CjBatchCommand,
+        metadata: &CommandMetadata,
+    ) -> anyhow::Result<()>;
+
+    /// The batch's events after the first `seen`, in order.
+    async fn events_since(
+        &self,
+        batch_id: BatchId,
+        seen: usize,
+    ) -> anyhow::Result<Vec<CjBatchEvent>>;
+}
 
 /// How callbacks are delivered.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,35 +80,49 @@ impl BatchRun {
     }
 }
 
-/// Runs `scenario` as one batch to its end.
+/// Runs `scenario` as one batch to its end on a fresh in-memory store.
 pub async fn run_batch(
     scenario: &Scenario,
     settings: BatchSettings,
     judge: JudgeProfile,
     delivery: Delivery,
 ) -> anyhow::Result<BatchRun> {
-    let store = InMemoryEventStore::<CjBatch>::default();
-    let cqrs = CqrsFramework::new(store.clone(), Vec::new(), ());
     let request_event_id = Uuid::from_u64_pair(0x5eed, scenario.spec.seed ^ settings.seed);
+    let store = MemoryBatchStore::default();
+    run_batch_on(
+        &store,
+        request_event_id,
+        scenario,
+        settings,
+        judge,
+        delivery,
+    )
+    .await
+}
+
+/// Runs `scenario` as the batch of request `request_event_id` to its end on `store`.
+pub async fn run_batch_on(
+    store: &dyn BatchStore,
+    request_event_id: Uuid,
+    scenario: &Scenario,
+    settings: BatchSettings,
+    judge: JudgeProfile,
+    delivery: Delivery,
+) -> anyhow::Result<BatchRun> {
     let batch_id = BatchId::for_request(request_event_id);
-    let aggregate_id = batch_id.to_string();
+    let request_correlation_id = Uuid::from_u64_pair(0xc0, scenario.spec.seed);
+    let metadata = CommandMetadata::new(request_correlation_id, SIMULATION_ACTOR);
     let mut commands = 0usize;
     let mut execute = |command: CjBatchCommand| {
         commands += 1;
-        let cqrs = &cqrs;
-        let id = aggregate_id.clone();
-        async move {
-            cqrs.execute(&id, command)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))
-        }
+        store.execute(batch_id, command, &metadata)
     };
 
     execute(CjBatchCommand::RegisterBatch(Box::new(RegisterBatch {
         batch_id,
         upstream_batch_id: format!("sim-batch-{}", scenario.spec.seed),
         request_event_id,
-        request_correlation_id: Uuid::from_u64_pair(0xc0, scenario.spec.seed),
+        request_correlation_id,
         essays: scenario.essay_refs(),
         failed_essays: Vec::new(),
         language: "en".into(),
@@ -112,7 +149,7 @@ pub async fn run_batch(
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed.wrapping_mul(31) ^ scenario.spec.seed);
     let mut seen = 0usize;
     loop {
-        let new_events = store.events_since(&aggregate_id, seen);
+        let new_events = store.events_since(batch_id, seen).await?;
         seen += new_events.len();
         let to_ask = comparisons_to_ask(&new_events);
         if to_ask.is_empty() {
@@ -151,7 +188,7 @@ pub async fn run_batch(
         }
     }
 
-    let events = store.events_since(&aggregate_id, 0);
+    let events = store.events_since(batch_id, 0).await?;
     let mut run = BatchRun {
         batch_id,
         scored: None,

@@ -2,8 +2,15 @@
 //! current state, so loading is a clone instead of a replay. Optimistic concurrency as in
 //! the PostgreSQL store: a commit based on a stale sequence is an `AggregateConflict`.
 //! (cqrs-es's own `MemStore` replays on every load and prints each load to stdout.)
+//! [`MemoryBatchStore`] puts the `CjBatch` aggregate on it for the simulation driver.
 
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
+use super::driver::BatchStore;
+use crate::store::CommandMetadata;
+use cj_aggregates::ids::BatchId;
+use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchEvent};
+use cqrs_es::{
+    Aggregate, AggregateContext, AggregateError, CqrsFramework, EventEnvelope, EventStore,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -134,5 +141,44 @@ impl<A: Aggregate + Clone> EventStore<A> for InMemoryEventStore<A> {
         stream.state = context.state;
         stream.events.extend(envelopes.iter().cloned());
         Ok(envelopes)
+    }
+}
+
+/// The driver's store in memory: a cqrs-es framework over [`InMemoryEventStore`].
+pub struct MemoryBatchStore {
+    store: InMemoryEventStore<CjBatch>,
+    cqrs: CqrsFramework<CjBatch, InMemoryEventStore<CjBatch>>,
+}
+
+impl Default for MemoryBatchStore {
+    fn default() -> Self {
+        let store = InMemoryEventStore::default();
+        MemoryBatchStore {
+            cqrs: CqrsFramework::new(store.clone(), Vec::new(), ()),
+            store,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl BatchStore for MemoryBatchStore {
+    async fn execute(
+        &self,
+        batch_id: BatchId,
+        command: CjBatchCommand,
+        metadata: &CommandMetadata,
+    ) -> anyhow::Result<()> {
+        self.cqrs
+            .execute_with_metadata(&batch_id.to_string(), command, metadata.to_map())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    async fn events_since(
+        &self,
+        batch_id: BatchId,
+        seen: usize,
+    ) -> anyhow::Result<Vec<CjBatchEvent>> {
+        Ok(self.store.events_since(&batch_id.to_string(), seen))
     }
 }

@@ -1,0 +1,41 @@
+//! Every projection the service maintains, by name. A new projection (the outbox among
+//! them) is added to [`all`]; the supervisor, replay and the lag figures pick it up.
+
+use crate::batch_states::BatchStates;
+use crate::comparison_pairs::ComparisonPairs;
+use crate::error::ProjectionError;
+use crate::essays::Essays;
+use crate::grade_projections::GradeProjections;
+use crate::projection::Projection;
+use std::sync::Arc;
+
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(BatchStates),
+        Arc::new(ComparisonPairs),
+        Arc::new(Essays),
+        Arc::new(GradeProjections),
+    ]
+}
+
+/// The projection called `name`.
+pub fn named(name: &str) -> Result<Arc<dyn Projection>, ProjectionError> {
+    let projections = all();
+    let known = projections
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(", ");
+    projections
+        .into_iter()
+        .find(|p| p.name() == name)
+        .ok_or_else(|| ProjectionError::UnknownProjection {
+            name: name.to_string(),
+            known,
+        })
+}
+
+/// Names of all projections (the tables a full replay rebuilds, in order).
+pub fn names() -> Vec<&'static str> {
+    all().iter().map(|p| p.name()).collect()
+}

@@ -1,0 +1,62 @@
+//! A projector's checkpoint row in `projector_checkpoints`: the last log position it
+//! applied. Locked `FOR UPDATE` for the length of a chunk, so two instances of a projector
+//! (or a projector and a replay) never apply the same events concurrently.
+
+use crate::error::ProjectionError;
+use crate::log::LogPosition;
+use sqlx::PgConnection;
+
+/// Locks the projector's row (creating it at the log start if missing) and returns its
+/// position. Held until the caller's transaction ends.
+pub async fn lock(
+    conn: &mut PgConnection,
+    projector: &str,
+) -> Result<LogPosition, ProjectionError> {
+    sqlx::query("INSERT INTO projector_checkpoints (projector) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(projector)
+        .execute(&mut *conn)
+        .await?;
+    let (tx, global_seq): (i64, i64) = sqlx::query_as(
+        "SELECT last_tx::text::bigint, last_seq FROM projector_checkpoints
+          WHERE projector = $1 FOR UPDATE",
+    )
+    .bind(projector)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(LogPosition { tx, global_seq })
+}
+
+/// Moves the checkpoint to `to`, counting `applied` more events.
+pub async fn advance(
+    conn: &mut PgConnection,
+    projector: &str,
+    to: LogPosition,
+    applied: i64,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "UPDATE projector_checkpoints
+            SET last_tx = $2::bigint::text::xid8, last_seq = $3,
+                events_applied = events_applied + $4, updated_at = now()
+          WHERE projector = $1",
+    )
+    .bind(projector)
+    .bind(to.tx)
+    .bind(to.global_seq)
+    .bind(applied)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts the checkpoint back to the log start (replay).
+pub async fn reset(conn: &mut PgConnection, projector: &str) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "UPDATE projector_checkpoints
+            SET last_tx = '0', last_seq = 0, events_applied = 0, updated_at = now()
+          WHERE projector = $1",
+    )
+    .bind(projector)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

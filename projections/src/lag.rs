@@ -1,0 +1,39 @@
+//! How far a projector is behind: events in the log after its checkpoint (the SQL function
+//! `projector_lag`, so dashboards and the service read the same figure).
+
+use crate::error::ProjectionError;
+use sqlx::PgExecutor;
+
+/// Events not yet applied by `projector`.
+pub async fn projector_lag(
+    executor: impl PgExecutor<'_>,
+    projector: &str,
+) -> Result<i64, ProjectionError> {
+    Ok(sqlx::query_scalar("SELECT projector_lag($1)")
+        .bind(projector)
+        .fetch_one(executor)
+        .await?)
+}
+
+/// How often [`wait_until_caught_up`] looks again.
+const CATCH_UP_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Polls until every named projector has a lag of 0 or `timeout` has passed; returns the
+/// lags seen last (all 0 unless it timed out).
+pub async fn wait_until_caught_up<'a>(
+    pool: &sqlx::PgPool,
+    projectors: &[&'a str],
+    timeout: std::time::Duration,
+) -> Result<Vec<(&'a str, i64)>, ProjectionError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut lags = Vec::with_capacity(projectors.len());
+        for &name in projectors {
+            lags.push((name, projector_lag(pool, name).await?));
+        }
+        if lags.iter().all(|(_, lag)| *lag == 0) || tokio::time::Instant::now() >= deadline {
+            return Ok(lags);
+        }
+        tokio::time::sleep(CATCH_UP_POLL).await;
+    }
+}

@@ -1,0 +1,44 @@
+//! Reading the `cj_batch_monitoring` view (migrations/*_cj_batch_monitoring.sql): what the
+//! stuck-batch monitor and `cj-assessment inspect` look at, one row per batch.
+
+use crate::error::ProjectionError;
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct BatchMonitoringRow {
+    pub batch_id: Uuid,
+    pub upstream_batch_id: String,
+    pub upload_status: String,
+    pub state: String,
+    pub total_budget: i32,
+    pub submitted_comparisons: i32,
+    pub completed_comparisons: i32,
+    pub failed_comparisons: i32,
+    pub current_wave: i32,
+    pub anchor_count: i64,
+    pub projection_count: i64,
+    pub ssr: Option<f64>,
+    pub created_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub divergent: bool,
+}
+
+/// The monitoring row of one batch, if its registration has been projected.
+pub async fn batch_monitoring(
+    executor: impl PgExecutor<'_>,
+    batch_id: Uuid,
+) -> Result<Option<BatchMonitoringRow>, ProjectionError> {
+    Ok(sqlx::query_as(
+        "SELECT batch_id, upstream_batch_id, upload_status, state, total_budget,
+                submitted_comparisons, completed_comparisons, failed_comparisons, current_wave,
+                anchor_count, projection_count, ssr, created_at, last_activity_at,
+                completed_at, divergent
+           FROM cj_batch_monitoring WHERE batch_id = $1",
+    )
+    .bind(batch_id)
+    .fetch_optional(executor)
+    .await?)
+}

@@ -1,0 +1,71 @@
+//! One line per event, for people: what `history` prints after each event's time and type.
+
+use cj_aggregates::commands::Position;
+use cj_aggregates::CjBatchEvent;
+
+pub fn summary(event: &CjBatchEvent) -> String {
+    match event {
+        CjBatchEvent::BatchRegistered(r) => format!(
+            "{} essays ({} failed at intake), scale {}, budget {}, upstream batch {}",
+            r.essays.len(),
+            r.failed_essays.len(),
+            r.grade_scale,
+            r.settings.budget.get(),
+            r.upstream_batch_id
+        ),
+        CjBatchEvent::AnchorsRegistered(a) => {
+            let grades: Vec<&str> = a.anchors.iter().map(|a| a.grade.as_str()).collect();
+            format!("{} anchors: {}", a.anchors.len(), grades.join(" "))
+        }
+        CjBatchEvent::WavePlanned(w) => {
+            format!("wave {}: {} comparisons", w.wave, w.comparisons.len())
+        }
+        CjBatchEvent::PairsSubmitted(p) => {
+            format!(
+                "{} comparisons accepted by the provider",
+                p.correlation_ids.len()
+            )
+        }
+        CjBatchEvent::ComparisonRecorded(r) => {
+            let position = match r.winner_position {
+                Position::A => "A",
+                Position::B => "B",
+            };
+            format!("{}: {} wins (as {position})", r.correlation_id, r.winner)
+        }
+        CjBatchEvent::ComparisonFailed(f) => format!(
+            "{}: {} (attempt {})",
+            f.correlation_id, f.error_code, f.attempt
+        ),
+        CjBatchEvent::ComparisonRetried(r) => format!(
+            "{} asked again as {} in wave {}",
+            r.retry_of, r.comparison.correlation_id, r.wave
+        ),
+        CjBatchEvent::LateCallbackRecorded(l) => {
+            format!(
+                "{} arrived after the batch ended ({})",
+                l.correlation_id, l.batch_status
+            )
+        }
+        CjBatchEvent::ScoringStarted(s) => format!("trigger {:?}", s.trigger),
+        CjBatchEvent::BatchScored(s) => format!(
+            "{} essays scored on {} comparisons, SSR {}{}",
+            s.essays.len(),
+            s.successful_comparisons,
+            s.ssr.map_or("n/a".to_string(), |ssr| format!("{ssr:.3}")),
+            s.calibration_unavailable
+                .as_ref()
+                .map_or(String::new(), |why| format!(", no grades: {why}"))
+        ),
+        CjBatchEvent::BatchCompleted(c) => format!(
+            "{}: {} comparisons ({} successful, {} failed) in {} waves",
+            c.status, c.comparisons_made, c.successful_comparisons, c.failed_comparisons, c.waves
+        ),
+        CjBatchEvent::BatchFailed(f) => format!("{}: {}", f.status, f.reason.as_str()),
+        CjBatchEvent::RecoveryForced(r) => format!(
+            "idle {} s at {:.0} % progress",
+            r.idle_seconds,
+            r.progress * 100.0
+        ),
+    }
+}

@@ -1,0 +1,48 @@
+//! Connecting to PostgreSQL and bringing its schema up to date. The migrations in
+//! `migrations/` are compiled into the binary and run at start-up of every command that
+//! uses the database (and by `cj-assessment migrate`); sqlx records applied ones, so
+//! running them again is a no-op.
+
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use std::time::Duration;
+
+/// The event store, the projection tables, their views and functions.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// Connections per process: commands, the projectors (one connection each while a chunk
+/// is applied) and the notification listener share them.
+pub const MAX_CONNECTIONS: u32 = 16;
+
+/// How long to wait for a free connection before reporting the database as unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] MigrateError),
+}
+
+pub async fn connect(database_url: &str) -> Result<PgPool, DatabaseError> {
+    PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect(database_url)
+        .await
+        .map_err(DatabaseError::Connect)
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), DatabaseError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Connects and applies pending migrations: what every database command starts with.
+pub async fn connect_and_migrate(database_url: &str) -> Result<PgPool, DatabaseError> {
+    let pool = connect(database_url).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}

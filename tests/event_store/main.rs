@@ -1,0 +1,13 @@
+//! Integration tests of the event store and the projections against a real PostgreSQL
+//! (one database per test, see `tests/support`). One test binary, one module per property.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod concurrent_writers;
+mod crash_recovery;
+mod history;
+mod lag;
+mod racing_callbacks;
+mod replay;
+mod upcasting;
