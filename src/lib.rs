@@ -7,7 +7,10 @@
 //! - [`commands`] — `demo` (a whole batch, in memory or on PostgreSQL), `simulate` (quality
 //!   across many seeds), `fit` (the statistics on anyone's comparison data), and the
 //!   database commands `migrate`, `replay`, `history`, `inspect`.
-//! - [`clock`] — the injected clock every timeout and sweep reads.
+//! - [`clock`] — the injected clock every timeout and sweep reads; [`config`] — every
+//!   setting of the running service, each a flag with a `CJ_` environment variable.
+//! - [`kafka`] — client configuration, topic creation, the shared producer; [`content`] —
+//!   the Content Service client.
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
@@ -22,7 +25,10 @@
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod config;
+pub mod content;
 pub mod http;
+pub mod kafka;
 pub mod llm;
 pub mod llm_sim;
 pub mod metrics;

@@ -6,6 +6,8 @@
 //! trust authentication), as in CI.
 #![allow(dead_code)]
 
+pub mod kafka;
+
 use cj_aggregates::commands::{EssayRef, RegisterAnchors, RegisterBatch, SubmitPairs};
 use cj_aggregates::grade_scale::GradeScale;
 use cj_aggregates::ids::{BatchId, EssayId};

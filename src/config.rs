@@ -1,0 +1,120 @@
+//! Settings of the running service: every one a flag with an environment variable
+//! (prefix `CJ_`), shared by `serve`, `llm-sim` and the runner. Defaults suit a local run
+//! against the built-in content store; production sets the URLs and brokers.
+
+use cj_projections::contracts::topics;
+use clap::Args;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Kafka topic names (the contract's by default).
+#[derive(Debug, Clone, Args)]
+pub struct TopicNames {
+    #[arg(long, env = "CJ_TOPIC_REQUESTS", default_value = topics::CJ_ASSESSMENT_REQUESTED)]
+    pub requests: String,
+    #[arg(long, env = "CJ_TOPIC_CALLBACKS", default_value = topics::LLM_COMPARISON_RESULT)]
+    pub callbacks: String,
+    #[arg(long, env = "CJ_TOPIC_COMPLETED", default_value = topics::CJ_ASSESSMENT_COMPLETED)]
+    pub completed: String,
+    #[arg(long, env = "CJ_TOPIC_RESULTS", default_value = topics::ASSESSMENT_RESULT_PUBLISHED)]
+    pub results: String,
+    #[arg(long, env = "CJ_TOPIC_FAILED", default_value = topics::CJ_ASSESSMENT_FAILED)]
+    pub failed: String,
+    #[arg(long, env = "CJ_TOPIC_RESOURCES", default_value = topics::RESOURCE_CONSUMPTION)]
+    pub resources: String,
+}
+
+impl TopicNames {
+    /// The topics the service consumes.
+    pub fn inbound(&self) -> [&str; 2] {
+        [&self.requests, &self.callbacks]
+    }
+
+    /// Every topic the service reads or writes, dead-letter topics included: created at
+    /// start-up when missing.
+    pub fn all(&self) -> Vec<String> {
+        let mut names = vec![
+            self.requests.clone(),
+            self.callbacks.clone(),
+            self.completed.clone(),
+            self.results.clone(),
+            self.failed.clone(),
+            self.resources.clone(),
+        ];
+        names.extend(self.inbound().map(topics::dead_letter_topic));
+        names
+    }
+}
+
+/// Kafka connection settings.
+#[derive(Debug, Clone, Args)]
+pub struct KafkaSettings {
+    /// Bootstrap servers, comma-separated.
+    #[arg(long, env = "CJ_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    pub kafka_brokers: String,
+    /// Consumer group of the service's consumers.
+    #[arg(
+        long,
+        env = "CJ_CONSUMER_GROUP",
+        default_value = "cj_assessment_consumer_group"
+    )]
+    pub consumer_group: String,
+    /// Longest a fetch waits for data (ms). Brokers that do not answer a fetch early when
+    /// data arrives (Tansu) make this the end-to-end latency; real Kafka does not.
+    #[arg(long, env = "CJ_KAFKA_FETCH_WAIT_MS", default_value_t = 50)]
+    pub fetch_wait_ms: u32,
+    /// Partitions of topics the service creates.
+    #[arg(long, env = "CJ_KAFKA_PARTITIONS", default_value_t = 3)]
+    pub partitions: i32,
+    #[command(flatten)]
+    pub topics: TopicNames,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceSettings {
+    /// PostgreSQL URL of the event store and read models.
+    #[arg(long, env = "CJ_DATABASE_URL")]
+    pub database_url: String,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    /// Base URL of the LLM Provider Service (`POST {url}/comparison`).
+    #[arg(
+        long,
+        env = "CJ_LLM_PROVIDER_URL",
+        default_value = "http://llm_provider_service:8080/api/v1"
+    )]
+    pub llm_provider_url: String,
+    /// Base URL of the Content Service (`GET {url}/{storage_id}`); by default the
+    /// built-in content store this service serves.
+    #[arg(
+        long,
+        env = "CJ_CONTENT_SERVICE_URL",
+        default_value = "http://127.0.0.1:8090/api/v1/content"
+    )]
+    pub content_service_url: String,
+    /// Where the HTTP API listens.
+    #[arg(long, env = "CJ_HTTP_ADDR", default_value = "127.0.0.1:8090")]
+    pub http_addr: SocketAddr,
+    /// Largest comparison budget of a batch; requests may lower it.
+    #[arg(long, env = "CJ_MAX_COMPARISONS", default_value_t = crate::commands::demo::DEFAULT_MAX_COMPARISONS)]
+    pub max_comparisons: u32,
+    /// Comparisons sent to the provider at once.
+    #[arg(long, env = "CJ_DISPATCH_CONCURRENCY", default_value_t = 16)]
+    pub dispatch_concurrency: usize,
+    /// Seconds between batch-monitor sweeps.
+    #[arg(long, env = "CJ_MONITOR_INTERVAL_SECS", default_value_t = 300)]
+    pub monitor_interval_secs: u64,
+    /// Seconds without activity after which a batch counts as stuck.
+    #[arg(long, env = "CJ_STUCK_TIMEOUT_SECS", default_value_t = 4 * 3600)]
+    pub stuck_timeout_secs: u64,
+    /// Seconds `serve` waits for in-flight work after SIGTERM/SIGINT.
+    #[arg(long, env = "CJ_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl ServiceSettings {
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}

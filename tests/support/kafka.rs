@@ -1,0 +1,82 @@
+//! A real Kafka-protocol broker for integration tests. `CJ_TEST_KAFKA_BROKERS` names one
+//! (CI starts Tansu and sets it); otherwise the tests start their own throwaway in-memory
+//! Tansu (`tansu` on PATH: `cargo install tansu --locked --features postgres,dynostore`),
+//! once per test binary, killed when the test process exits.
+#![allow(dead_code)]
+
+use cj_assessment::config::{KafkaSettings, TopicNames};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Bootstrap address of the test broker.
+pub fn broker() -> String {
+    static BROKER: OnceLock<String> = OnceLock::new();
+    BROKER
+        .get_or_init(|| match std::env::var("CJ_TEST_KAFKA_BROKERS") {
+            Ok(brokers) if !brokers.is_empty() => brokers,
+            _ => start_tansu(),
+        })
+        .clone()
+}
+
+fn start_tansu() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let url = format!("tcp://{address}");
+    let mut command = Command::new("tansu");
+    command
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .args(["--storage-engine", "memory://tansu/"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: prctl is async-signal-safe; it asks the kernel to kill the broker when this
+    // test process dies, so no broker outlives its tests.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    command
+        .spawn()
+        .expect("tansu on PATH (cargo install tansu --locked --features postgres,dynostore), or CJ_TEST_KAFKA_BROKERS set");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&address).is_err() {
+        assert!(Instant::now() < deadline, "tansu did not open {address}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    address
+}
+
+/// Kafka settings for one test: its own topic names and consumer group, so tests sharing
+/// a broker never see each other's messages.
+pub fn settings_for_test() -> KafkaSettings {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let topic = |name: &str| format!("{name}.{suffix}");
+    KafkaSettings {
+        kafka_brokers: broker(),
+        consumer_group: format!("cj-test-{suffix}"),
+        fetch_wait_ms: 10,
+        partitions: 2,
+        topics: TopicNames {
+            requests: topic("requests"),
+            callbacks: topic("callbacks"),
+            completed: topic("completed"),
+            results: topic("results"),
+            failed: topic("failed"),
+            resources: topic("resources"),
+        },
+    }
+}
