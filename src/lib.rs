@@ -14,6 +14,8 @@
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
+//! - [`monitor`] — the batch monitor: recovery of stuck batches and the completion sweep,
+//!   one instance at a time.
 //! - [`simulation`] — the simulated judge, generated batches with known truth, an in-memory
 //!   content store, and the driver that runs a batch through the real aggregate on any
 //!   [`simulation::driver::BatchStore`].
@@ -32,5 +34,6 @@ pub mod kafka;
 pub mod llm;
 pub mod llm_sim;
 pub mod metrics;
+pub mod monitor;
 pub mod simulation;
 pub mod store;

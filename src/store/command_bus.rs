@@ -87,6 +87,7 @@ impl BatchCommandBus {
                 Ok(()) => return Ok(()),
                 Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS => {
                     self.conflict_retries.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::metrics().aggregate_conflict_retries.inc();
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(AggregateError::AggregateConflict) => break,

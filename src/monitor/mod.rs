@@ -1,0 +1,67 @@
+//! The batch monitor — recovery only. The normal path never waits for it: batches finalize
+//! in the command that records their deciding callback. Every interval, one instance (the
+//! holder of a PostgreSQL advisory lock) sweeps the projections once:
+//! - batches in GENERATING_PAIRS or WAITING_CALLBACKS idle past the timeout are stuck:
+//!   `ForceRecovery` completes them as COMPLETE_FORCED_RECOVERY at ≥ 80 % progress, or fails
+//!   them (`stuck_timeout_insufficient_progress`) below;
+//! - the completion sweep finalizes batches whose callbacks are all in but which are not
+//!   terminal — 0 in normal operation, counted when not.
+//! Time comes from the injected clock.
+
+pub mod sweep;
+
+use crate::clock::Clock;
+use crate::store::command_bus::BatchCommandBus;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use sweep::{sweep_once, SweepSettings};
+use tokio_util::sync::CancellationToken;
+
+/// Advisory-lock key of the monitor: only the instance holding it sweeps ("cjmonitr").
+pub const MONITOR_LOCK_KEY: i64 = 0x636a_6d6f_6e69_7472;
+
+/// Runs the monitor until `shutdown`: waits for the advisory lock (another instance may
+/// hold it), then sweeps every `interval`, logging a heartbeat each cycle.
+pub async fn run_monitor(
+    pool: PgPool,
+    bus: Arc<BatchCommandBus>,
+    clock: Arc<dyn Clock>,
+    settings: SweepSettings,
+    interval: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut lock_holder = None;
+    loop {
+        if lock_holder.is_none() {
+            lock_holder = try_take_lock(&pool).await;
+        }
+        if lock_holder.is_some() {
+            match sweep_once(&pool, &bus, clock.as_ref(), &settings).await {
+                Ok(report) => tracing::info!(?report, "batch monitor heartbeat"),
+                Err(error) => {
+                    tracing::warn!(%error, "batch monitor sweep failed; lock released, will retry");
+                    lock_holder = None;
+                }
+            }
+        } else {
+            tracing::debug!("another instance runs the batch monitor");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// A connection holding the monitor's advisory lock (released when it closes), or `None`
+/// when another instance holds it.
+pub async fn try_take_lock(pool: &PgPool) -> Option<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    let mut connection = pool.acquire().await.ok()?;
+    let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(MONITOR_LOCK_KEY)
+        .fetch_one(&mut *connection)
+        .await
+        .ok()?;
+    taken.then_some(connection)
+}
