@@ -6,6 +6,7 @@
 //!   them (`stuck_timeout_insufficient_progress`) below;
 //! - the completion sweep finalizes batches whose callbacks are all in but which are not
 //!   terminal — 0 in normal operation, counted when not.
+//!
 //! Time comes from the injected clock.
 
 pub mod sweep;

@@ -49,9 +49,12 @@ fn start_tansu() -> String {
             Ok(())
         });
     }
-    command
+    let broker = command
         .spawn()
         .expect("tansu on PATH (cargo install tansu --locked --features postgres,dynostore), or CJ_TEST_KAFKA_BROKERS set");
+    // Kept for the life of the test process; the kernel reaps it with its parent.
+    static BROKER_PROCESS: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
+    let _ = BROKER_PROCESS.set(std::sync::Mutex::new(broker));
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(&address).is_err() {
         assert!(Instant::now() < deadline, "tansu did not open {address}");
