@@ -1,5 +1,9 @@
-//! The HTTP surface: liveness, readiness, metrics. Routes that need the database or the
-//! broker read them through `Readiness` checks supplied by whoever starts the server.
+//! The HTTP surface: liveness, readiness, metrics ([`operational_routes`]); batch state,
+//! history and the teacher's report ([`batches`], [`report`]). Routes that need the database
+//! or the broker read them through `Readiness` checks supplied by whoever starts the server.
+
+pub mod batches;
+pub mod report;
 
 use crate::metrics::metrics;
 use axum::extract::State;

@@ -1,0 +1,92 @@
+//! The batch routes over a finished batch in a real database: state from the projections,
+//! the history in order, and the teacher's report with its chart.
+
+mod support;
+
+use cj_assessment::http::batches::batch_routes;
+use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use support::{drain_projections, run_simulated_batch, TestDatabase};
+
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_finished_batch_shows_its_state_history_and_report() {
+    let db = TestDatabase::create().await;
+    let store = PostgresBatchStore::new(db.pool.clone());
+    let run = run_simulated_batch(&store, 3).await;
+    drain_projections(&db.pool).await;
+    let base = serve(batch_routes(db.pool.clone())).await;
+    let http = reqwest::Client::new();
+    let id = run.batch_id.to_string();
+
+    let state: serde_json::Value = http
+        .get(format!("{base}/api/v1/batches/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(state["upload_status"]
+        .as_str()
+        .unwrap()
+        .starts_with("COMPLETE_"));
+    assert_eq!(state["state"], "COMPLETED");
+    assert_eq!(state["divergent"], false);
+
+    let history: Vec<serde_json::Value> = http
+        .get(format!("{base}/api/v1/batches/{id}/history"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history.first().unwrap()["event_type"], "BatchRegistered");
+    assert_eq!(history.last().unwrap()["event_type"], "BatchCompleted");
+    let sequences: Vec<i64> = history
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
+    assert!(sequences.windows(2).all(|w| w[1] == w[0] + 1));
+
+    let report = http
+        .get(format!("{base}/api/v1/batches/{id}/report"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status(), 200);
+    assert!(report.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = report.text().await.unwrap();
+    assert!(page.contains("<svg") && page.contains("id=\"scale-chart\""));
+    assert!(page.contains("class=\"anchor\""), "anchors are marked");
+    assert!(
+        page.contains("class=\"boundary\""),
+        "grade boundaries are drawn"
+    );
+    assert!(
+        !page.contains("src=") && !page.contains("href="),
+        "no external assets"
+    );
+
+    let missing = http
+        .get(format!("{base}/api/v1/batches/{}", uuid::Uuid::new_v4()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let malformed = http
+        .get(format!("{base}/api/v1/batches/not-a-uuid/report"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+}
