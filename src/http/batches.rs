@@ -26,8 +26,8 @@ fn problem(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, Response> {
-    Uuid::parse_str(raw).map_err(|_| problem(StatusCode::BAD_REQUEST, "batch id must be a UUID"))
+fn not_a_uuid() -> Response {
+    problem(StatusCode::BAD_REQUEST, "batch id must be a UUID")
 }
 
 fn internal(error: impl std::fmt::Display) -> Response {
@@ -36,9 +36,8 @@ fn internal(error: impl std::fmt::Display) -> Response {
 }
 
 async fn batch_state(State(pool): State<PgPool>, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return not_a_uuid();
     };
     match batch_monitoring(&pool, id).await {
         Ok(Some(row)) => Json(json!({
@@ -66,9 +65,8 @@ async fn batch_state(State(pool): State<PgPool>, Path(id): Path<String>) -> Resp
 }
 
 async fn batch_history(State(pool): State<PgPool>, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return not_a_uuid();
     };
     match batch_events(&pool, id, 0).await {
         Ok(events) if events.is_empty() => problem(StatusCode::NOT_FOUND, "no such batch"),
@@ -94,9 +92,8 @@ async fn batch_history(State(pool): State<PgPool>, Path(id): Path<String>) -> Re
 }
 
 async fn batch_report(State(pool): State<PgPool>, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return not_a_uuid();
     };
     let events = match batch_events(&pool, id, 0).await {
         Ok(events) if events.is_empty() => return problem(StatusCode::NOT_FOUND, "no such batch"),
