@@ -151,7 +151,45 @@ impl Metrics {
             .expect("valid metric definition"),
         };
         metrics.register_all();
+        metrics.initialise_known_series();
         metrics
+    }
+
+    /// Creates every label value known in advance at zero, so dashboards and alerts see a
+    /// series (and a rate of 0) before the first event of its kind.
+    fn initialise_known_series(&self) {
+        for status in ["success", "error", "duplicate", "late", "orphan"] {
+            self.callbacks_processed.with_label_values(&[status]);
+        }
+        for status in ["submitted", "succeeded", "failed"] {
+            self.comparisons.with_label_values(&[status]);
+        }
+        for decision in ["wait", "next_wave", "finalize", "fail"] {
+            self.workflow_decisions.with_label_values(&[decision]);
+        }
+        for reason in [
+            "LLM_PROVIDER_SERVICE_ERROR",
+            "LLM_PROVIDER_RATE_LIMIT",
+            "LLM_PROVIDER_UNAVAILABLE",
+        ] {
+            self.failed_comparisons.with_label_values(&[reason]);
+        }
+        for state in cj_aggregates::status::BatchState::ALL {
+            self.batch_state.with_label_values(&[state.as_str()]);
+        }
+        for outcome in ["completed", "failed"] {
+            self.completion_latency.with_label_values(&[outcome]);
+        }
+    }
+
+    /// Creates the series of the configured topics and projectors at zero.
+    pub fn initialise_deployment_series(&self, inbound_topics: &[&str], projectors: &[&str]) {
+        for topic in inbound_topics {
+            self.dead_lettered.with_label_values(&[topic]);
+        }
+        for projector in projectors {
+            self.projector_lag.with_label_values(&[projector]);
+        }
     }
 
     fn register_all(&self) {

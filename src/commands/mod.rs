@@ -8,4 +8,5 @@ pub mod history;
 pub mod inspect;
 pub mod migrate;
 pub mod replay;
+pub mod serve;
 pub mod simulate;

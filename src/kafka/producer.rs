@@ -59,6 +59,19 @@ impl Publisher {
         })
     }
 
+    /// Whether the brokers answer a metadata request within `within` (readiness).
+    pub async fn check_brokers(&self, within: Duration) -> anyhow::Result<()> {
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(None, Timeout::After(within))
+                .map(|_| ())
+                .context("the Kafka brokers do not answer")
+        })
+        .await?
+    }
+
     /// Waits for every queued message to be acknowledged (shutdown).
     pub fn flush(&self, within: Duration) -> anyhow::Result<()> {
         self.producer
