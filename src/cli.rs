@@ -34,7 +34,7 @@ pub enum Command {
     /// Print what an operator needs to know about one batch.
     Inspect(inspect::InspectArgs),
     /// Run the service: consumers, dispatcher, projectors, outbox relay, monitor, HTTP.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
 }
 
 /// Where the event store and projections live.
@@ -55,7 +55,7 @@ impl Cli {
             Command::Replay(args) => replay::run(args),
             Command::History(args) => history::run(args),
             Command::Inspect(args) => inspect::run(args),
-            Command::Serve(args) => serve::run(args),
+            Command::Serve(args) => serve::run(*args),
         }
     }
 }
