@@ -30,6 +30,7 @@ pub struct Metrics {
     pub orphan_callbacks: IntCounter,
     pub completion_latency: HistogramVec,
     pub completion_sweep_finalized: IntCounter,
+    pub divergent_batches: IntGauge,
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -149,6 +150,11 @@ impl Metrics {
                 "Batches the completion sweep had to finalize (0 in normal operation)",
             )
             .expect("valid metric definition"),
+            divergent_batches: IntGauge::new(
+                "cj_divergent_batches",
+                "Batches the monitoring view flags as divergent (COMPLETE_* without a terminal state, or completed without projections)",
+            )
+            .expect("valid metric definition"),
         };
         metrics.register_all();
         metrics.initialise_known_series();
@@ -213,6 +219,7 @@ impl Metrics {
             Box::new(self.orphan_callbacks.clone()),
             Box::new(self.completion_latency.clone()),
             Box::new(self.completion_sweep_finalized.clone()),
+            Box::new(self.divergent_batches.clone()),
         ];
         for collector in collectors {
             self.registry

@@ -94,6 +94,7 @@ async fn serve_becomes_ready_exposes_metrics_and_stops_on_request() {
         "cj_orphan_callbacks_total",
         "cj_last_callback_to_completion_seconds",
         "cj_completion_sweep_finalized_total",
+        "cj_divergent_batches",
     ] {
         assert!(exposition.contains(name), "metric {name} is not exposed");
     }

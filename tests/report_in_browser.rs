@@ -1,0 +1,89 @@
+//! The teacher's report as a person sees it: headless Chromium renders the page of a real
+//! finished batch to a PNG; the picture is not blank and the DOM holds the chart.
+//! Needs Debian's `chromium` (`.ci/run` installs it).
+
+mod support;
+
+use cj_assessment::http::batches::batch_routes;
+use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use std::process::Command;
+use support::{drain_projections, run_simulated_batch, TestDatabase};
+
+fn chromium(args: &[&str], url: &str) -> std::process::Output {
+    let profile = std::env::temp_dir().join(format!("cj-chromium-{}", uuid::Uuid::new_v4()));
+    Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("Debian's chromium is installed (apt-get install chromium)")
+}
+
+/// Share of pixels that are not near-white.
+fn ink_share(png_path: &std::path::Path) -> f64 {
+    let decoder = png::Decoder::new(std::fs::File::open(png_path).expect("screenshot written"));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buffer = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buffer).expect("a frame");
+    let channels = info.color_type.samples();
+    let pixels = &buffer[..info.buffer_size()];
+    let inked = pixels
+        .chunks(channels)
+        .filter(|p| p.iter().take(3).any(|&c| c < 200))
+        .count();
+    inked as f64 / (pixels.len() / channels) as f64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_renders_in_a_browser_with_its_chart() {
+    let db = TestDatabase::create().await;
+    let store = PostgresBatchStore::new(db.pool.clone());
+    let run = run_simulated_batch(&store, 5).await;
+    drain_projections(&db.pool).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = batch_routes(db.pool.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("http://{address}/api/v1/batches/{}/report", run.batch_id);
+
+    let screenshot = std::env::temp_dir().join(format!("cj-report-{}.png", run.batch_id));
+    let shot = {
+        let url = url.clone();
+        let target = format!("--screenshot={}", screenshot.display());
+        tokio::task::spawn_blocking(move || chromium(&[&target, "--window-size=1000,1200"], &url))
+            .await
+            .unwrap()
+    };
+    assert!(
+        shot.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let ink = ink_share(&screenshot);
+    assert!(
+        ink > 0.01,
+        "the page looks blank ({:.3} % inked)",
+        ink * 100.0
+    );
+
+    let dom = tokio::task::spawn_blocking(move || chromium(&["--dump-dom"], &url))
+        .await
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("id=\"scale-chart\""),
+        "the chart is in the rendered DOM"
+    );
+    assert!(dom.contains("<circle"), "essays are plotted");
+}
