@@ -1,7 +1,9 @@
 //! The HTTP surface: liveness, readiness, metrics ([`operational_routes`]); batch state,
-//! history and the teacher's report ([`batches`], [`report`]). Routes that need the database
+//! history and the teacher's report ([`batches`], [`report`]); bearer-token checks of the
+//! admin routes ([`auth`]). Routes that need the database
 //! or the broker read them through `Readiness` checks supplied by whoever starts the server.
 
+pub mod auth;
 pub mod batches;
 pub mod report;
 
