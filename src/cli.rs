@@ -1,7 +1,9 @@
 //! The command line: subcommands, their flags (each with an environment variable where a
 //! deployment would set it), logging set-up, and exit codes.
 
-use crate::commands::{demo, fit, history, inspect, migrate, replay, simulate};
+use crate::commands::{
+    anchors, demo, fit, history, inspect, instructions, migrate, replay, simulate,
+};
 use clap::{Args, Parser, Subcommand};
 use std::future::Future;
 
@@ -33,6 +35,10 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Print what an operator needs to know about one batch.
     Inspect(inspect::InspectArgs),
+    /// Register or list an assignment's anchor essays of known grade.
+    Anchors(anchors::AnchorsArgs),
+    /// Set, show or delete an assignment's grade scale and judging instructions.
+    Instructions(instructions::InstructionsArgs),
 }
 
 /// Where the event store and projections live.
@@ -53,6 +59,8 @@ impl Cli {
             Command::Replay(args) => replay::run(args),
             Command::History(args) => history::run(args),
             Command::Inspect(args) => inspect::run(args),
+            Command::Anchors(args) => anchors::run(args),
+            Command::Instructions(args) => instructions::run(args),
         }
     }
 }

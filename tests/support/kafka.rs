@@ -49,6 +49,9 @@ fn start_tansu() -> String {
             Ok(())
         });
     }
+    // The broker lives as long as the test process (PR_SET_PDEATHSIG above) and is never
+    // waited for.
+    #[allow(clippy::zombie_processes)]
     command
         .spawn()
         .expect("tansu on PATH (cargo install tansu --locked --features postgres,dynostore), or CJ_TEST_KAFKA_BROKERS set");
