@@ -1,7 +1,9 @@
 //! The command line: subcommands, their flags (each with an environment variable where a
 //! deployment would set it), logging set-up, and exit codes.
 
-use crate::commands::{demo, fit, history, inspect, migrate, replay, serve, simulate};
+use crate::commands::{
+    anchors, demo, fit, history, inspect, instructions, migrate, replay, serve, simulate,
+};
 use clap::{Args, Parser, Subcommand};
 use std::future::Future;
 
@@ -35,6 +37,10 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run the service: consumers, dispatcher, projectors, outbox relay, monitor, HTTP.
     Serve(Box<serve::ServeArgs>),
+    /// Register or list an assignment's anchor essays of known grade.
+    Anchors(anchors::AnchorsArgs),
+    /// Set, show or delete an assignment's grade scale and judging instructions.
+    Instructions(instructions::InstructionsArgs),
 }
 
 /// Where the event store and projections live.
@@ -56,6 +62,8 @@ impl Cli {
             Command::History(args) => history::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Serve(args) => serve::run(*args),
+            Command::Anchors(args) => anchors::run(args),
+            Command::Instructions(args) => instructions::run(args),
         }
     }
 }

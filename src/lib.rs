@@ -10,7 +10,10 @@
 //! - [`clock`] — the injected clock every timeout and sweep reads; [`config`] — every
 //!   setting of the running service, each a flag with a `CJ_` environment variable.
 //! - [`kafka`] — client configuration, topic creation, the shared producer; [`content`] —
-//!   the Content Service client.
+//!   the Content Service client and the built-in content store (`/api/v1/content`).
+//! - [`consumer`] — the Kafka consumer of requests and callbacks (dead letters, retries,
+//!   orphans), entered through [`consumer::run_consumer`]; [`intake`] turns a request into a
+//!   batch; [`registry`] holds each assignment's grade scale, instructions and anchors.
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
@@ -28,12 +31,15 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod consumer;
 pub mod content;
 pub mod http;
+pub mod intake;
 pub mod kafka;
 pub mod llm;
 pub mod llm_sim;
 pub mod metrics;
 pub mod monitor;
+pub mod registry;
 pub mod simulation;
 pub mod store;

@@ -1,11 +1,13 @@
 //! One module per subcommand.
 
+pub mod anchors;
 pub mod demo;
 pub mod demo_on_postgres;
 pub mod event_summary;
 pub mod fit;
 pub mod history;
 pub mod inspect;
+pub mod instructions;
 pub mod migrate;
 pub mod replay;
 pub mod serve;

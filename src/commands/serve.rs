@@ -6,6 +6,9 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceSettings;
+use crate::consumer::run_consumer;
+use crate::content::client::ContentClient;
+use crate::content::content_routes;
 use crate::http::batches::batch_routes;
 use crate::http::{operational_routes, Readiness, ReadinessCheck};
 use crate::kafka::admin::ensure_topics;
@@ -91,7 +94,8 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
     );
     let mut tasks = JoinSet::new();
     let app = operational_routes(readiness(pool.clone(), publisher.clone()))
-        .merge(batch_routes(pool.clone()));
+        .merge(batch_routes(pool.clone()))
+        .merge(content_routes(pool.clone()));
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
         .with_context(|| format!("binding {}", settings.http_addr))?;
@@ -115,6 +119,22 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
         shutdown.clone(),
     ));
     tasks.spawn(refresh_gauges(pool.clone(), shutdown.clone()));
+    let consumer_settings = settings.clone();
+    let (consumer_pool, consumer_bus, consumer_publisher) =
+        (pool.clone(), Arc::clone(&bus), publisher.clone());
+    let content = ContentClient::new(&settings.content_service_url)?;
+    let consumer_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        run_consumer(
+            &consumer_settings,
+            consumer_pool,
+            consumer_bus,
+            consumer_publisher,
+            content,
+            consumer_shutdown,
+        )
+        .await
+    });
 
     shutdown.cancelled().await;
     let grace = settings.shutdown_grace();

@@ -67,9 +67,10 @@ impl Verifier {
                 DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(AuthSetupError::BadPublicKey)?,
                 Algorithm::RS256,
             )),
-            (None, Some(secret)) if !secret.is_empty() => {
-                Some((DecodingKey::from_secret(secret.as_bytes()), Algorithm::HS256))
-            }
+            (None, Some(secret)) if !secret.is_empty() => Some((
+                DecodingKey::from_secret(secret.as_bytes()),
+                Algorithm::HS256,
+            )),
             _ => None,
         };
         if key.is_none() {

@@ -41,20 +41,31 @@ fn start_tansu() -> String {
         .args(["--storage-engine", "memory://tansu/"])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: prctl is async-signal-safe; it asks the kernel to kill the broker when this
-    // test process dies, so no broker outlives its tests.
+    // SAFETY: prctl is async-signal-safe; it asks the kernel to kill the broker when its
+    // parent dies, so no broker outlives its tests.
     unsafe {
         command.pre_exec(|| {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             Ok(())
         });
     }
-    let broker = command
-        .spawn()
+    // The death signal fires when the spawning *thread* exits, not the process: a test's
+    // thread would take the broker down with it when that test ends. So a thread that lives
+    // as long as the test process spawns the broker and then waits for it.
+    let (spawned, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || match command.spawn() {
+        Ok(mut broker) => {
+            let _ = spawned.send(Ok(()));
+            let _ = broker.wait();
+        }
+        Err(error) => {
+            let _ = spawned.send(Err(error));
+        }
+    });
+    outcome
+        .recv()
+        .expect("the broker thread reports")
         .expect("tansu on PATH (cargo install tansu --locked --features postgres,dynostore), or CJ_TEST_KAFKA_BROKERS set");
-    // Kept for the life of the test process; the kernel reaps it with its parent.
-    static BROKER_PROCESS: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
-    let _ = BROKER_PROCESS.set(std::sync::Mutex::new(broker));
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(&address).is_err() {
         assert!(Instant::now() < deadline, "tansu did not open {address}");

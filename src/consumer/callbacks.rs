@@ -1,0 +1,158 @@
+//! Recording the callbacks of one poll: decode each (dead-lettering what cannot be decoded),
+//! group them by batch ([`super::routing`]), and record each batch's group with one
+//! `RecordCallbacks` command. Callbacks of comparisons no batch knows are orphans: counted,
+//! logged and dropped — never retried forever, never dead-lettered. Duplicates are the
+//! aggregate's business (it ignores them).
+
+use super::backoff::{until_done, Backoff};
+use super::dead_letter::DeadLetters;
+use super::routing::{self, InboundCallback};
+use crate::metrics::metrics;
+use crate::store::{BatchCommandBus, CommandError, CommandMetadata};
+use chrono::Utc;
+use cj_aggregates::commands::{CallbackOutcome, RecordCallbacks};
+use cj_aggregates::ids::{BatchId, CorrelationId};
+use cj_aggregates::{CjBatchCommand, CjBatchError};
+use cj_projections::contracts::decode_callback;
+use rdkafka::message::Message;
+use sqlx::PgPool;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// `actor` of the events callbacks cause.
+pub const ACTOR: &str = "callback-consumer";
+
+#[derive(Clone)]
+pub struct CallbackHandler {
+    pub pool: PgPool,
+    pub bus: Arc<BatchCommandBus>,
+    pub dead_letters: DeadLetters,
+}
+
+impl CallbackHandler {
+    /// Handles every callback message of a poll. `None` when shutdown interrupted a retry:
+    /// then none of the messages may be marked done.
+    pub async fn handle<M: Message + Sync>(
+        &self,
+        messages: &[&M],
+        shutdown: &CancellationToken,
+    ) -> Option<()> {
+        let mut callbacks = Vec::with_capacity(messages.len());
+        for message in messages {
+            let message: &M = message;
+            let decoded = decode_callback(message.payload().unwrap_or_default())
+                .map_err(|e| e.to_string())
+                .and_then(|envelope| {
+                    InboundCallback::from_envelope(&envelope).map_err(|e| e.to_string())
+                });
+            match decoded {
+                Ok(callback) => callbacks.push(callback),
+                Err(error) => {
+                    until_done(shutdown, "dead-lettering a callback", || {
+                        self.dead_letters.send(message, &error)
+                    })
+                    .await?
+                }
+            }
+        }
+        if callbacks.is_empty() {
+            return Some(());
+        }
+        let routed = until_done(shutdown, "routing callbacks", || async {
+            Ok(routing::route(&self.pool, &callbacks).await?)
+        })
+        .await?;
+        for orphan in &routed.orphans {
+            count_orphan(orphan.report.correlation_id, None);
+        }
+        for (batch_id, group) in routed.by_batch {
+            self.record(batch_id, group, shutdown).await?;
+        }
+        Some(())
+    }
+
+    /// Records one batch's callbacks with one command, retrying transient failures. Callbacks
+    /// the batch does not know are dropped as orphans and the rest tried once more.
+    async fn record(
+        &self,
+        batch_id: BatchId,
+        mut group: Vec<InboundCallback>,
+        shutdown: &CancellationToken,
+    ) -> Option<()> {
+        let first = &group[0];
+        let metadata = CommandMetadata::new(first.correlation_id, ACTOR).caused_by(first.event_id);
+        let mut backoff = Backoff::default();
+        let mut dropped_unknown = false;
+        loop {
+            let command = CjBatchCommand::RecordCallbacks(RecordCallbacks {
+                callbacks: group.iter().map(|c| c.report.clone()).collect(),
+            });
+            match self.bus.execute(batch_id, command, &metadata).await {
+                Ok(()) => {
+                    group.iter().for_each(count_recorded);
+                    return Some(());
+                }
+                Err(CommandError::Rejected(CjBatchError::UnknownComparisons {
+                    correlation_ids,
+                })) if !dropped_unknown => {
+                    dropped_unknown = true;
+                    group.retain(|c| !correlation_ids.contains(&c.report.correlation_id));
+                    for unknown in correlation_ids {
+                        count_orphan(unknown, Some(batch_id));
+                    }
+                    if group.is_empty() {
+                        return Some(());
+                    }
+                }
+                Err(CommandError::Rejected(
+                    CjBatchError::UnknownComparisons { .. } | CjBatchError::NotRegistered,
+                )) => {
+                    for orphan in &group {
+                        count_orphan(orphan.report.correlation_id, Some(batch_id));
+                    }
+                    return Some(());
+                }
+                Err(CommandError::Rejected(rejection)) => {
+                    tracing::error!(%batch_id, %rejection, callbacks = group.len(), "batch refused its callbacks; dropping them");
+                    metrics()
+                        .callbacks_processed
+                        .with_label_values(&["rejected"])
+                        .inc_by(group.len() as u64);
+                    return Some(());
+                }
+                Err(transient) => {
+                    tracing::warn!(%batch_id, error = %transient, "recording callbacks failed; retrying");
+                    if !backoff.wait(shutdown).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn count_recorded(callback: &InboundCallback) {
+    let status = match callback.report.outcome {
+        CallbackOutcome::Verdict { .. } => "success",
+        CallbackOutcome::Error { .. } => "error",
+    };
+    let metrics = metrics();
+    metrics
+        .callbacks_processed
+        .with_label_values(&[status])
+        .inc();
+    let waited = (Utc::now() - callback.requested_at)
+        .to_std()
+        .unwrap_or_default();
+    metrics.callback_latency.observe(waited.as_secs_f64());
+}
+
+fn count_orphan(correlation_id: CorrelationId, named_batch: Option<BatchId>) {
+    let metrics = metrics();
+    metrics.orphan_callbacks.inc();
+    metrics
+        .callbacks_processed
+        .with_label_values(&["orphan"])
+        .inc();
+    tracing::warn!(%correlation_id, batch = ?named_batch, "orphan callback: no comparison has this correlation id; dropped");
+}

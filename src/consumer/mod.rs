@@ -1,0 +1,203 @@
+//! The Kafka consumer of the service's two inbound topics: assessment requests and LLM
+//! comparison callbacks.
+//!
+//! - The loop ([`run_consumer`]) takes what one poll has ready (up to [`POLL_MAX_MESSAGES`]
+//!   or [`POLL_WINDOW`]), handles requests one by one ([`requests`]) and the poll's callbacks
+//!   together, one command per batch ([`callbacks`], [`routing`]), and stores each message's
+//!   offset only once it is fully handled. Offsets are committed in the background.
+//! - A message that can never be handled goes to its dead-letter topic ([`dead_letter`]).
+//! - A transient failure (database, content service, broker) retries the same work with
+//!   capped backoff ([`backoff`]) without storing the offset: the loop never spins and never
+//!   crashes.
+//! - Shutdown (a [`CancellationToken`]): stop taking messages, finish the poll in hand, store
+//!   its offsets, commit, return.
+
+pub mod backoff;
+pub mod callbacks;
+pub mod dead_letter;
+pub mod requests;
+pub mod routing;
+
+use crate::config::ServiceSettings;
+use crate::content::client::ContentClient;
+use crate::intake::Intake;
+use crate::kafka::client_config;
+use crate::kafka::producer::Publisher;
+use crate::store::BatchCommandBus;
+use anyhow::Context;
+use backoff::{until_done, Backoff};
+use callbacks::CallbackHandler;
+use cj_aggregates::settings::ComparisonBudget;
+use dead_letter::DeadLetters;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::types::RDKafkaErrorCode;
+use requests::RequestHandler;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Most messages handled as one poll: bounds the size of one batch's `RecordCallbacks`.
+pub const POLL_MAX_MESSAGES: usize = 100;
+/// How long a poll keeps collecting after its first message: callbacks of one batch that
+/// arrive together are recorded with one command (one aggregate load) instead of many.
+pub const POLL_WINDOW: Duration = Duration::from_millis(20);
+
+/// Consumes requests and callbacks until `shutdown` is cancelled. Errors only when the
+/// consumer cannot be created or subscribed; everything after that is retried or logged.
+pub async fn run_consumer(
+    settings: &ServiceSettings,
+    pool: PgPool,
+    bus: Arc<BatchCommandBus>,
+    publisher: Publisher,
+    content: ContentClient,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let max_comparisons = ComparisonBudget::new(settings.max_comparisons)
+        .context("--max-comparisons must be at least 1")?;
+    let dead_letters = DeadLetters::new(publisher.clone());
+    let handlers = Handlers {
+        request_topic: settings.kafka.topics.requests.clone(),
+        requests: RequestHandler {
+            intake: Intake {
+                pool: pool.clone(),
+                bus: Arc::clone(&bus),
+                publisher,
+                content,
+                max_comparisons,
+                failed_topic: settings.kafka.topics.failed.clone(),
+            },
+            dead_letters: dead_letters.clone(),
+        },
+        callbacks: CallbackHandler {
+            pool,
+            bus,
+            dead_letters,
+        },
+    };
+    let consumer: StreamConsumer = client_config::consumer(&settings.kafka)
+        .create()
+        .context("creating the Kafka consumer")?;
+    consumer
+        .subscribe(&settings.kafka.topics.inbound())
+        .context("subscribing to the inbound topics")?;
+    tracing::info!(topics = ?settings.kafka.topics.inbound(), group = %settings.kafka.consumer_group, "consumer started");
+
+    handlers.consume(&consumer, &shutdown).await;
+
+    // Closing the consumer commits the stored offsets and leaves the group; it blocks, so
+    // it runs off the async workers.
+    tokio::task::spawn_blocking(move || {
+        if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(%error, "final commit (nothing stored is fine)");
+        }
+        drop(consumer);
+    })
+    .await
+    .context("closing the consumer")?;
+    tracing::info!("consumer stopped");
+    Ok(())
+}
+
+struct Handlers {
+    request_topic: String,
+    requests: RequestHandler,
+    callbacks: CallbackHandler,
+}
+
+impl Handlers {
+    async fn consume(&self, consumer: &StreamConsumer, shutdown: &CancellationToken) {
+        let mut receive_failures = Backoff::default();
+        loop {
+            let received = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                received = consumer.recv() => received,
+            };
+            let first = match received {
+                Ok(message) => message,
+                Err(error) => {
+                    log_receive_error(&error);
+                    if !receive_failures.wait(shutdown).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            receive_failures.reset();
+            let poll = collect_poll(consumer, first).await;
+            if self.handle_poll(consumer, &poll, shutdown).await.is_none() {
+                tracing::info!("shutdown interrupted a retry; the poll's unfinished messages will be redelivered");
+                return;
+            }
+        }
+    }
+
+    /// Handles a poll: requests first (callbacks may belong to the batches they open), then
+    /// the callbacks together. `None` when shutdown interrupted the work.
+    async fn handle_poll(
+        &self,
+        consumer: &StreamConsumer,
+        poll: &[BorrowedMessage<'_>],
+        shutdown: &CancellationToken,
+    ) -> Option<()> {
+        let (requests, callbacks): (Vec<_>, Vec<_>) = poll
+            .iter()
+            .partition(|message| message.topic() == self.request_topic);
+        for message in requests {
+            until_done(shutdown, "handling a request", || {
+                self.requests.handle(message)
+            })
+            .await?;
+            store_offset(consumer, message);
+        }
+        if !callbacks.is_empty() {
+            self.callbacks.handle(&callbacks, shutdown).await?;
+            for message in callbacks {
+                store_offset(consumer, message);
+            }
+        }
+        Some(())
+    }
+}
+
+/// The poll that starts with `first`: whatever else is ready within [`POLL_WINDOW`], up to
+/// [`POLL_MAX_MESSAGES`].
+async fn collect_poll<'c>(
+    consumer: &'c StreamConsumer,
+    first: BorrowedMessage<'c>,
+) -> Vec<BorrowedMessage<'c>> {
+    let mut poll = vec![first];
+    let closes = Instant::now() + POLL_WINDOW;
+    while poll.len() < POLL_MAX_MESSAGES {
+        match tokio::time::timeout_at(closes, consumer.recv()).await {
+            Ok(Ok(message)) => poll.push(message),
+            Ok(Err(error)) => {
+                log_receive_error(&error);
+                break;
+            }
+            Err(_window_closed) => break,
+        }
+    }
+    poll
+}
+
+fn store_offset(consumer: &StreamConsumer, message: &BorrowedMessage<'_>) {
+    if let Err(error) = consumer.store_offset_from_message(message) {
+        // The partition was revoked meanwhile: its new owner handles the message again,
+        // which every handler tolerates.
+        tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), %error, "could not store offset");
+    }
+}
+
+fn log_receive_error(error: &KafkaError) {
+    match error {
+        KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition) => {
+            tracing::warn!(%error, "subscribed topic does not exist (yet); skipping");
+        }
+        other => tracing::warn!(error = %other, "receiving from Kafka failed"),
+    }
+}

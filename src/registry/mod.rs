@@ -1,0 +1,38 @@
+//! The assessment registry: per assignment, its grade scale and judging instructions
+//! ([`instructions`]) and its anchor essays of known grade ([`anchors`]). Intake reads it to
+//! give each batch its scale and anchors; the CLI (and later the admin API) fills it.
+
+pub mod anchors;
+pub mod instructions;
+
+pub use anchors::{add_anchor, list_anchors, validate_anchor, AnchorEssay, NewAnchor};
+pub use instructions::{
+    delete_instructions, get_instructions, grade_scale_of, list_instructions, upsert_instructions,
+    AssessmentInstructions, InstructionsUpdate,
+};
+
+use cj_aggregates::grade_scale::UnknownGradeScale;
+
+/// Why the registry refuses or cannot answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    UnknownScale(#[from] UnknownGradeScale),
+    #[error("grade {grade:?} is not on scale {scale} (grades: {grades})")]
+    GradeNotOnScale {
+        grade: String,
+        scale: String,
+        grades: String,
+    },
+    #[error("anchor text has {chars} characters; at least {min} are required")]
+    AnchorTextTooShort { chars: usize, min: usize },
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    #[error("assignment {assignment_id} already has an anchor labelled {label:?}")]
+    DuplicateLabel {
+        assignment_id: String,
+        label: String,
+    },
+    #[error("registry database: {0}")]
+    Database(#[from] sqlx::Error),
+}
