@@ -2,7 +2,7 @@
 //! deployment would set it), logging set-up, and exit codes.
 
 use crate::commands::{
-    anchors, demo, fit, history, inspect, instructions, migrate, replay, serve, simulate,
+    anchors, demo, fit, history, inspect, instructions, migrate, replay, serve, simulate, token,
 };
 use clap::{Args, Parser, Subcommand};
 use std::future::Future;
@@ -37,6 +37,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run the service: consumers, dispatcher, projectors, outbox relay, monitor, HTTP.
     Serve(Box<serve::ServeArgs>),
+    /// Mint tokens for the admin API (`token dev`).
+    Token(token::TokenArgs),
     /// Register or list an assignment's anchor essays of known grade.
     Anchors(anchors::AnchorsArgs),
     /// Set, show or delete an assignment's grade scale and judging instructions.
@@ -62,6 +64,7 @@ impl Cli {
             Command::History(args) => history::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Serve(args) => serve::run(*args),
+            Command::Token(args) => token::run(args),
             Command::Anchors(args) => anchors::run(args),
             Command::Instructions(args) => instructions::run(args),
         }

@@ -5,6 +5,7 @@ mod support;
 
 use cj_assessment::commands::serve::serve;
 use cj_assessment::config::ServiceSettings;
+use cj_assessment::http::auth::AuthSettings;
 use std::time::Duration;
 use support::kafka::settings_for_test;
 use support::TestDatabase;
@@ -32,13 +33,22 @@ pub fn service_settings(database_url: &str) -> ServiceSettings {
     }
 }
 
+pub fn no_admin_tokens() -> AuthSettings {
+    AuthSettings {
+        jwt_secret: None,
+        jwt_public_key: None,
+        jwt_issuer: "huleedu-identity".into(),
+        jwt_audience: "cj_assessment_service".into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_becomes_ready_exposes_metrics_and_stops_on_request() {
     let db = TestDatabase::create().await;
     let settings = service_settings(&db.url);
     let base = format!("http://{}", settings.http_addr);
     let shutdown = CancellationToken::new();
-    let service = tokio::spawn(serve(settings, shutdown.clone()));
+    let service = tokio::spawn(serve(settings, no_admin_tokens(), shutdown.clone()));
 
     let http = reqwest::Client::new();
     let mut ready = None;

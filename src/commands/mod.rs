@@ -12,3 +12,4 @@ pub mod migrate;
 pub mod replay;
 pub mod serve;
 pub mod simulate;
+pub mod token;

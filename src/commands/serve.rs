@@ -9,6 +9,8 @@ use crate::config::ServiceSettings;
 use crate::consumer::run_consumer;
 use crate::content::client::ContentClient;
 use crate::content::content_routes;
+use crate::http::admin::admin_routes;
+use crate::http::auth::{AuthSettings, Verifier};
 use crate::http::batches::batch_routes;
 use crate::http::{operational_routes, Readiness, ReadinessCheck};
 use crate::kafka::admin::ensure_topics;
@@ -35,13 +37,15 @@ const GAUGE_REFRESH: Duration = Duration::from_secs(5);
 pub struct ServeArgs {
     #[command(flatten)]
     pub settings: ServiceSettings,
+    #[command(flatten)]
+    pub auth: AuthSettings,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async { serve(args.settings, shutdown_on_signal()).await })
+    runtime.block_on(async { serve(args.settings, args.auth, shutdown_on_signal()).await })
 }
 
 /// A token cancelled by SIGTERM or SIGINT.
@@ -74,7 +78,12 @@ pub fn shutdown_on_signal() -> CancellationToken {
 }
 
 /// Runs the service until `shutdown` is cancelled.
-pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    settings: ServiceSettings,
+    auth: AuthSettings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let verifier = Arc::new(Verifier::from_settings(&auth)?);
     let pool = connect_and_migrate(&settings.database_url)
         .await
         .context("connecting to PostgreSQL")?;
@@ -95,7 +104,8 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
     let mut tasks = JoinSet::new();
     let app = operational_routes(readiness(pool.clone(), publisher.clone()))
         .merge(batch_routes(pool.clone()))
-        .merge(content_routes(pool.clone()));
+        .merge(content_routes(pool.clone()))
+        .merge(admin_routes(pool.clone(), verifier));
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
         .with_context(|| format!("binding {}", settings.http_addr))?;

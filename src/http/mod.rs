@@ -3,6 +3,7 @@
 //! admin routes ([`auth`]). Routes that need the database
 //! or the broker read them through `Readiness` checks supplied by whoever starts the server.
 
+pub mod admin;
 pub mod auth;
 pub mod batches;
 pub mod report;
