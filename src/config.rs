@@ -10,17 +10,23 @@ use std::time::Duration;
 /// Kafka topic names (the contract's by default).
 #[derive(Debug, Clone, Args)]
 pub struct TopicNames {
-    #[arg(long, env = "CJ_TOPIC_REQUESTS", default_value = topics::CJ_ASSESSMENT_REQUESTED)]
+    /// Assessment requests (consumed).
+    #[arg(long = "topic-requests", env = "CJ_TOPIC_REQUESTS", default_value = topics::CJ_ASSESSMENT_REQUESTED)]
     pub requests: String,
-    #[arg(long, env = "CJ_TOPIC_CALLBACKS", default_value = topics::LLM_COMPARISON_RESULT)]
+    /// LLM comparison callbacks (consumed).
+    #[arg(long = "topic-callbacks", env = "CJ_TOPIC_CALLBACKS", default_value = topics::LLM_COMPARISON_RESULT)]
     pub callbacks: String,
-    #[arg(long, env = "CJ_TOPIC_COMPLETED", default_value = topics::CJ_ASSESSMENT_COMPLETED)]
+    /// Thin completion events (to the lifecycle service).
+    #[arg(long = "topic-completed", env = "CJ_TOPIC_COMPLETED", default_value = topics::CJ_ASSESSMENT_COMPLETED)]
     pub completed: String,
-    #[arg(long, env = "CJ_TOPIC_RESULTS", default_value = topics::ASSESSMENT_RESULT_PUBLISHED)]
+    /// Rich result events (to the result aggregator).
+    #[arg(long = "topic-results", env = "CJ_TOPIC_RESULTS", default_value = topics::ASSESSMENT_RESULT_PUBLISHED)]
     pub results: String,
-    #[arg(long, env = "CJ_TOPIC_FAILED", default_value = topics::CJ_ASSESSMENT_FAILED)]
+    /// Failure events.
+    #[arg(long = "topic-failed", env = "CJ_TOPIC_FAILED", default_value = topics::CJ_ASSESSMENT_FAILED)]
     pub failed: String,
-    #[arg(long, env = "CJ_TOPIC_RESOURCES", default_value = topics::RESOURCE_CONSUMPTION)]
+    /// Resource-consumption events.
+    #[arg(long = "topic-resources", env = "CJ_TOPIC_RESOURCES", default_value = topics::RESOURCE_CONSUMPTION)]
     pub resources: String,
 }
 
