@@ -1,7 +1,7 @@
 //! The command line: subcommands, their flags (each with an environment variable where a
 //! deployment would set it), logging set-up, and exit codes.
 
-use crate::commands::{demo, fit, history, inspect, migrate, replay, simulate};
+use crate::commands::{demo, fit, history, inspect, llm_sim, migrate, replay, simulate};
 use clap::{Args, Parser, Subcommand};
 use std::future::Future;
 
@@ -33,6 +33,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Print what an operator needs to know about one batch.
     Inspect(inspect::InspectArgs),
+    /// Serve a simulated LLM Provider Service that publishes its verdicts to Kafka.
+    LlmSim(llm_sim::LlmSimArgs),
 }
 
 /// Where the event store and projections live.
@@ -53,6 +55,7 @@ impl Cli {
             Command::Replay(args) => replay::run(args),
             Command::History(args) => history::run(args),
             Command::Inspect(args) => inspect::run(args),
+            Command::LlmSim(args) => llm_sim::run(args),
         }
     }
 }

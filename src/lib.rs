@@ -11,6 +11,9 @@
 //!   setting of the running service, each a flag with a `CJ_` environment variable.
 //! - [`kafka`] — client configuration, topic creation, the shared producer; [`content`] —
 //!   the Content Service client.
+//! - [`dispatcher`] — sends every planned comparison to the LLM Provider Service once in
+//!   effect (`run_dispatcher`); [`outbox_relay`] — publishes the outbox's completion
+//!   events to Kafka, one active relay at a time (`run_outbox_relay`).
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
@@ -27,10 +30,12 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod content;
+pub mod dispatcher;
 pub mod http;
 pub mod kafka;
 pub mod llm;
 pub mod llm_sim;
 pub mod metrics;
+pub mod outbox_relay;
 pub mod simulation;
 pub mod store;

@@ -6,6 +6,7 @@ pub mod event_summary;
 pub mod fit;
 pub mod history;
 pub mod inspect;
+pub mod llm_sim;
 pub mod migrate;
 pub mod replay;
 pub mod simulate;
