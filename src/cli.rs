@@ -2,7 +2,8 @@
 //! deployment would set it), logging set-up, and exit codes.
 
 use crate::commands::{
-    anchors, demo, fit, history, inspect, instructions, migrate, replay, serve, simulate, token,
+    anchors, demo, fit, history, inspect, instructions, llm_sim, migrate, replay, serve, simulate,
+    token,
 };
 use clap::{Args, Parser, Subcommand};
 use std::future::Future;
@@ -43,6 +44,8 @@ pub enum Command {
     Anchors(anchors::AnchorsArgs),
     /// Set, show or delete an assignment's grade scale and judging instructions.
     Instructions(instructions::InstructionsArgs),
+    /// Serve a simulated LLM Provider Service that publishes its verdicts to Kafka.
+    LlmSim(llm_sim::LlmSimArgs),
 }
 
 /// Where the event store and projections live.
@@ -67,6 +70,7 @@ impl Cli {
             Command::Token(args) => token::run(args),
             Command::Anchors(args) => anchors::run(args),
             Command::Instructions(args) => instructions::run(args),
+            Command::LlmSim(args) => llm_sim::run(args),
         }
     }
 }

@@ -36,6 +36,22 @@ impl TopicNames {
         [&self.requests, &self.callbacks]
     }
 
+    /// The configured name of a contract topic (`None` for a topic the service does not
+    /// know). Deployments and tests may rename topics; derived messages name the
+    /// contract's.
+    pub fn for_contract(&self, contract_topic: &str) -> Option<&str> {
+        let configured = match contract_topic {
+            topics::CJ_ASSESSMENT_REQUESTED => &self.requests,
+            topics::LLM_COMPARISON_RESULT => &self.callbacks,
+            topics::CJ_ASSESSMENT_COMPLETED => &self.completed,
+            topics::ASSESSMENT_RESULT_PUBLISHED => &self.results,
+            topics::CJ_ASSESSMENT_FAILED => &self.failed,
+            topics::RESOURCE_CONSUMPTION => &self.resources,
+            _ => return None,
+        };
+        Some(configured)
+    }
+
     /// Every topic the service reads or writes, dead-letter topics included: created at
     /// start-up when missing.
     pub fn all(&self) -> Vec<String> {

@@ -14,6 +14,9 @@
 //! - [`consumer`] — the Kafka consumer of requests and callbacks (dead letters, retries,
 //!   orphans), entered through [`consumer::run_consumer`]; [`intake`] turns a request into a
 //!   batch; [`registry`] holds each assignment's grade scale, instructions and anchors.
+//! - [`dispatcher`] — sends every planned comparison to the LLM Provider Service once in
+//!   effect (`run_dispatcher`); [`outbox_relay`] — publishes the outbox's completion
+//!   events to Kafka, one active relay at a time (`run_outbox_relay`).
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
@@ -33,6 +36,7 @@ pub mod commands;
 pub mod config;
 pub mod consumer;
 pub mod content;
+pub mod dispatcher;
 pub mod http;
 pub mod intake;
 pub mod kafka;
@@ -40,6 +44,7 @@ pub mod llm;
 pub mod llm_sim;
 pub mod metrics;
 pub mod monitor;
+pub mod outbox_relay;
 pub mod registry;
 pub mod simulation;
 pub mod store;

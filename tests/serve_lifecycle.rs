@@ -4,43 +4,10 @@
 mod support;
 
 use cj_assessment::commands::serve::serve;
-use cj_assessment::config::ServiceSettings;
-use cj_assessment::http::auth::AuthSettings;
 use std::time::Duration;
-use support::kafka::settings_for_test;
+use support::service::{no_admin_tokens, service_settings, wait_until_ready};
 use support::TestDatabase;
 use tokio_util::sync::CancellationToken;
-
-fn free_address() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-}
-
-pub fn service_settings(database_url: &str) -> ServiceSettings {
-    let http_addr = free_address();
-    ServiceSettings {
-        database_url: database_url.to_string(),
-        kafka: settings_for_test(),
-        llm_provider_url: "http://127.0.0.1:9/api/v1".into(),
-        content_service_url: format!("http://{http_addr}/api/v1/content"),
-        http_addr,
-        max_comparisons: 350,
-        dispatch_concurrency: 4,
-        monitor_interval_secs: 300,
-        stuck_timeout_secs: 4 * 3600,
-        shutdown_grace_secs: 10,
-    }
-}
-
-pub fn no_admin_tokens() -> AuthSettings {
-    AuthSettings {
-        jwt_secret: None,
-        jwt_public_key: None,
-        jwt_issuer: "huleedu-identity".into(),
-        jwt_audience: "cj_assessment_service".into(),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_becomes_ready_exposes_metrics_and_stops_on_request() {
@@ -51,17 +18,7 @@ async fn serve_becomes_ready_exposes_metrics_and_stops_on_request() {
     let service = tokio::spawn(serve(settings, no_admin_tokens(), shutdown.clone()));
 
     let http = reqwest::Client::new();
-    let mut ready = None;
-    for _ in 0..300 {
-        if let Ok(response) = http.get(format!("{base}/healthz/ready")).send().await {
-            if response.status() == 200 {
-                ready = Some(response.json::<serde_json::Value>().await.unwrap());
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let ready = ready.expect("the service became ready within 30 s");
+    let ready = wait_until_ready(&base).await;
     let checks: Vec<&str> = ready
         .as_array()
         .unwrap()

@@ -1,11 +1,13 @@
-//! Every projection the service maintains, by name. A new projection (the outbox among
-//! them) is added to [`all`]; the supervisor, replay and the lag figures pick it up.
+//! Every projection the service maintains, by name. A new projection is added to [`all`];
+//! the supervisor, replay and the lag figures pick it up.
 
 use crate::batch_states::BatchStates;
 use crate::comparison_pairs::ComparisonPairs;
+use crate::dispatch_queue::DispatchQueue;
 use crate::error::ProjectionError;
 use crate::essays::Essays;
 use crate::grade_projections::GradeProjections;
+use crate::outbox::projection::Outbox;
 use crate::projection::Projection;
 use std::sync::Arc;
 
@@ -15,6 +17,8 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(ComparisonPairs),
         Arc::new(Essays),
         Arc::new(GradeProjections),
+        Arc::new(DispatchQueue),
+        Arc::new(Outbox),
     ]
 }
 

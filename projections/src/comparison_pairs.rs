@@ -119,37 +119,45 @@ async fn insert_planned(
     retry_of: Option<CorrelationId>,
     planned: &[PlannedComparison],
 ) -> Result<(), ProjectionError> {
-    sqlx::query(INSERT_PLANNED)
+    let columns = PlannedColumns::of(planned);
+    let query = sqlx::query(INSERT_PLANNED)
         .bind(logged.batch_id)
         .bind(wave as i32)
         .bind(retry_of.map(|r| r.0))
-        .bind(logged.recorded_at)
-        .bind(
-            planned
-                .iter()
-                .map(|c| c.correlation_id.0)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            planned
-                .iter()
-                .map(|c| c.essay_a.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            planned
-                .iter()
-                .map(|c| c.essay_b.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            planned
-                .iter()
-                .map(|c| c.purpose.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(planned.iter().map(|c| c.attempt as i32).collect::<Vec<_>>())
-        .execute(conn)
-        .await?;
+        .bind(logged.recorded_at);
+    columns.bind_after(query).execute(conn).await?;
     Ok(())
 }
+
+/// Planned comparisons as one array per column, for `UNNEST`.
+pub(crate) struct PlannedColumns<'a> {
+    pub correlation_ids: Vec<Uuid>,
+    pub essays_a: Vec<&'a str>,
+    pub essays_b: Vec<&'a str>,
+    pub purposes: Vec<&'static str>,
+    pub attempts: Vec<i32>,
+}
+
+impl<'a> PlannedColumns<'a> {
+    pub fn of(planned: &'a [PlannedComparison]) -> Self {
+        PlannedColumns {
+            correlation_ids: planned.iter().map(|c| c.correlation_id.0).collect(),
+            essays_a: planned.iter().map(|c| c.essay_a.as_str()).collect(),
+            essays_b: planned.iter().map(|c| c.essay_b.as_str()).collect(),
+            purposes: planned.iter().map(|c| c.purpose.as_str()).collect(),
+            attempts: planned.iter().map(|c| c.attempt as i32).collect(),
+        }
+    }
+
+    /// Binds the columns, in this order, after the parameters `query` already has.
+    pub fn bind_after(self, query: PgQuery<'a>) -> PgQuery<'a> {
+        query
+            .bind(self.correlation_ids)
+            .bind(self.essays_a)
+            .bind(self.essays_b)
+            .bind(self.purposes)
+            .bind(self.attempts)
+    }
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;

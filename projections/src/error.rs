@@ -25,6 +25,15 @@ pub enum ProjectionError {
         event_type: String,
         batch_id: uuid::Uuid,
     },
+    #[error("a projection row could not be encoded: {0}")]
+    Encode(String),
+    /// A finished batch's history did not yield its outgoing messages.
+    #[error("outbox of batch {batch_id}: {source}")]
+    Outbox {
+        batch_id: uuid::Uuid,
+        #[source]
+        source: crate::outbox::DeriveError,
+    },
     #[error("unknown projection {name:?}; known: {known}")]
     UnknownProjection { name: String, known: String },
     /// The projection gave up on purpose (fault injection, an operator's stop).

@@ -14,9 +14,10 @@
 //!   `docs/adr/0005-replay-truncates-under-lock.md`); [`lag`] — how far each projector is
 //!   behind the log head, in events.
 //! - The projections, one file each with the SQL that writes them: [`batch_states`],
-//!   [`comparison_pairs`], [`essays`], [`grade_projections`]; [`monitoring`] reads the
-//!   `cj_batch_monitoring` view over them. [`catalogue`] lists them all (the outbox
-//!   projection registers there too).
+//!   [`comparison_pairs`], [`essays`], [`grade_projections`], [`dispatch_queue`] (the
+//!   comparisons still to send to the LLM provider), and the outbox's
+//!   [`outbox::projection`]; [`monitoring`] reads the `cj_batch_monitoring` view over them.
+//!   [`catalogue`] lists them all.
 //!
 //! - [`contracts`] — serde types of every message on the wire (the request and callback the
 //!   service consumes, the LLM provider's HTTP body, the events it publishes), the topic
@@ -31,6 +32,7 @@ pub mod catalogue;
 pub mod checkpoint;
 pub mod comparison_pairs;
 pub mod contracts;
+pub mod dispatch_queue;
 pub mod error;
 pub mod essays;
 pub mod grade_projections;

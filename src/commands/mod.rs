@@ -8,6 +8,7 @@ pub mod fit;
 pub mod history;
 pub mod inspect;
 pub mod instructions;
+pub mod llm_sim;
 pub mod migrate;
 pub mod replay;
 pub mod serve;

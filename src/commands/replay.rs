@@ -13,7 +13,7 @@ pub struct ReplayArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
     /// Rebuild only this projection (cj_batch_states, cj_comparison_pairs, cj_essays,
-    /// grade_projections); default: all.
+    /// grade_projections, cj_dispatch_queue, cj_outbox); default: all.
     #[arg(long)]
     pub projection: Option<String>,
 }

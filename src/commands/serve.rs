@@ -9,6 +9,7 @@ use crate::config::ServiceSettings;
 use crate::consumer::run_consumer;
 use crate::content::client::ContentClient;
 use crate::content::content_routes;
+use crate::dispatcher::Dispatcher;
 use crate::http::admin::admin_routes;
 use crate::http::auth::{AuthSettings, Verifier};
 use crate::http::batches::batch_routes;
@@ -18,6 +19,8 @@ use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
 use crate::monitor::run_monitor;
 use crate::monitor::sweep::SweepSettings;
+use crate::outbox_relay::run_outbox_relay;
+use crate::registry::RegistryPromptContext;
 use crate::store::command_bus::BatchCommandBus;
 use crate::store::database::connect_and_migrate;
 use anyhow::Context;
@@ -129,6 +132,15 @@ pub async fn serve(
         shutdown.clone(),
     ));
     tasks.spawn(refresh_gauges(pool.clone(), shutdown.clone()));
+    let dispatcher = Dispatcher::from_settings(&settings)?
+        .with_prompt_context(Arc::new(RegistryPromptContext { pool: pool.clone() }));
+    tasks.spawn(dispatcher.run(pool.clone(), Arc::clone(&bus), shutdown.clone()));
+    let relay_settings = settings.kafka.clone();
+    let (relay_pool, relay_publisher, relay_shutdown) =
+        (pool.clone(), publisher.clone(), shutdown.clone());
+    tasks.spawn(async move {
+        run_outbox_relay(&relay_settings, relay_pool, relay_publisher, relay_shutdown).await
+    });
     let consumer_settings = settings.clone();
     let (consumer_pool, consumer_bus, consumer_publisher) =
         (pool.clone(), Arc::clone(&bus), publisher.clone());

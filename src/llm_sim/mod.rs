@@ -5,4 +5,5 @@
 //! duplicate callbacks are settings. A real provider plugs in by URL instead.
 
 pub mod judge;
+pub mod kafka_sink;
 pub mod server;

@@ -36,3 +36,29 @@ pub enum RegistryError {
     #[error("registry database: {0}")]
     Database(#[from] sqlx::Error),
 }
+
+/// The dispatcher's prompt context from the registry: an assignment's instructions, student
+/// prompt and judging rubric.
+pub struct RegistryPromptContext {
+    pub pool: sqlx::PgPool,
+}
+
+#[async_trait::async_trait]
+impl crate::dispatcher::prompt_context::PromptContextSource for RegistryPromptContext {
+    async fn context_for(
+        &self,
+        assignment_id: Option<&str>,
+    ) -> anyhow::Result<crate::dispatcher::prompt_context::PromptContext> {
+        let Some(assignment_id) = assignment_id else {
+            return Ok(Default::default());
+        };
+        Ok(match get_instructions(&self.pool, assignment_id).await? {
+            Some(found) => crate::dispatcher::prompt_context::PromptContext {
+                instructions: found.instructions_text,
+                student_prompt: found.student_prompt,
+                rubric: found.judge_rubric,
+            },
+            None => Default::default(),
+        })
+    }
+}

@@ -94,3 +94,71 @@ pub fn settings_for_test() -> KafkaSettings {
         },
     }
 }
+
+/// Reads a topic from its beginning, every partition, without joining a consumer group.
+pub struct TopicReader {
+    consumer: rdkafka::consumer::StreamConsumer,
+}
+
+impl TopicReader {
+    pub fn new(settings: &KafkaSettings, topic: &str) -> TopicReader {
+        use rdkafka::consumer::Consumer;
+        let consumer: rdkafka::consumer::StreamConsumer =
+            cj_assessment::kafka::client_config::consumer(settings)
+                .create()
+                .expect("a consumer");
+        let mut partitions = rdkafka::TopicPartitionList::new();
+        for partition in 0..settings.partitions {
+            partitions
+                .add_partition_offset(topic, partition, rdkafka::Offset::Beginning)
+                .expect("a partition offset");
+        }
+        consumer.assign(&partitions).expect("assign partitions");
+        TopicReader { consumer }
+    }
+
+    /// The next message as (key, payload), or `None` after 30 s without one.
+    pub async fn next(&self) -> Option<(String, Vec<u8>)> {
+        use rdkafka::message::Message;
+        let message = tokio::time::timeout(Duration::from_secs(30), self.consumer.recv())
+            .await
+            .ok()?
+            .expect("no consumer error");
+        let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+        Some((key, message.payload().unwrap_or_default().to_vec()))
+    }
+}
+
+/// How many messages `topic` holds (the sum over partitions of high − low watermark):
+/// exact, without waiting for messages that might still come.
+pub fn messages_on(settings: &KafkaSettings, topic: &str) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = cj_assessment::kafka::client_config::consumer(settings)
+        .create()
+        .expect("a consumer");
+    (0..settings.partitions)
+        .map(|partition| {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, partition, Duration::from_secs(10))
+                .expect("watermarks");
+            high - low
+        })
+        .sum()
+}
+
+/// Every message on `topic`, as (key, payload).
+pub async fn read_topic(settings: &KafkaSettings, topic: &str) -> Vec<(String, Vec<u8>)> {
+    let total = tokio::task::block_in_place(|| messages_on(settings, topic));
+    let reader = TopicReader::new(settings, topic);
+    let mut messages = Vec::new();
+    while (messages.len() as i64) < total {
+        let message = reader.next().await.unwrap_or_else(|| {
+            panic!(
+                "{topic}: only {} of {total} messages arrived",
+                messages.len()
+            )
+        });
+        messages.push(message);
+    }
+    messages
+}

@@ -6,7 +6,9 @@
 //! trust authentication), as in CI.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod kafka;
+pub mod service;
 
 use cj_aggregates::commands::{EssayRef, RegisterAnchors, RegisterBatch, SubmitPairs};
 use cj_aggregates::grade_scale::GradeScale;
@@ -192,11 +194,15 @@ pub async fn append_raw(
 }
 
 /// Every projection table with the key it is ordered by for row-by-row comparison.
-pub const PROJECTION_TABLES: [(&str, &str); 4] = [
+pub const PROJECTION_TABLES: [(&str, &str); 8] = [
     ("cj_batch_states", "batch_id"),
     ("cj_comparison_pairs", "correlation_id"),
     ("cj_essays", "batch_id, essay_id"),
     ("grade_projections", "batch_id, essay_id"),
+    ("cj_dispatch_batches", "batch_id"),
+    ("cj_dispatch_texts", "batch_id, essay_id"),
+    ("cj_dispatch_queue", "correlation_id"),
+    ("cj_outbox", "event_id"),
 ];
 
 /// The rows of `table` as JSON text, in key order.
@@ -278,4 +284,20 @@ pub async fn uuid_set(pool: &PgPool, query: &str) -> std::collections::BTreeSet<
         .expect("uuid query")
         .into_iter()
         .collect()
+}
+
+/// Waits up to 30 s for `condition`, polling every 50 ms; fails naming `what`.
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !condition().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -1,0 +1,167 @@
+//! Projection `cj_dispatch_queue`: the comparisons the batches planned that still have to
+//! reach the LLM Provider Service, with everything the dispatcher needs to send one — the
+//! two essays' text storage ids, the upstream batch id, the batch's LLM settings (tables:
+//! `migrations/*_cj_dispatch_queue.sql`). A row is inserted `pending` when its comparison
+//! is planned and marked `done` once the log shows it submitted (202), answered, or its
+//! batch ended. The dispatcher's own bookkeeping (lease, back-off, `sent`, `failed`) lives
+//! in the same rows; a rebuild resets it, which at worst re-sends a comparison that was
+//! being sent — its callback is then a duplicate the aggregate ignores.
+
+use crate::comparison_pairs::PlannedColumns;
+use crate::error::ProjectionError;
+use crate::log::LoggedEvent;
+use crate::projection::Projection;
+use cj_aggregates::events::PlannedComparison;
+use cj_aggregates::ids::CorrelationId;
+use cj_aggregates::CjBatchEvent;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub struct DispatchQueue;
+
+pub const NAME: &str = "cj_dispatch_queue";
+
+const INSERT_BATCH: &str = "
+INSERT INTO cj_dispatch_batches
+    (batch_id, upstream_batch_id, request_correlation_id, assignment_id, llm)
+VALUES ($1, $2, $3, $4, $5)";
+
+const INSERT_TEXTS: &str = "
+INSERT INTO cj_dispatch_texts (batch_id, essay_id, text_storage_id)
+SELECT $1, text.essay_id, text.storage_id
+  FROM UNNEST($2::text[], $3::text[]) AS text (essay_id, storage_id)";
+
+/// Each planned comparison with its essays' storage ids. A comparison naming an essay the
+/// batch never registered violates `text_a`/`text_b NOT NULL`: the projector stops loudly
+/// rather than queueing a comparison that cannot be sent.
+const INSERT_PLANNED: &str = "
+INSERT INTO cj_dispatch_queue
+    (correlation_id, batch_id, essay_a, essay_b, text_a, text_b, attempt, purpose,
+     planned_at, due_at)
+SELECT planned.correlation_id, $1, planned.essay_a, planned.essay_b,
+       (SELECT t.text_storage_id FROM cj_dispatch_texts t
+         WHERE t.batch_id = $1 AND t.essay_id = planned.essay_a),
+       (SELECT t.text_storage_id FROM cj_dispatch_texts t
+         WHERE t.batch_id = $1 AND t.essay_id = planned.essay_b),
+       planned.attempt, planned.purpose, $2, $2
+  FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[])
+       AS planned (correlation_id, essay_a, essay_b, purpose, attempt)";
+
+const MARK_DONE: &str =
+    "UPDATE cj_dispatch_queue SET status = 'done' WHERE correlation_id = ANY($1) AND status <> 'done'";
+
+const CLOSE_BATCH: &str =
+    "UPDATE cj_dispatch_queue SET status = 'done' WHERE batch_id = $1 AND status <> 'done'";
+
+const FORGET_TEXTS: &str = "DELETE FROM cj_dispatch_texts WHERE batch_id = $1";
+
+#[async_trait::async_trait]
+impl Projection for DispatchQueue {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "cj_dispatch_batches",
+            "cj_dispatch_texts",
+            "cj_dispatch_queue",
+        ]
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        logged: &LoggedEvent,
+    ) -> Result<(), ProjectionError> {
+        match &logged.event {
+            CjBatchEvent::BatchRegistered(registered) => {
+                let llm = serde_json::to_value(&registered.llm)
+                    .map_err(|e| ProjectionError::Encode(e.to_string()))?;
+                sqlx::query(INSERT_BATCH)
+                    .bind(logged.batch_id)
+                    .bind(&registered.upstream_batch_id)
+                    .bind(registered.request_correlation_id)
+                    .bind(&registered.assignment_id)
+                    .bind(llm)
+                    .execute(&mut *conn)
+                    .await?;
+                let texts = registered
+                    .essays
+                    .iter()
+                    .map(|e| (e.essay_id.as_str(), e.text_storage_id.as_str()));
+                insert_texts(conn, logged.batch_id, texts).await
+            }
+            CjBatchEvent::AnchorsRegistered(registered) => {
+                let texts = registered
+                    .anchors
+                    .iter()
+                    .map(|a| (a.essay_id.as_str(), a.text_storage_id.as_str()));
+                insert_texts(conn, logged.batch_id, texts).await
+            }
+            CjBatchEvent::WavePlanned(wave) => {
+                insert_planned(conn, logged, &wave.comparisons).await
+            }
+            CjBatchEvent::ComparisonRetried(retried) => {
+                insert_planned(conn, logged, std::slice::from_ref(&retried.comparison)).await
+            }
+            CjBatchEvent::PairsSubmitted(submitted) => {
+                mark_done(conn, &submitted.correlation_ids).await
+            }
+            CjBatchEvent::ComparisonRecorded(recorded) => {
+                mark_done(conn, &[recorded.correlation_id]).await
+            }
+            CjBatchEvent::ComparisonFailed(failed) => {
+                mark_done(conn, &[failed.correlation_id]).await
+            }
+            CjBatchEvent::BatchCompleted(_) | CjBatchEvent::BatchFailed(_) => {
+                sqlx::query(CLOSE_BATCH)
+                    .bind(logged.batch_id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query(FORGET_TEXTS)
+                    .bind(logged.batch_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+async fn insert_texts<'a>(
+    conn: &mut PgConnection,
+    batch_id: Uuid,
+    texts: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), ProjectionError> {
+    let (essay_ids, storage_ids): (Vec<&str>, Vec<&str>) = texts.unzip();
+    sqlx::query(INSERT_TEXTS)
+        .bind(batch_id)
+        .bind(essay_ids)
+        .bind(storage_ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn insert_planned(
+    conn: &mut PgConnection,
+    logged: &LoggedEvent,
+    planned: &[PlannedComparison],
+) -> Result<(), ProjectionError> {
+    let query = sqlx::query(INSERT_PLANNED)
+        .bind(logged.batch_id)
+        .bind(logged.recorded_at);
+    PlannedColumns::of(planned)
+        .bind_after(query)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn mark_done(conn: &mut PgConnection, ids: &[CorrelationId]) -> Result<(), ProjectionError> {
+    let ids: Vec<Uuid> = ids.iter().map(|c| c.0).collect();
+    sqlx::query(MARK_DONE).bind(ids).execute(conn).await?;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The dispatcher: sends every comparison the batches planned to the LLM Provider Service,
+//! once in effect. The `cj_dispatch_queue` projection lists what the log planned and not
+//! yet saw submitted or answered; the dispatcher claims due rows ([`queue`]), sends up to
+//! `dispatch_concurrency` at a time ([`send`]: texts from the content store, the prompt,
+//! `POST {provider}/comparison`), and records the answers as commands ([`record`]): 202 →
+//! `SubmitPairs` (one per batch for what arrived together), refusal → a failed comparison,
+//! 429/5xx/network → back off and try again. Several instances may run side by side.
+//!
+//! - [`prompt_context`] — the assignment's instructions and rubric for the prompt (a hook
+//!   for the registry of assessment instructions).
+//! - [`request`] — the request body the provider receives.
+
+pub mod prompt_context;
+pub mod queue;
+pub mod record;
+pub mod request;
+pub mod send;
+
+use crate::config::ServiceSettings;
+use crate::content::client::ContentClient;
+use crate::llm::client::LlmProviderClient;
+use crate::store::BatchCommandBus;
+use anyhow::Context;
+use prompt_context::{NoPromptContext, PromptContextSource};
+use record::Recorder;
+use send::{Dispatched, Sender};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How often an idle dispatcher looks for due comparisons. A new wave waits at most this
+/// long (plus projector lag) before its first request leaves.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Pause after the queue could not be read (database down).
+const ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+/// The dispatcher of one process.
+pub struct Dispatcher {
+    sender: Sender,
+    concurrency: usize,
+}
+
+/// Runs the dispatcher with the settings' provider, content store and concurrency until
+/// `shutdown`; requests in flight finish and are recorded first.
+pub async fn run_dispatcher(
+    settings: &ServiceSettings,
+    pool: PgPool,
+    bus: Arc<BatchCommandBus>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    Dispatcher::from_settings(settings)?
+        .run(pool, bus, shutdown)
+        .await
+}
+
+impl Dispatcher {
+    pub fn from_settings(settings: &ServiceSettings) -> anyhow::Result<Self> {
+        Ok(Dispatcher {
+            sender: Sender {
+                provider: LlmProviderClient::new(&settings.llm_provider_url)
+                    .context("creating the LLM provider client")?,
+                content: ContentClient::new(&settings.content_service_url)
+                    .context("creating the content client")?,
+                prompts: Arc::new(NoPromptContext),
+                callback_topic: settings.kafka.topics.callbacks.clone(),
+            },
+            concurrency: settings.dispatch_concurrency.max(1),
+        })
+    }
+
+    /// Takes prompt instructions and rubrics from `source`.
+    pub fn with_prompt_context(mut self, source: Arc<dyn PromptContextSource>) -> Self {
+        self.sender.prompts = source;
+        self
+    }
+
+    pub async fn run(
+        self,
+        pool: PgPool,
+        bus: Arc<BatchCommandBus>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let (results, recorded) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(record_as_they_come(
+            Recorder {
+                pool: pool.clone(),
+                bus,
+            },
+            recorded,
+        ));
+        let sender = Arc::new(self.sender);
+        let mut in_flight: JoinSet<Dispatched> = JoinSet::new();
+        while !shutdown.is_cancelled() {
+            let free = self.concurrency.saturating_sub(in_flight.len());
+            let mut pause = POLL_INTERVAL;
+            if free > 0 {
+                match queue::claim(&pool, free).await {
+                    Ok(claimed) => {
+                        for comparison in claimed {
+                            let sender = Arc::clone(&sender);
+                            in_flight.spawn(async move { sender.send(comparison).await });
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "claiming comparisons failed");
+                        pause = ERROR_PAUSE;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    forward(&results, done);
+                }
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+        while let Some(done) = in_flight.join_next().await {
+            forward(&results, done);
+        }
+        drop(results);
+        recorder.await.context("the dispatch recorder panicked")?;
+        Ok(())
+    }
+}
+
+fn forward(
+    results: &mpsc::UnboundedSender<Dispatched>,
+    done: Result<Dispatched, tokio::task::JoinError>,
+) {
+    match done {
+        // The recorder outlives every send; a closed channel only means it panicked.
+        Ok(dispatched) => {
+            let _ = results.send(dispatched);
+        }
+        Err(error) => {
+            tracing::error!(%error, "a comparison send panicked; it returns after its lease")
+        }
+    }
+}
+
+/// Records results as they arrive, together whatever arrived together (so one batch's
+/// accepted comparisons become one `SubmitPairs`), until the sending side closes.
+async fn record_as_they_come(recorder: Recorder, mut results: mpsc::UnboundedReceiver<Dispatched>) {
+    while let Some(first) = results.recv().await {
+        let mut arrived = vec![first];
+        while let Ok(more) = results.try_recv() {
+            arrived.push(more);
+        }
+        recorder.record(&arrived).await;
+    }
+}

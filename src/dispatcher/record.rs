@@ -1,0 +1,130 @@
+//! Turning what the provider answered into commands: accepted comparisons of one batch
+//! become one `SubmitPairs`, refused ones one `RecordCallbacks` with error outcomes (the
+//! aggregate fails them and plans their reversed retries by its own policy), passing
+//! failures go back to the queue with a back-off. When a command cannot be recorded the
+//! rows stay leased and come back after the lease; only the command is tried again.
+
+use super::queue::{self, ClaimedComparison};
+use super::send::{Dispatched, Outcome};
+use crate::metrics::metrics;
+use crate::store::{BatchCommandBus, CommandMetadata};
+use cj_aggregates::commands::{CallbackOutcome, CallbackReport, RecordCallbacks, SubmitPairs};
+use cj_aggregates::ids::{BatchId, CorrelationId};
+use cj_aggregates::CjBatchCommand;
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Who the dispatcher's commands are recorded as.
+pub const DISPATCHER_ACTOR: &str = "dispatcher";
+
+/// A refused comparison: the row, the error code and the provider's message.
+type Refusal<'a> = (&'a ClaimedComparison, &'a str, &'a str);
+
+pub struct Recorder {
+    pub pool: PgPool,
+    pub bus: Arc<BatchCommandBus>,
+}
+
+impl Recorder {
+    pub async fn record(&self, dispatched: &[Dispatched]) {
+        let mut accepted: BTreeMap<Uuid, Vec<&ClaimedComparison>> = BTreeMap::new();
+        let mut refused: BTreeMap<Uuid, Vec<Refusal<'_>>> = BTreeMap::new();
+        for Dispatched {
+            comparison,
+            outcome,
+        } in dispatched
+        {
+            match outcome {
+                Outcome::Accepted => accepted
+                    .entry(comparison.batch_id)
+                    .or_default()
+                    .push(comparison),
+                Outcome::Refused { code, message } => refused
+                    .entry(comparison.batch_id)
+                    .or_default()
+                    .push((comparison, code, message)),
+                Outcome::Retry { reason } => self.postpone(comparison, reason).await,
+            }
+        }
+        for comparisons in accepted.values() {
+            self.submit(comparisons).await;
+        }
+        for refusals in refused.values() {
+            self.fail(refusals).await;
+        }
+    }
+
+    async fn postpone(&self, comparison: &ClaimedComparison, reason: &str) {
+        let delay = queue::backoff(comparison.dispatch_attempts);
+        tracing::warn!(correlation_id = %comparison.correlation_id, %reason, ?delay, "comparison not sent; will retry");
+        if let Err(error) =
+            queue::postpone(&self.pool, comparison.correlation_id, reason, delay).await
+        {
+            tracing::error!(%error, "postponing a comparison failed; it returns after its lease");
+        }
+    }
+
+    async fn submit(&self, comparisons: &[&ClaimedComparison]) {
+        let ids: Vec<Uuid> = comparisons.iter().map(|c| c.correlation_id).collect();
+        if let Err(error) = queue::mark_sent(&self.pool, &ids).await {
+            tracing::error!(%error, "noting accepted comparisons failed; recording SubmitPairs anyway");
+        }
+        let command = CjBatchCommand::SubmitPairs(SubmitPairs {
+            correlation_ids: ids.iter().copied().map(CorrelationId).collect(),
+        });
+        if self.execute(comparisons[0], command).await {
+            metrics()
+                .comparisons
+                .with_label_values(&["submitted"])
+                .inc_by(ids.len() as u64);
+        }
+    }
+
+    async fn fail(&self, refusals: &[Refusal<'_>]) {
+        for (comparison, code, _) in refusals {
+            if let Err(error) =
+                queue::mark_refused(&self.pool, comparison.correlation_id, code).await
+            {
+                tracing::error!(%error, "noting a refused comparison failed; recording it anyway");
+            }
+        }
+        let callbacks = refusals
+            .iter()
+            .map(|(comparison, code, message)| CallbackReport {
+                correlation_id: CorrelationId(comparison.correlation_id),
+                outcome: CallbackOutcome::Error {
+                    code: code.to_string(),
+                    message: message.to_string(),
+                },
+                provider: None,
+                model: None,
+                cost_estimate: None,
+                total_tokens: None,
+            })
+            .collect();
+        let command = CjBatchCommand::RecordCallbacks(RecordCallbacks { callbacks });
+        if self.execute(refusals[0].0, command).await {
+            for (_, code, _) in refusals {
+                metrics()
+                    .failed_comparisons
+                    .with_label_values(&[code])
+                    .inc();
+            }
+        }
+    }
+
+    /// Executes a command on the batch of `comparison`; false when it was not recorded.
+    async fn execute(&self, comparison: &ClaimedComparison, command: CjBatchCommand) -> bool {
+        let metadata = CommandMetadata::new(comparison.request_correlation_id, DISPATCHER_ACTOR);
+        let batch_id = BatchId(comparison.batch_id);
+        match self.bus.execute(batch_id, command, &metadata).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%batch_id, %error, "recording dispatch results failed; retrying after the lease");
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Sending one claimed comparison: fetch both texts, render the prompt, `POST` it, and sort
+//! what happened into [`Outcome`]s. Rows claimed again after a crash skip the request:
+//! `sent` ones were accepted already, `failed` ones refused.
+
+use super::prompt_context::PromptContextSource;
+use super::queue::{ClaimedComparison, QueueStatus};
+use super::request::{comparison_request, EssayTexts};
+use crate::content::client::{ContentClient, ContentError};
+use crate::llm::client::{LlmProviderClient, ProviderError};
+use std::sync::Arc;
+
+/// Error code of a comparison whose essay text is gone from the content store.
+pub const CONTENT_MISSING: &str = "CJ_ESSAY_TEXT_UNAVAILABLE";
+
+/// What became of one comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The provider queued it (202): record SubmitPairs.
+    Accepted,
+    /// It can never be sent: record it as failed with `code`.
+    Refused { code: String, message: String },
+    /// A passing failure: try again later.
+    Retry { reason: String },
+}
+
+/// One comparison and its outcome.
+#[derive(Debug, Clone)]
+pub struct Dispatched {
+    pub comparison: ClaimedComparison,
+    pub outcome: Outcome,
+}
+
+/// What sending needs; shared by every in-flight send.
+pub struct Sender {
+    pub provider: LlmProviderClient,
+    pub content: ContentClient,
+    pub prompts: Arc<dyn PromptContextSource>,
+    pub callback_topic: String,
+}
+
+impl Sender {
+    pub async fn send(&self, comparison: ClaimedComparison) -> Dispatched {
+        let outcome = match comparison.queue_status() {
+            QueueStatus::Sent => Outcome::Accepted,
+            QueueStatus::Failed => Outcome::Refused {
+                code: comparison.last_error.clone().unwrap_or_default(),
+                message: "refused by the LLM provider".into(),
+            },
+            QueueStatus::Pending => self.request(&comparison).await,
+        };
+        Dispatched {
+            comparison,
+            outcome,
+        }
+    }
+
+    async fn request(&self, comparison: &ClaimedComparison) -> Outcome {
+        let context = match self
+            .prompts
+            .context_for(comparison.assignment_id.as_deref())
+            .await
+        {
+            Ok(context) => context,
+            Err(error) => {
+                return Outcome::Retry {
+                    reason: format!("prompt context: {error:#}"),
+                }
+            }
+        };
+        let texts = match self.texts(comparison).await {
+            Ok(texts) => texts,
+            Err(outcome) => return outcome,
+        };
+        let request = comparison_request(comparison, &context, &texts, &self.callback_topic);
+        match self.provider.request_comparison(&request).await {
+            Ok(_) => Outcome::Accepted,
+            Err(error @ ProviderError::Rejected { .. }) => Outcome::Refused {
+                code: error.error_code(),
+                message: error.to_string(),
+            },
+            Err(error @ ProviderError::Retryable { .. }) => Outcome::Retry {
+                reason: error.to_string(),
+            },
+        }
+    }
+
+    async fn texts(&self, comparison: &ClaimedComparison) -> Result<EssayTexts, Outcome> {
+        let (essay_a, essay_b) = tokio::join!(
+            self.content.fetch(&comparison.text_a),
+            self.content.fetch(&comparison.text_b)
+        );
+        let as_outcome = |error: ContentError| match error {
+            ContentError::Unavailable { .. } => Outcome::Retry {
+                reason: error.to_string(),
+            },
+            ContentError::NotFound { .. } | ContentError::Empty { .. } => Outcome::Refused {
+                code: CONTENT_MISSING.to_string(),
+                message: error.to_string(),
+            },
+        };
+        Ok(EssayTexts {
+            essay_a: essay_a.map_err(as_outcome)?,
+            essay_b: essay_b.map_err(as_outcome)?,
+        })
+    }
+}

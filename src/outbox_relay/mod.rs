@@ -1,0 +1,150 @@
+//! The outbox relay: publishes the messages the `cj_outbox` projection derived when
+//! batches ended, in log order, each with the shared idempotent producer, keyed by the
+//! upstream batch id. A message is noted as published only after the broker acknowledged
+//! it, and the relay moves on only then, so a crash between the two re-sends the same
+//! `event_id` (consumers de-duplicate) and never loses one. One relay is active at a time
+//! ([`leadership`]); the others wait.
+//!
+//! - [`rows`] — reading unpublished rows, noting published ones.
+
+pub mod leadership;
+pub mod rows;
+
+use crate::config::{KafkaSettings, TopicNames};
+use crate::kafka::producer::{Delivered, Publisher};
+use crate::metrics::metrics;
+use anyhow::Context;
+use chrono::Utc;
+use rows::OutboxRow;
+use sqlx::{Connection, PgConnection, PgPool};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often an idle leader looks for new messages; a finished batch's events leave within
+/// this (plus the projector's lag).
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// How often a waiting relay tries to become the leader.
+const LEAD_RETRY: Duration = Duration::from_millis(500);
+/// Pause after a failure (broker or database) before leading again.
+const ERROR_PAUSE: Duration = Duration::from_secs(1);
+/// Rows read per query.
+const PAGE: i64 = 100;
+
+/// Publishes outbox rows to the configured topics.
+#[derive(Clone)]
+pub struct OutboxRelay {
+    topics: TopicNames,
+    publisher: Publisher,
+}
+
+/// Runs a relay until `shutdown`: leads when it can, waits otherwise.
+pub async fn run_outbox_relay(
+    settings: &KafkaSettings,
+    pool: PgPool,
+    publisher: Publisher,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    OutboxRelay::new(settings.topics.clone(), publisher)
+        .run(&pool, &shutdown)
+        .await;
+    Ok(())
+}
+
+impl OutboxRelay {
+    pub fn new(topics: TopicNames, publisher: Publisher) -> Self {
+        OutboxRelay { topics, publisher }
+    }
+
+    pub async fn run(&self, pool: &PgPool, shutdown: &CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let pause = match leadership::try_lead(pool).await {
+                Ok(Some(mut conn)) => {
+                    tracing::info!("outbox relay leads");
+                    let led = self.lead(&mut conn, shutdown).await;
+                    let _ = conn.close().await; // frees the lock
+                    match led {
+                        Ok(()) => Duration::ZERO,
+                        Err(error) => {
+                            tracing::error!(
+                                error = format!("{error:#}"),
+                                "outbox relay stopped leading"
+                            );
+                            ERROR_PAUSE
+                        }
+                    }
+                }
+                Ok(None) => LEAD_RETRY,
+                Err(error) => {
+                    tracing::error!(%error, "outbox relay cannot reach the database");
+                    ERROR_PAUSE
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Publishes while holding the lock on `conn`, until shutdown or a failure.
+    async fn lead(
+        &self,
+        conn: &mut PgConnection,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        while !shutdown.is_cancelled() {
+            metrics()
+                .outbox_lag
+                .set(rows::unpublished_count(conn).await?);
+            let page = rows::pending(conn, PAGE).await?;
+            for row in &page {
+                if shutdown.is_cancelled() {
+                    return Ok(());
+                }
+                let (topic, delivered) = self.publish(row).await?;
+                rows::mark_published(conn, row, topic, delivered).await?;
+                metrics().outbox_lag.dec();
+                observe_completion_latency(row);
+            }
+            if page.is_empty() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one row and waits for the broker's acknowledgement; returns the topic it went
+    /// to and where it was stored.
+    pub async fn publish(&self, row: &OutboxRow) -> anyhow::Result<(&str, Delivered)> {
+        let topic = self.topics.for_contract(&row.topic).with_context(|| {
+            format!(
+                "outbox row {} names unknown topic {}",
+                row.event_id, row.topic
+            )
+        })?;
+        let payload = serde_json::to_vec(&row.payload)?;
+        let delivered = self
+            .publisher
+            .send(topic, &row.kafka_key, &payload, &[])
+            .await?;
+        Ok((topic, delivered))
+    }
+}
+
+/// Time from the batch's end to its completion (or failure) event being acknowledged.
+fn observe_completion_latency(row: &OutboxRow) {
+    use cj_projections::contracts::topics;
+    let outcome = match row.topic.as_str() {
+        topics::CJ_ASSESSMENT_COMPLETED => "completed",
+        topics::CJ_ASSESSMENT_FAILED => "failed",
+        _ => return,
+    };
+    let seconds = (Utc::now() - row.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+    metrics()
+        .completion_latency
+        .with_label_values(&[outcome])
+        .observe(seconds);
+}
