@@ -20,6 +20,7 @@
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
+//! - [`metrics_tap`] — a table-less projector that turns logged decisions into metrics.
 //! - [`monitor`] — the batch monitor: recovery of stuck batches and the completion sweep,
 //!   one instance at a time.
 //! - [`simulation`] — the simulated judge, generated batches with known truth, an in-memory
@@ -43,6 +44,7 @@ pub mod kafka;
 pub mod llm;
 pub mod llm_sim;
 pub mod metrics;
+pub mod metrics_tap;
 pub mod monitor;
 pub mod outbox_relay;
 pub mod registry;

@@ -17,6 +17,7 @@ use crate::http::{operational_routes, Readiness, ReadinessCheck};
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
+use crate::metrics_tap::MetricsTap;
 use crate::monitor::run_monitor;
 use crate::monitor::sweep::SweepSettings;
 use crate::outbox_relay::run_outbox_relay;
@@ -94,7 +95,9 @@ pub async fn serve(
         .await
         .context("creating Kafka topics")?;
     let publisher = Publisher::new(&settings.kafka)?;
-    let projectors = cj_projections::supervisor::start(&pool, cj_projections::catalogue::all())
+    let mut projections = cj_projections::catalogue::all();
+    projections.push(Arc::new(MetricsTap::default()));
+    let projectors = cj_projections::supervisor::start(&pool, projections)
         .await
         .context("starting projectors")?;
     let bus = Arc::new(BatchCommandBus::new(pool.clone()));

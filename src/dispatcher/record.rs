@@ -104,15 +104,9 @@ impl Recorder {
                 total_tokens: None,
             })
             .collect();
+        // Counted in `cj_failed_comparisons_total` by the metrics tap, like every failure.
         let command = CjBatchCommand::RecordCallbacks(RecordCallbacks { callbacks });
-        if self.execute(refusals[0].0, command).await {
-            for (_, code, _) in refusals {
-                metrics()
-                    .failed_comparisons
-                    .with_label_values(&[code])
-                    .inc();
-            }
-        }
+        self.execute(refusals[0].0, command).await;
     }
 
     /// Executes a command on the batch of `comparison`; false when it was not recorded.

@@ -1,0 +1,103 @@
+//! The metrics tap: a projector without tables that turns the decisions in the log into the
+//! metrics operators chart — comparisons succeeded/failed (by error code), workflow
+//! decisions, waves per batch, batch duration, and the score change between the fits two
+//! waves were planned on. Reading the log (not the command path) counts every decision once,
+//! whichever instance or component made it. It runs beside the projections in `serve`, not
+//! in `replay`.
+
+use crate::metrics::metrics;
+use async_trait::async_trait;
+use cj_aggregates::CjBatchEvent;
+use cj_projections::log::LoggedEvent;
+use cj_projections::{Projection, ProjectionError};
+use sqlx::PgConnection;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use uuid::Uuid;
+
+/// Fits of the last wave per running batch, to measure how far the next wave moved them.
+#[derive(Default)]
+pub struct MetricsTap {
+    last_fit: Mutex<HashMap<Uuid, Vec<f64>>>,
+}
+
+#[async_trait]
+impl Projection for MetricsTap {
+    fn name(&self) -> &'static str {
+        "metrics_tap"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        logged: &LoggedEvent,
+    ) -> Result<(), ProjectionError> {
+        let m = metrics();
+        match &logged.event {
+            CjBatchEvent::ComparisonRecorded(_) => {
+                m.comparisons.with_label_values(&["succeeded"]).inc();
+            }
+            CjBatchEvent::ComparisonFailed(failed) => {
+                m.comparisons.with_label_values(&["failed"]).inc();
+                m.failed_comparisons
+                    .with_label_values(&[&failed.error_code])
+                    .inc();
+            }
+            CjBatchEvent::WavePlanned(wave) => {
+                if wave.wave > 1 {
+                    m.workflow_decisions.with_label_values(&["next_wave"]).inc();
+                }
+                if let Some(fit) = &wave.fit {
+                    let mut last = self.last_fit.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(previous) = last.insert(logged.batch_id, fit.scores.clone()) {
+                        m.score_stability_changes.observe(
+                            cj_aggregates::completion::max_score_change(&fit.scores, &previous),
+                        );
+                    }
+                }
+            }
+            CjBatchEvent::BatchCompleted(completed) => {
+                m.workflow_decisions.with_label_values(&["finalize"]).inc();
+                m.iterations_per_batch.observe(f64::from(completed.waves));
+                self.batch_ended(conn, logged).await?;
+            }
+            CjBatchEvent::BatchFailed(_) => {
+                m.workflow_decisions.with_label_values(&["fail"]).inc();
+                self.batch_ended(conn, logged).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl MetricsTap {
+    async fn batch_ended(
+        &self,
+        conn: &mut PgConnection,
+        logged: &LoggedEvent,
+    ) -> Result<(), ProjectionError> {
+        self.last_fit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&logged.batch_id);
+        let started: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+            "SELECT recorded_at FROM events WHERE aggregate_type = 'CjBatch' AND aggregate_id = $1
+              ORDER BY sequence LIMIT 1",
+        )
+        .bind(logged.batch_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(started) = started {
+            let seconds = (logged.recorded_at - started).num_milliseconds() as f64 / 1000.0;
+            metrics()
+                .batch_processing_duration
+                .observe(seconds.max(0.0));
+        }
+        Ok(())
+    }
+}
