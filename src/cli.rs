@@ -2,8 +2,8 @@
 //! deployment would set it), logging set-up, and exit codes.
 
 use crate::commands::{
-    anchors, demo, fit, history, inspect, instructions, llm_sim, migrate, replay, serve, simulate,
-    token,
+    anchors, demo, fit, history, inspect, instructions, llm_sim, migrate, replay, run_eng5, serve,
+    simulate, token,
 };
 use clap::{Args, Parser, Subcommand};
 use std::future::Future;
@@ -38,6 +38,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run the service: consumers, dispatcher, projectors, outbox relay, monitor, HTTP.
     Serve(Box<serve::ServeArgs>),
+    /// Drive one batch end to end through a running service and check its outcome.
+    RunEng5(Box<run_eng5::RunArgs>),
     /// Mint tokens for the admin API (`token dev`).
     Token(token::TokenArgs),
     /// Register or list an assignment's anchor essays of known grade.
@@ -68,6 +70,7 @@ impl Cli {
             Command::Inspect(args) => inspect::run(args),
             Command::Serve(args) => serve::run(*args),
             Command::Token(args) => token::run(args),
+            Command::RunEng5(args) => run_eng5::run(*args),
             Command::Anchors(args) => anchors::run(args),
             Command::Instructions(args) => instructions::run(args),
             Command::LlmSim(args) => llm_sim::run(args),

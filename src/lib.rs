@@ -23,6 +23,7 @@
 //! - [`metrics_tap`] — a table-less projector that turns logged decisions into metrics.
 //! - [`monitor`] — the batch monitor: recovery of stuck batches and the completion sweep,
 //!   one instance at a time.
+//! - [`runner`] — the end-to-end runner's pieces (`run-eng5`): assignment, request, follow.
 //! - [`simulation`] — the simulated judge, generated batches with known truth, an in-memory
 //!   content store, and the driver that runs a batch through the real aggregate on any
 //!   [`simulation::driver::BatchStore`].
@@ -48,5 +49,6 @@ pub mod metrics_tap;
 pub mod monitor;
 pub mod outbox_relay;
 pub mod registry;
+pub mod runner;
 pub mod simulation;
 pub mod store;

@@ -11,6 +11,7 @@ pub mod instructions;
 pub mod llm_sim;
 pub mod migrate;
 pub mod replay;
+pub mod run_eng5;
 pub mod serve;
 pub mod simulate;
 pub mod token;

@@ -169,32 +169,44 @@ fn anchor_grades(count: usize, grades: usize) -> Vec<usize> {
     }
 }
 
+/// Words of generated essays: richer texts draw on more of them (see `runner::assignment`).
+pub const VOCABULARY: [&str; 24] = [
+    "argument",
+    "evidence",
+    "however",
+    "therefore",
+    "analysis",
+    "perspective",
+    "moreover",
+    "illustrates",
+    "nuanced",
+    "structure",
+    "claim",
+    "counterpoint",
+    "conclusion",
+    "context",
+    "significant",
+    "consequently",
+    "demonstrates",
+    "furthermore",
+    "implication",
+    "contrast",
+    "synthesis",
+    "interpretation",
+    "coherent",
+    "rhetorical",
+];
+
 /// Text whose surface features grow with quality (length, sentence variety), so a judge
 /// that reads texts — like `llm-sim`'s — has something to go on.
 fn synthetic_text(essay_id: &str, quality: f64) -> String {
-    const WORDS: [&str; 16] = [
-        "argument",
-        "evidence",
-        "however",
-        "therefore",
-        "analysis",
-        "perspective",
-        "consequently",
-        "illustrates",
-        "nuanced",
-        "structure",
-        "claim",
-        "counterpoint",
-        "conclusion",
-        "moreover",
-        "significant",
-        "context",
-    ];
     let sentences = (6.0 + 2.0 * (quality + 3.0)).clamp(3.0, 24.0) as usize;
     let mut text = format!("Essay {essay_id}.");
     for s in 0..sentences {
         let length = 6 + (s * 7 + essay_id.len()) % 9;
-        let words: Vec<&str> = (0..length).map(|w| WORDS[(s * 5 + w * 3) % 16]).collect();
+        let words: Vec<&str> = (0..length)
+            .map(|w| VOCABULARY[(s * 5 + w * 3) % 16])
+            .collect();
         text.push(' ');
         text.push_str(&words.join(" "));
         text.push('.');

@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod kafka;
+pub mod pipeline;
 pub mod service;
 
 use cj_aggregates::commands::{EssayRef, RegisterAnchors, RegisterBatch, SubmitPairs};

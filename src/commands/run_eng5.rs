@@ -1,0 +1,104 @@
+//! `cj-assessment run-eng5`: drives one real batch through a running service, end to end —
+//! registers an assignment with anchors (ENG5 national scale by default, or the Swedish
+//! scale), stores generated essays in the content store, publishes the request with a real
+//! Kafka producer, follows the batch with a progress line and prints the outcome with the
+//! anchors' alignment. Exits non-zero unless the batch is COMPLETE_* / COMPLETED with
+//! grade projections.
+
+use crate::config::ServiceSettings;
+use crate::content::client::ContentClient;
+use crate::kafka::admin::ensure_topics;
+use crate::kafka::producer::Publisher;
+use crate::runner::assignment::register_assignment;
+use crate::runner::follow::{follow_batch, RunOutcome};
+use crate::runner::request::{request_envelope, store_essays};
+use crate::store::database::connect_and_migrate;
+use cj_aggregates::grade_scale::GradeScale;
+use clap::Args;
+use std::io::Write;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub settings: ServiceSettings,
+    /// Grade scale of the run's assignment.
+    #[arg(long, default_value = "eng5_np_national_9_step")]
+    pub scale: GradeScale,
+    /// Student essays in the batch.
+    #[arg(long, default_value_t = 20)]
+    pub students: usize,
+    /// The request's `max_comparisons`.
+    #[arg(long, default_value_t = 80)]
+    pub request_max_comparisons: u32,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout_secs: u64,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(run_once(&args, true))?;
+    println!("{}", serde_json::to_string_pretty(&outcome)?);
+    anyhow::ensure!(
+        outcome.succeeded(),
+        "the batch ended {} / {} with {} projections",
+        outcome.upload_status,
+        outcome.state,
+        outcome.projections
+    );
+    Ok(())
+}
+
+/// One run against the service described by `args.settings`.
+pub async fn run_once(args: &RunArgs, show_progress: bool) -> anyhow::Result<RunOutcome> {
+    let settings = &args.settings;
+    let pool = connect_and_migrate(&settings.database_url).await?;
+    let run_id = Uuid::new_v4().simple().to_string();
+    let assignment = format!("run-{}-{}", args.scale, &run_id[..8]);
+    register_assignment(&pool, &assignment, args.scale).await?;
+    let content = ContentClient::new(&settings.content_service_url)?;
+    let essays = store_essays(&content, args.students, &run_id[..8]).await?;
+    let upstream = format!("run-{run_id}");
+    let request = request_envelope(&upstream, &assignment, essays, args.request_max_comparisons);
+    ensure_topics(&settings.kafka, &settings.kafka.topics.all()).await?;
+    let publisher = Publisher::new(&settings.kafka)?;
+    publisher
+        .send(
+            &settings.kafka.topics.requests,
+            &upstream,
+            request.to_string().as_bytes(),
+            &[],
+        )
+        .await?;
+    let outcome = follow_batch(
+        &pool,
+        &upstream,
+        args.scale,
+        Duration::from_secs(args.timeout_secs),
+        |resolved, planned| {
+            if show_progress {
+                let width = 30usize;
+                let filled = if planned > 0 {
+                    (resolved as usize * width) / planned as usize
+                } else {
+                    0
+                };
+                eprint!(
+                    "\r[{}{}] {resolved}/{planned} comparisons",
+                    "#".repeat(filled.min(width)),
+                    "-".repeat(width - filled.min(width))
+                );
+                let _ = std::io::stderr().flush();
+            }
+        },
+    )
+    .await?;
+    if show_progress {
+        eprintln!();
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,113 @@
+//! Follows a batch (found by its upstream id) to its end and reports what an operator checks:
+//! status, state, comparisons, projections, and how well the anchors line up with their
+//! known grades (order inversions, Kendall τ of anchor score against grade).
+
+use crate::simulation::metrics::kendall_tau;
+use cj_aggregates::grade_scale::GradeScale;
+use serde::Serialize;
+use sqlx::PgPool;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunOutcome {
+    pub batch_id: Uuid,
+    pub upload_status: String,
+    pub state: String,
+    pub comparisons: i64,
+    pub projections: i64,
+    pub anchors: usize,
+    /// Pairs of anchors whose scores are in the opposite order to their grades.
+    pub anchor_inversions: usize,
+    pub anchor_kendall_tau: Option<f64>,
+}
+
+impl RunOutcome {
+    /// COMPLETE_* / COMPLETED with grade projections.
+    pub fn succeeded(&self) -> bool {
+        self.upload_status.starts_with("COMPLETE_")
+            && self.state == "COMPLETED"
+            && self.projections > 0
+    }
+}
+
+/// Waits (polling every 200 ms, `progress` told the resolved/planned counts) until the
+/// batch of `upstream_batch_id` ends or `timeout` passes.
+pub async fn follow_batch(
+    pool: &PgPool,
+    upstream_batch_id: &str,
+    scale: GradeScale,
+    timeout: Duration,
+    mut progress: impl FnMut(i64, i64),
+) -> anyhow::Result<RunOutcome> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let row: Option<(Uuid, String, String, i32, i32, i64)> = sqlx::query_as(
+            "SELECT s.batch_id, s.upload_status, s.state, s.completed_comparisons,
+                    s.failed_comparisons,
+                    (SELECT count(*) FROM cj_comparison_pairs c WHERE c.batch_id = s.batch_id)
+               FROM cj_batch_states s WHERE s.upstream_batch_id = $1",
+        )
+        .bind(upstream_batch_id)
+        .fetch_optional(pool)
+        .await?;
+        if let Some((batch_id, status, state, done, failed, planned)) = row {
+            progress(i64::from(done + failed), planned);
+            if state == "COMPLETED" || state == "FAILED" {
+                return outcome(pool, batch_id, status, state, scale).await;
+            }
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "batch {upstream_batch_id} did not end within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn outcome(
+    pool: &PgPool,
+    batch_id: Uuid,
+    upload_status: String,
+    state: String,
+    scale: GradeScale,
+) -> anyhow::Result<RunOutcome> {
+    let comparisons: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM cj_comparison_pairs WHERE batch_id = $1 AND completed_at IS NOT NULL",
+    )
+    .bind(batch_id)
+    .fetch_one(pool)
+    .await?;
+    let projections: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM grade_projections WHERE batch_id = $1")
+            .bind(batch_id)
+            .fetch_one(pool)
+            .await?;
+    let anchors: Vec<(Option<String>, Option<f64>)> = sqlx::query_as(
+        "SELECT known_grade, bt_score FROM cj_essays WHERE batch_id = $1 AND is_anchor",
+    )
+    .bind(batch_id)
+    .fetch_all(pool)
+    .await?;
+    let points: Vec<(f64, f64)> = anchors
+        .iter()
+        .filter_map(|(grade, score)| Some((scale.index_of(grade.as_deref()?)? as f64, (*score)?)))
+        .collect();
+    let inversions = points
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| points[i + 1..].iter().map(move |b| (a, b)))
+        .filter(|(a, b)| (a.0 - b.0) * (a.1 - b.1) < 0.0)
+        .count();
+    let (grades, scores): (Vec<f64>, Vec<f64>) = points.iter().copied().unzip();
+    Ok(RunOutcome {
+        batch_id,
+        upload_status,
+        state,
+        comparisons,
+        projections,
+        anchors: points.len(),
+        anchor_inversions: inversions,
+        anchor_kendall_tau: kendall_tau(&grades, &scores),
+    })
+}

@@ -1,0 +1,67 @@
+//! Generated student essays in the content store, and the assessment request naming them,
+//! in the contract's envelope.
+
+use super::assignment::essay_text;
+use crate::content::client::ContentClient;
+use chrono::Utc;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// Stores `count` essays of spread-out quality; returns the request's `essays_for_cj`.
+pub async fn store_essays(
+    content: &ContentClient,
+    count: usize,
+    salt: &str,
+) -> anyhow::Result<Vec<Value>> {
+    let mut essays = Vec::with_capacity(count);
+    for i in 0..count {
+        let text = essay_text((i * 7) % 17, &format!("student {i} of {salt}"));
+        let storage_id = content.store(&text).await?;
+        essays.push(json!({
+            "essay_id": format!("{salt}-e{i}"),
+            "text_storage_id": storage_id,
+            "spellcheck_metrics": null,
+        }));
+    }
+    Ok(essays)
+}
+
+/// The request envelope (`huleedu.els.cj_assessment.requested.v1`).
+pub fn request_envelope(
+    upstream_batch_id: &str,
+    assignment_id: &str,
+    essays: Vec<Value>,
+    max_comparisons: u32,
+) -> Value {
+    let now = Utc::now();
+    json!({
+        "event_id": Uuid::new_v4(),
+        "event_type": cj_projections::contracts::topics::CJ_ASSESSMENT_REQUESTED,
+        "event_timestamp": now,
+        "source_service": "cj_assessment_runner",
+        "schema_version": 1,
+        "correlation_id": Uuid::new_v4(),
+        "data_schema_uri": null,
+        "data": {
+            "event_name": "els.cj_assessment.requested",
+            "entity_id": upstream_batch_id,
+            "entity_type": "batch",
+            "parent_id": null,
+            "timestamp": now,
+            "system_metadata": {
+                "entity_id": upstream_batch_id, "entity_type": "batch", "parent_id": null,
+                "timestamp": now, "processing_stage": "pending", "started_at": null,
+                "completed_at": null, "event": "els.cj_assessment.requested", "error_info": {}
+            },
+            "essays_for_cj": essays,
+            "language": "en",
+            "course_code": "ENG5",
+            "student_prompt_ref": null,
+            "llm_config_overrides": {"temperature_override": 0.0},
+            "assignment_id": assignment_id,
+            "user_id": "cj-runner",
+            "org_id": null
+        },
+        "metadata": {"max_comparisons": max_comparisons}
+    })
+}

@@ -1,0 +1,71 @@
+//! The whole service in a test: the simulated LLM provider (HTTP + Kafka callbacks) and
+//! `serve`, both in-process, against the test database and broker.
+#![allow(dead_code)]
+
+use super::http::serve as serve_http;
+use super::service::{no_admin_tokens, service_settings, wait_until_ready};
+use cj_assessment::commands::serve::serve;
+use cj_assessment::config::{KafkaSettings, ServiceSettings};
+use cj_assessment::kafka::admin::ensure_topics;
+use cj_assessment::kafka::producer::Publisher;
+use cj_assessment::llm_sim::judge::TextJudge;
+use cj_assessment::llm_sim::kafka_sink::KafkaCallbackSink;
+use cj_assessment::llm_sim::server::{router, SimulatorSettings};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Serves the simulated provider; returns its base URL.
+pub async fn start_llm_sim(kafka: &KafkaSettings, latency_ms: (u64, u64)) -> String {
+    ensure_topics(kafka, &kafka.topics.all())
+        .await
+        .expect("topics");
+    let simulator = router(
+        SimulatorSettings {
+            judge: TextJudge {
+                error_rate: 0.02,
+                ..TextJudge::default()
+            },
+            latency_ms,
+            duplicate_rate: 0.02,
+            seed: 9,
+        },
+        Arc::new(KafkaCallbackSink::new(
+            Publisher::new(kafka).expect("a producer"),
+        )),
+    );
+    serve_http(simulator).await
+}
+
+/// A running `serve`.
+pub struct RunningService {
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningService {
+    pub async fn start(settings: &ServiceSettings) -> RunningService {
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(serve(settings.clone(), no_admin_tokens(), shutdown.clone()));
+        wait_until_ready(&format!("http://{}", settings.http_addr)).await;
+        RunningService { shutdown, task }
+    }
+
+    /// What SIGTERM does: stop taking messages, finish, store offsets, flush; then wait.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("serve stops within its grace period")
+            .expect("serve did not panic")
+    }
+}
+
+/// Settings for a pipeline on `database_url` with the simulated provider answering after
+/// `latency_ms`.
+pub async fn pipeline_settings(database_url: &str, latency_ms: (u64, u64)) -> ServiceSettings {
+    let mut settings = service_settings(database_url);
+    settings.llm_provider_url = start_llm_sim(&settings.kafka, latency_ms).await;
+    settings
+}
