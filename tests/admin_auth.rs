@@ -12,6 +12,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use support::http::{get_json, post_json, serve};
 use support::TestDatabase;
 
 const SECRET: &str = "test-secret-of-enough-length-for-hs256";
@@ -114,11 +115,7 @@ async fn serve_admin(db: &TestDatabase) -> String {
         jwt_audience: AUDIENCE.into(),
     })
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = admin_routes(db.pool.clone(), Arc::new(verifier));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{address}")
+    serve(admin_routes(db.pool.clone(), Arc::new(verifier))).await
 }
 
 fn routes() -> Vec<(Method, &'static str, Option<serde_json::Value>)> {
@@ -177,47 +174,21 @@ async fn a_valid_admin_token_manages_instructions_and_anchors() {
     let base = serve_admin(&db).await;
     let http = reqwest::Client::new();
     let token = sign(&claims(), Algorithm::HS256, SECRET);
-    let created = http
-        .post(format!("{base}/admin/v1/assessment-instructions"))
-        .bearer_auth(&token)
-        .json(&json!({"assignment_id": "eng5-2026", "grade_scale": "eng5_np_national_9_step", "instructions_text": "Judge argument and language."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let off_scale = http
-        .post(format!("{base}/api/v1/anchors/register"))
-        .bearer_auth(&token)
-        .json(&json!({"assignment_id": "eng5-2026", "grade": "B", "label": "b", "essay_text": "x".repeat(150)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(off_scale.status(), 422, "B is not on the numeric scale");
-    let too_short = http
-        .post(format!("{base}/api/v1/anchors/register"))
-        .bearer_auth(&token)
-        .json(&json!({"assignment_id": "eng5-2026", "grade": "7", "label": "seven", "essay_text": "short"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(too_short.status(), 422);
-    let registered = http
-        .post(format!("{base}/api/v1/anchors/register"))
-        .bearer_auth(&token)
-        .json(&json!({"assignment_id": "eng5-2026", "grade": "7", "label": "seven", "essay_text": "A solid essay. ".repeat(10)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 201);
-    let anchors: Vec<serde_json::Value> = http
-        .get(format!("{base}/api/v1/anchors?assignment_id=eng5-2026"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let instructions = format!("{base}/admin/v1/assessment-instructions");
+    let register = format!("{base}/api/v1/anchors/register");
+    let created = post_json(&instructions, &token, &json!({"assignment_id": "eng5-2026", "grade_scale": "eng5_np_national_9_step", "instructions_text": "Judge argument and language."})).await;
+    assert_eq!(created, 201);
+    let off_scale = post_json(&register, &token, &json!({"assignment_id": "eng5-2026", "grade": "B", "label": "b", "essay_text": "x".repeat(150)})).await;
+    assert_eq!(off_scale, 422, "B is not on the numeric scale");
+    let too_short = post_json(&register, &token, &json!({"assignment_id": "eng5-2026", "grade": "7", "label": "seven", "essay_text": "short"})).await;
+    assert_eq!(too_short, 422);
+    let registered = post_json(&register, &token, &json!({"assignment_id": "eng5-2026", "grade": "7", "label": "seven", "essay_text": "A solid essay. ".repeat(10)})).await;
+    assert_eq!(registered, 201);
+    let anchors: Vec<serde_json::Value> = get_json(
+        &format!("{base}/api/v1/anchors?assignment_id=eng5-2026"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(anchors.len(), 1);
     assert_eq!(anchors[0]["grade"], "7");
     let deleted = http
@@ -227,13 +198,6 @@ async fn a_valid_admin_token_manages_instructions_and_anchors() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
-    let openapi: serde_json::Value = http
-        .get(format!("{base}/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi: serde_json::Value = get_json(&format!("{base}/api/v1/openapi.json"), None).await;
     assert!(openapi["paths"]["/api/v1/anchors/register"]["post"]["security"].is_array());
 }

@@ -5,14 +5,8 @@ mod support;
 
 use cj_assessment::http::batches::batch_routes;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use support::http::{get_json, serve};
 use support::{drain_projections, run_simulated_batch, TestDatabase};
-
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{address}")
-}
 
 #[tokio::test]
 async fn a_finished_batch_shows_its_state_history_and_report() {
@@ -24,14 +18,7 @@ async fn a_finished_batch_shows_its_state_history_and_report() {
     let http = reqwest::Client::new();
     let id = run.batch_id.to_string();
 
-    let state: serde_json::Value = http
-        .get(format!("{base}/api/v1/batches/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state: serde_json::Value = get_json(&format!("{base}/api/v1/batches/{id}"), None).await;
     assert!(state["upload_status"]
         .as_str()
         .unwrap()
@@ -39,14 +26,8 @@ async fn a_finished_batch_shows_its_state_history_and_report() {
     assert_eq!(state["state"], "COMPLETED");
     assert_eq!(state["divergent"], false);
 
-    let history: Vec<serde_json::Value> = http
-        .get(format!("{base}/api/v1/batches/{id}/history"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: Vec<serde_json::Value> =
+        get_json(&format!("{base}/api/v1/batches/{id}/history"), None).await;
     assert_eq!(history.first().unwrap()["event_type"], "BatchRegistered");
     assert_eq!(history.last().unwrap()["event_type"], "BatchCompleted");
     let sequences: Vec<i64> = history

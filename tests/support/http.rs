@@ -68,3 +68,30 @@ pub fn recording(app: Router) -> (Router, RecordedBodies) {
     }));
     (app, recorded)
 }
+
+/// `GET url` (with a bearer token, when given), decoded as JSON.
+pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str, token: Option<&str>) -> T {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
+        .send()
+        .await
+        .expect("the request is answered")
+        .json()
+        .await
+        .expect("the answer is JSON")
+}
+
+/// `POST url` with a JSON body and a bearer token; the answer's status.
+pub async fn post_json(url: &str, token: &str, body: &Value) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("the request is answered")
+        .status()
+}
