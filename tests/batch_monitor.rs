@@ -5,9 +5,7 @@
 mod support;
 
 use chrono::{Duration, Utc};
-use cj_aggregates::commands::{
-    CallbackOutcome, CallbackReport, Position, RecordCallbacks, RegisterAnchors,
-};
+use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors};
 use cj_aggregates::events::{ComparisonRecorded, WavePlanned};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
@@ -48,18 +46,7 @@ async fn batch_stuck_at(db: &TestDatabase, store: &PostgresBatchStore, resolved:
     assert_eq!(planned.len(), 20);
     let callbacks = planned[..resolved]
         .iter()
-        .map(|c| CallbackReport {
-            correlation_id: c.correlation_id,
-            outcome: CallbackOutcome::Verdict {
-                winner: Position::A,
-                confidence: None,
-                justification: None,
-            },
-            provider: None,
-            model: None,
-            cost_estimate: None,
-            total_tokens: None,
-        })
+        .map(|c| support::verdict(c.correlation_id, Position::A))
         .collect();
     bus.execute(
         batch_id,

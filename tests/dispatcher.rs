@@ -10,9 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
-use cj_aggregates::commands::{
-    CallbackOutcome, CallbackReport, Position, RecordCallbacks, RegisterAnchors, RegisterBatch,
-};
+use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors, RegisterBatch};
 use cj_aggregates::events::ComparisonFailed;
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::settings::{BatchSettings, ComparisonBudget, LlmSettings};
@@ -402,18 +400,7 @@ async fn a_refused_comparison_fails_with_the_providers_code_and_is_retried_rever
     // resolved and the aggregate plans the next one, with the refused pair reversed.
     let verdicts = submitted(&log)
         .into_iter()
-        .map(|id| CallbackReport {
-            correlation_id: CorrelationId(id),
-            outcome: CallbackOutcome::Verdict {
-                winner: Position::A,
-                confidence: Some(3.0),
-                justification: None,
-            },
-            provider: None,
-            model: None,
-            cost_estimate: None,
-            total_tokens: None,
-        })
+        .map(|id| support::verdict(CorrelationId(id), Position::A))
         .collect();
     running
         .execute(

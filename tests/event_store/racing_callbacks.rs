@@ -4,7 +4,7 @@
 
 use crate::support::{batch_counters, drain_projections, register_command, TestDatabase};
 use cj_aggregates::commands::{
-    CallbackOutcome, CallbackReport, Position, RecordCallbacks, RegisterAnchors, SubmitPairs,
+    CallbackReport, Position, RecordCallbacks, RegisterAnchors, SubmitPairs,
 };
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
@@ -18,22 +18,12 @@ const CALLBACKS: usize = 500;
 const STUDENTS: usize = 45;
 
 fn verdict(correlation_id: CorrelationId) -> CallbackReport {
-    CallbackReport {
-        correlation_id,
-        outcome: CallbackOutcome::Verdict {
-            winner: if correlation_id.0.as_bytes()[0] % 2 == 0 {
-                Position::A
-            } else {
-                Position::B
-            },
-            confidence: Some(4.0),
-            justification: None,
-        },
-        provider: Some("test".into()),
-        model: Some("test".into()),
-        cost_estimate: None,
-        total_tokens: None,
-    }
+    let winner = if correlation_id.0.as_bytes()[0] % 2 == 0 {
+        Position::A
+    } else {
+        Position::B
+    };
+    crate::support::verdict(correlation_id, winner)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

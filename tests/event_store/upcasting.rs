@@ -2,9 +2,7 @@
 //! store when it loads the aggregate for a command, and by the projectors.
 
 use crate::support::{batch_counters, drain_projections, register_command, TestDatabase};
-use cj_aggregates::commands::{
-    CallbackOutcome, CallbackReport, Position, RecordCallbacks, RegisterAnchors, SubmitPairs,
-};
+use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors, SubmitPairs};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
@@ -69,18 +67,7 @@ async fn a_comparison_failure_stored_before_1_0_is_upcast_by_the_store_and_the_p
 
     // The store must load the old event to decide this command.
     let callback = CjBatchCommand::RecordCallbacks(RecordCallbacks {
-        callbacks: vec![CallbackReport {
-            correlation_id: planned[1],
-            outcome: CallbackOutcome::Verdict {
-                winner: Position::A,
-                confidence: None,
-                justification: None,
-            },
-            provider: None,
-            model: None,
-            cost_estimate: None,
-            total_tokens: None,
-        }],
+        callbacks: vec![crate::support::verdict(planned[1], Position::A)],
     });
     bus.execute(batch_id, callback, &metadata)
         .await

@@ -11,8 +11,12 @@ pub mod kafka;
 pub mod pipeline;
 pub mod service;
 
-use cj_aggregates::commands::{EssayRef, RegisterAnchors, RegisterBatch, SubmitPairs};
+use cj_aggregates::commands::{
+    CallbackOutcome, CallbackReport, EssayRef, Position, RegisterAnchors, RegisterBatch,
+    SubmitPairs,
+};
 use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::ids::CorrelationId;
 use cj_aggregates::ids::{BatchId, EssayId};
 use cj_aggregates::settings::{BatchSettings, ComparisonBudget, LlmSettings};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchEvent};
@@ -137,6 +141,22 @@ pub fn opening_events(batch_id: BatchId, students: usize) -> Vec<CjBatchEvent> {
         }),
     );
     events
+}
+
+/// A judge's verdict for one comparison, as the callback consumer records it.
+pub fn verdict(correlation_id: CorrelationId, winner: Position) -> CallbackReport {
+    CallbackReport {
+        correlation_id,
+        outcome: CallbackOutcome::Verdict {
+            winner,
+            confidence: Some(3.0),
+            justification: None,
+        },
+        provider: Some("test".into()),
+        model: Some("test".into()),
+        cost_estimate: None,
+        total_tokens: None,
+    }
 }
 
 /// RegisterBatch for `students` essays and `budget` comparisons.
