@@ -2,8 +2,8 @@
 //! deployment would set it), logging set-up, and exit codes.
 
 use crate::commands::{
-    anchors, demo, fit, history, inspect, instructions, llm_sim, migrate, replay, run_eng5, serve,
-    simulate, token,
+    anchors, bench, demo, fit, history, inspect, instructions, llm_sim, migrate, replay, run_eng5,
+    serve, simulate, token,
 };
 use clap::{Args, Parser, Subcommand};
 use std::future::Future;
@@ -48,6 +48,8 @@ pub enum Command {
     Instructions(instructions::InstructionsArgs),
     /// Serve a simulated LLM Provider Service that publishes its verdicts to Kafka.
     LlmSim(llm_sim::LlmSimArgs),
+    /// Measure a promise of the service next to its physical limit (docs/benchmarks.md).
+    Bench(bench::BenchArgs),
 }
 
 /// Where the event store and projections live.
@@ -74,6 +76,7 @@ impl Cli {
             Command::Anchors(args) => anchors::run(args),
             Command::Instructions(args) => instructions::run(args),
             Command::LlmSim(args) => llm_sim::run(args),
+            Command::Bench(args) => bench::run(args),
         }
     }
 }

@@ -31,6 +31,20 @@ pub struct TopicNames {
 }
 
 impl TopicNames {
+    /// `requests.{suffix}`, `callbacks.{suffix}`, …: topics of a run (a test, a benchmark)
+    /// of its own on a shared broker.
+    pub fn suffixed(suffix: &str) -> TopicNames {
+        let topic = |name: &str| format!("{name}.{suffix}");
+        TopicNames {
+            requests: topic("requests"),
+            callbacks: topic("callbacks"),
+            completed: topic("completed"),
+            results: topic("results"),
+            failed: topic("failed"),
+            resources: topic("resources"),
+        }
+    }
+
     /// The topics the service consumes.
     pub fn inbound(&self) -> [&str; 2] {
         [&self.requests, &self.callbacks]
@@ -88,6 +102,10 @@ pub struct KafkaSettings {
     /// Partitions of topics the service creates.
     #[arg(long, env = "CJ_KAFKA_PARTITIONS", default_value_t = 3)]
     pub partitions: i32,
+    /// librdkafka debug contexts for the service's clients (e.g. `cgrp,metadata`), logged
+    /// at the `librdkafka` target; off by default.
+    #[arg(long, env = "CJ_KAFKA_DEBUG")]
+    pub kafka_debug: Option<String>,
     #[command(flatten)]
     pub topics: TopicNames,
 }

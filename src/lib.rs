@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //!
+//! - [`bench`] — the benchmarks (`cj-assessment bench <name>`): each figure next to an
+//!   anchor measured in the same run.
 //! - [`cli`] — the command line: one subcommand per module under [`commands`]; `main.rs` only
 //!   parses and dispatches.
 //! - [`commands`] — `demo` (a whole batch, in memory or on PostgreSQL), `simulate` (quality
@@ -17,6 +19,8 @@
 //! - [`dispatcher`] — sends every planned comparison to the LLM Provider Service once in
 //!   effect (`run_dispatcher`); [`outbox_relay`] — publishes the outbox's completion
 //!   events to Kafka, one active relay at a time (`run_outbox_relay`).
+//! - [`harness`] — the service and its broker as child processes for fault tests and
+//!   benchmarks: `kill -9`, SIGTERM, restart, readiness probes, peak memory.
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
@@ -32,6 +36,7 @@
 //! - The domain itself (the `CjBatch` aggregate, Bradley–Terry, pair planning, completion
 //!   policy, grading) lives in the `cj-aggregates` crate; read models in `cj-projections`.
 
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -39,6 +44,7 @@ pub mod config;
 pub mod consumer;
 pub mod content;
 pub mod dispatcher;
+pub mod harness;
 pub mod http;
 pub mod intake;
 pub mod kafka;

@@ -26,8 +26,10 @@ pub struct Metrics {
     pub projector_lag: IntGaugeVec,
     pub outbox_lag: IntGauge,
     pub aggregate_conflict_retries: IntCounter,
+    pub aggregate_loads: IntCounterVec,
     pub dead_lettered: IntCounterVec,
     pub orphan_callbacks: IntCounter,
+    pub consumer_rejoins: IntCounter,
     pub completion_latency: HistogramVec,
     pub completion_sweep_finalized: IntCounter,
     pub divergent_batches: IntGauge,
@@ -126,6 +128,11 @@ impl Metrics {
                 "Commands retried after an optimistic-concurrency conflict",
             )
             .expect("valid metric definition"),
+            aggregate_loads: counter_vec(
+                "cj_aggregate_loads_total",
+                "States commands were decided on, by source (cache: kept from this process's last command on the batch; log: loaded from the event store)",
+                &["source"],
+            ),
             dead_lettered: counter_vec(
                 "cj_dead_lettered_messages_total",
                 "Messages sent to a dead-letter topic, by source topic",
@@ -134,6 +141,11 @@ impl Metrics {
             orphan_callbacks: IntCounter::new(
                 "cj_orphan_callbacks_total",
                 "Callbacks whose correlation id matches no comparison",
+            )
+            .expect("valid metric definition"),
+            consumer_rejoins: IntCounter::new(
+                "cj_consumer_rejoins_total",
+                "Times the consumer, left without partitions too long, left and re-joined its group",
             )
             .expect("valid metric definition"),
             completion_latency: HistogramVec::new(
@@ -186,6 +198,9 @@ impl Metrics {
         for outcome in ["completed", "failed"] {
             self.completion_latency.with_label_values(&[outcome]);
         }
+        for source in ["cache", "log"] {
+            self.aggregate_loads.with_label_values(&[source]);
+        }
     }
 
     /// Creates the series of the configured topics and projectors at zero.
@@ -215,8 +230,10 @@ impl Metrics {
             Box::new(self.projector_lag.clone()),
             Box::new(self.outbox_lag.clone()),
             Box::new(self.aggregate_conflict_retries.clone()),
+            Box::new(self.aggregate_loads.clone()),
             Box::new(self.dead_lettered.clone()),
             Box::new(self.orphan_callbacks.clone()),
+            Box::new(self.consumer_rejoins.clone()),
             Box::new(self.completion_latency.clone()),
             Box::new(self.completion_sweep_finalized.clone()),
             Box::new(self.divergent_batches.clone()),

@@ -31,6 +31,16 @@ impl Projection for MetricsTap {
         &[]
     }
 
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[
+            "ComparisonRecorded",
+            "ComparisonFailed",
+            "WavePlanned",
+            "BatchCompleted",
+            "BatchFailed",
+        ])
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,

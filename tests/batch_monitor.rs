@@ -157,23 +157,30 @@ async fn the_completion_sweep_finalizes_a_batch_left_unfinished_and_counts_it() 
 }
 
 #[tokio::test]
-async fn only_one_instance_holds_the_monitor_lock() {
+async fn only_one_instance_holds_the_monitor_lock_and_another_takes_it_once_the_holder_lets_go() {
     let db = TestDatabase::create().await;
+    // Another instance: a process of its own, so a pool of its own.
+    let other_instance = cj_assessment::store::database::connect(&db.url)
+        .await
+        .expect("a second pool");
     let first = try_take_lock(&db.pool)
         .await
         .expect("the first instance gets the lock");
     assert!(
-        try_take_lock(&db.pool).await.is_none(),
+        try_take_lock(&other_instance).await.is_none(),
         "a second instance does not"
     );
     drop(first);
     let mut freed = None;
     for _ in 0..100 {
-        freed = try_take_lock(&db.pool).await;
+        freed = try_take_lock(&other_instance).await;
         if freed.is_some() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(freed.is_some(), "the lock is free once its holder is gone");
+    assert!(
+        freed.is_some(),
+        "the lock is free for another instance once its holder is gone (not kept by a pooled connection)"
+    );
 }

@@ -194,7 +194,9 @@ async fn a_relay_crashing_between_publish_and_note_resends_the_same_event_ids_an
         Publisher::new(&kafka).expect("producer"),
     );
     let mut conn = db.pool.acquire().await.expect("a connection");
-    let pending = rows::pending(&mut conn, 100).await.expect("pending rows");
+    let pending = rows::pending(&mut conn, rows::OutboxPosition::default(), 100)
+        .await
+        .expect("pending rows");
     assert_eq!(pending.len(), 3);
     for row in &pending[..2] {
         crashed.publish(row).await.expect("acknowledged");

@@ -1,9 +1,9 @@
 //! Times Bradley–Terry fits of a CJ-sized batch (200 essays × 4,000 comparisons) without
-//! criterion: `cargo bench -p cj-aggregates --bench bradley_terry`.
+//! criterion: `cargo bench -p cj-aggregates --bench bradley_terry`. `cj-assessment bench
+//! bt-fit` times the same fit next to choix in one run.
 
-use cj_aggregates::bradley_terry::{fit, win_probability, Outcome, DEFAULT_ALPHA};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use cj_aggregates::bradley_terry::{fit, DEFAULT_ALPHA};
+use cj_aggregates::synthetic_outcomes::simulated_outcomes;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -13,32 +13,8 @@ const TIMED_FITS: usize = 20;
 /// Fixed so every run times the same graph.
 const SEED: u64 = 20_240_601;
 
-/// Random pairs with outcomes drawn from the Bradley–Terry model on abilities spread over
-/// about ±3 logits, like a real batch.
-fn simulated_batch(rng: &mut ChaCha8Rng) -> Vec<Outcome> {
-    let abilities: Vec<f64> = (0..ESSAYS).map(|_| rng.gen_range(-3.0..3.0)).collect();
-    (0..COMPARISONS)
-        .map(|_| {
-            let a = rng.gen_range(0..ESSAYS);
-            let b = (a + rng.gen_range(1..ESSAYS)) % ESSAYS;
-            if rng.gen::<f64>() < win_probability(abilities[a], abilities[b]) {
-                Outcome {
-                    winner: a,
-                    loser: b,
-                }
-            } else {
-                Outcome {
-                    winner: b,
-                    loser: a,
-                }
-            }
-        })
-        .collect()
-}
-
 fn main() {
-    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    let outcomes = simulated_batch(&mut rng);
+    let outcomes = simulated_outcomes(ESSAYS, COMPARISONS, SEED);
     let mut iterations = 0;
     let mut milliseconds: Vec<f64> = (0..TIMED_FITS)
         .map(|_| {

@@ -239,6 +239,23 @@ pub struct RecoveryForced {
 }
 
 impl CjBatchEvent {
+    /// Every event type name, as [`CjBatchEvent::name`] gives them.
+    pub const NAMES: [&'static str; 13] = [
+        "BatchRegistered",
+        "AnchorsRegistered",
+        "WavePlanned",
+        "PairsSubmitted",
+        "ComparisonRecorded",
+        "ComparisonFailed",
+        "ComparisonRetried",
+        "LateCallbackRecorded",
+        "ScoringStarted",
+        "BatchScored",
+        "BatchCompleted",
+        "BatchFailed",
+        "RecoveryForced",
+    ];
+
     /// The event's type name as stored in the log.
     pub fn name(&self) -> &'static str {
         match self {

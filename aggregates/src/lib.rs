@@ -17,6 +17,7 @@
 //!   [`grade_scale`] — the contract's grade scales.
 //! - [`ids`], [`status`], [`settings`] — identifiers, the contract's state enums, batch
 //!   settings.
+//! - [`synthetic_outcomes`] — seeded Bradley–Terry comparison data for benchmarks.
 //! - [`upcasting`] — reading events stored in an older shape (every log reader decodes
 //!   through it).
 
@@ -35,6 +36,7 @@ pub mod pairing;
 pub mod random_pairing;
 pub mod settings;
 pub mod status;
+pub mod synthetic_outcomes;
 pub mod upcasting;
 
 pub use batch::CjBatch;

@@ -1,14 +1,20 @@
 //! Projection `cj_batch_states`: one row per batch — upload status, state, budget,
 //! comparison counters, current wave, SSR, failure reason and times (table:
 //! `migrations/*_cj_batch_states.sql`). Counters are incremented per event, so applying an
-//! event twice would show; the projector's transaction makes sure it never is.
+//! event twice would show; the projector's transaction makes sure it never is. Runs of
+//! callbacks and submissions ([`crate::chunk`]) only add to counters: they are summed per
+//! batch and written with one statement.
 
+use crate::chunk::is_callback_or_submission;
 use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
+use chrono::{DateTime, Utc};
 use cj_aggregates::status::{BatchState, UploadStatus};
 use cj_aggregates::CjBatchEvent;
 use sqlx::PgConnection;
+use std::collections::BTreeMap;
+use uuid::Uuid;
 
 pub struct BatchStates;
 
@@ -103,6 +109,29 @@ UPDATE cj_batch_states
        last_sequence         = $12
  WHERE batch_id = $1";
 
+/// Counter increments of many batches at once, each with its last event's time and place.
+const ADD_COUNTS: &str = "
+UPDATE cj_batch_states s
+   SET submitted_comparisons = s.submitted_comparisons + d.submitted,
+       completed_comparisons = s.completed_comparisons + d.completed,
+       failed_comparisons    = s.failed_comparisons + d.failed,
+       last_activity_at      = d.at,
+       last_sequence         = d.sequence
+  FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::timestamptz[], $6::bigint[])
+       AS d (batch_id, submitted, completed, failed, at, sequence)
+ WHERE s.batch_id = d.batch_id
+RETURNING s.batch_id";
+
+/// What a run of counter-only events adds to one batch's row.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    submitted: i32,
+    completed: i32,
+    failed: i32,
+    at: DateTime<Utc>,
+    sequence: i64,
+}
+
 #[async_trait::async_trait]
 impl Projection for BatchStates {
     fn name(&self) -> &'static str {
@@ -132,6 +161,9 @@ impl Projection for BatchStates {
                 .await?;
             return Ok(());
         }
+        if is_callback_or_submission(&logged.event) {
+            return add_counts(conn, std::slice::from_ref(logged)).await;
+        }
         let Some(change) = change_for(&logged.event) else {
             return Ok(());
         };
@@ -151,13 +183,64 @@ impl Projection for BatchStates {
             .execute(conn)
             .await?;
         if updated.rows_affected() != 1 {
-            return Err(ProjectionError::MissingRow {
-                projection: NAME,
-                event_type: logged.event_type.clone(),
-                batch_id: logged.batch_id,
-            });
+            return Err(missing_row(logged));
         }
         Ok(())
+    }
+
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        run: &[LoggedEvent],
+    ) -> Result<(), ProjectionError> {
+        add_counts(conn, run).await
+    }
+}
+
+/// Adds a run of counter-only events to their batches' rows with one statement.
+async fn add_counts(conn: &mut PgConnection, run: &[LoggedEvent]) -> Result<(), ProjectionError> {
+    let mut per_batch: BTreeMap<Uuid, Counts> = BTreeMap::new();
+    for logged in run {
+        let change = change_for(&logged.event).unwrap_or_default();
+        let counts = per_batch.entry(logged.batch_id).or_insert(Counts {
+            submitted: 0,
+            completed: 0,
+            failed: 0,
+            at: logged.recorded_at,
+            sequence: logged.sequence,
+        });
+        counts.submitted += change.submitted;
+        counts.completed += change.completed;
+        counts.failed += change.failed;
+        if logged.sequence >= counts.sequence {
+            (counts.at, counts.sequence) = (logged.recorded_at, logged.sequence);
+        }
+    }
+    let column = |get: fn(&Counts) -> i32| per_batch.values().map(get).collect::<Vec<i32>>();
+    let updated: Vec<Uuid> = sqlx::query_scalar(ADD_COUNTS)
+        .bind(per_batch.keys().copied().collect::<Vec<Uuid>>())
+        .bind(column(|c| c.submitted))
+        .bind(column(|c| c.completed))
+        .bind(column(|c| c.failed))
+        .bind(per_batch.values().map(|c| c.at).collect::<Vec<_>>())
+        .bind(per_batch.values().map(|c| c.sequence).collect::<Vec<i64>>())
+        .fetch_all(conn)
+        .await?;
+    if updated.len() != per_batch.len() {
+        let missing = run
+            .iter()
+            .find(|logged| !updated.contains(&logged.batch_id))
+            .unwrap_or(&run[0]);
+        return Err(missing_row(missing));
+    }
+    Ok(())
+}
+
+fn missing_row(logged: &LoggedEvent) -> ProjectionError {
+    ProjectionError::MissingRow {
+        projection: NAME,
+        event_type: logged.event_type.clone(),
+        batch_id: logged.batch_id,
     }
 }
 

@@ -43,3 +43,22 @@ pub fn named(name: &str) -> Result<Arc<dyn Projection>, ProjectionError> {
 pub fn names() -> Vec<&'static str> {
     all().iter().map(|p| p.name()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cj_aggregates::CjBatchEvent;
+
+    #[test]
+    fn every_event_type_a_projection_wants_exists() {
+        for projection in all() {
+            for wanted in projection.event_types().unwrap_or_default() {
+                assert!(
+                    CjBatchEvent::NAMES.contains(wanted),
+                    "{} wants unknown event type {wanted}",
+                    projection.name()
+                );
+            }
+        }
+    }
+}

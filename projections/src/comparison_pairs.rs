@@ -1,12 +1,15 @@
 //! Projection `cj_comparison_pairs`: one row per comparison asked of the judge, keyed by
 //! its correlation id — how a callback finds its batch (table:
-//! `migrations/*_cj_comparison_pairs.sql`).
+//! `migrations/*_cj_comparison_pairs.sql`). Submissions, verdicts and failures each touch
+//! their own comparisons' rows, so a run of them ([`crate::chunk`]) is written with one
+//! statement per kind.
 
 use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
+use chrono::{DateTime, Utc};
 use cj_aggregates::commands::Position;
-use cj_aggregates::events::PlannedComparison;
+use cj_aggregates::events::{ComparisonRecorded, PlannedComparison};
 use cj_aggregates::ids::CorrelationId;
 use cj_aggregates::CjBatchEvent;
 use sqlx::PgConnection;
@@ -25,18 +28,23 @@ SELECT planned.correlation_id, $1, planned.essay_a, planned.essay_b, $2, planned
        AS planned (correlation_id, essay_a, essay_b, purpose, attempt)";
 
 const MARK_SUBMITTED: &str = "
-UPDATE cj_comparison_pairs SET submitted_at = $2
- WHERE correlation_id = ANY($1) AND submitted_at IS NULL";
+UPDATE cj_comparison_pairs p SET submitted_at = s.at
+  FROM unnest($1::uuid[], $2::timestamptz[]) AS s (correlation_id, at)
+ WHERE p.correlation_id = s.correlation_id AND p.submitted_at IS NULL";
 
-const RECORD_VERDICT: &str = "
-UPDATE cj_comparison_pairs
-   SET completed_at = $2, winner = $3, winner_position = $4, confidence = $5,
-       provider = $6, model = $7
- WHERE correlation_id = $1";
+const RECORD_VERDICTS: &str = "
+UPDATE cj_comparison_pairs p
+   SET completed_at = v.at, winner = v.winner, winner_position = v.position,
+       confidence = v.confidence, provider = v.provider, model = v.model
+  FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::float8[],
+              $6::text[], $7::text[])
+       AS v (correlation_id, at, winner, position, confidence, provider, model)
+ WHERE p.correlation_id = v.correlation_id";
 
-const RECORD_FAILURE: &str = "
-UPDATE cj_comparison_pairs SET completed_at = $2, error_code = $3
- WHERE correlation_id = $1";
+const RECORD_FAILURES: &str = "
+UPDATE cj_comparison_pairs p SET completed_at = f.at, error_code = f.error_code
+  FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS f (correlation_id, at, error_code)
+ WHERE p.correlation_id = f.correlation_id";
 
 const MARK_LATE: &str =
     "UPDATE cj_comparison_pairs SET late_callback = true WHERE correlation_id = $1";
@@ -51,12 +59,22 @@ impl Projection for ComparisonPairs {
         &["cj_comparison_pairs"]
     }
 
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[
+            "WavePlanned",
+            "ComparisonRetried",
+            "PairsSubmitted",
+            "ComparisonRecorded",
+            "ComparisonFailed",
+            "LateCallbackRecorded",
+        ])
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,
         logged: &LoggedEvent,
     ) -> Result<(), ProjectionError> {
-        let at = logged.recorded_at;
         match &logged.event {
             CjBatchEvent::WavePlanned(wave) => {
                 insert_planned(conn, logged, wave.wave, None, &wave.comparisons).await
@@ -65,40 +83,10 @@ impl Projection for ComparisonPairs {
                 let planned = std::slice::from_ref(&retried.comparison);
                 insert_planned(conn, logged, retried.wave, Some(retried.retry_of), planned).await
             }
-            CjBatchEvent::PairsSubmitted(submitted) => {
-                let ids: Vec<Uuid> = submitted.correlation_ids.iter().map(|c| c.0).collect();
-                sqlx::query(MARK_SUBMITTED)
-                    .bind(ids)
-                    .bind(at)
-                    .execute(conn)
-                    .await?;
-                Ok(())
-            }
-            CjBatchEvent::ComparisonRecorded(recorded) => {
-                let position = match recorded.winner_position {
-                    Position::A => "A",
-                    Position::B => "B",
-                };
-                sqlx::query(RECORD_VERDICT)
-                    .bind(recorded.correlation_id.0)
-                    .bind(at)
-                    .bind(recorded.winner.as_str())
-                    .bind(position)
-                    .bind(recorded.confidence)
-                    .bind(&recorded.provider)
-                    .bind(&recorded.model)
-                    .execute(conn)
-                    .await?;
-                Ok(())
-            }
-            CjBatchEvent::ComparisonFailed(failed) => {
-                sqlx::query(RECORD_FAILURE)
-                    .bind(failed.correlation_id.0)
-                    .bind(at)
-                    .bind(&failed.error_code)
-                    .execute(conn)
-                    .await?;
-                Ok(())
+            CjBatchEvent::PairsSubmitted(_)
+            | CjBatchEvent::ComparisonRecorded(_)
+            | CjBatchEvent::ComparisonFailed(_) => {
+                record_run(conn, std::slice::from_ref(logged)).await
             }
             CjBatchEvent::LateCallbackRecorded(late) => {
                 sqlx::query(MARK_LATE)
@@ -109,6 +97,94 @@ impl Projection for ComparisonPairs {
             }
             _ => Ok(()),
         }
+    }
+
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        run: &[LoggedEvent],
+    ) -> Result<(), ProjectionError> {
+        record_run(conn, run).await
+    }
+}
+
+/// Writes a run of submissions, verdicts and failures: one statement per kind present.
+async fn record_run(conn: &mut PgConnection, run: &[LoggedEvent]) -> Result<(), ProjectionError> {
+    let mut submitted: (Vec<Uuid>, Vec<DateTime<Utc>>) = Default::default();
+    let mut verdicts = Verdicts::default();
+    let mut failures: (Vec<Uuid>, Vec<DateTime<Utc>>, Vec<&str>) = Default::default();
+    for logged in run {
+        let at = logged.recorded_at;
+        match &logged.event {
+            CjBatchEvent::PairsSubmitted(pairs) => {
+                for id in &pairs.correlation_ids {
+                    submitted.0.push(id.0);
+                    submitted.1.push(at);
+                }
+            }
+            CjBatchEvent::ComparisonRecorded(recorded) => verdicts.push(recorded, at),
+            CjBatchEvent::ComparisonFailed(failed) => {
+                failures.0.push(failed.correlation_id.0);
+                failures.1.push(at);
+                failures.2.push(&failed.error_code);
+            }
+            _ => {}
+        }
+    }
+    if !submitted.0.is_empty() {
+        sqlx::query(MARK_SUBMITTED)
+            .bind(submitted.0)
+            .bind(submitted.1)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !verdicts.correlation_ids.is_empty() {
+        sqlx::query(RECORD_VERDICTS)
+            .bind(verdicts.correlation_ids)
+            .bind(verdicts.at)
+            .bind(verdicts.winners)
+            .bind(verdicts.positions)
+            .bind(verdicts.confidences)
+            .bind(verdicts.providers)
+            .bind(verdicts.models)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !failures.0.is_empty() {
+        sqlx::query(RECORD_FAILURES)
+            .bind(failures.0)
+            .bind(failures.1)
+            .bind(failures.2)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Verdicts as one array per column, for `unnest`.
+#[derive(Default)]
+struct Verdicts<'a> {
+    correlation_ids: Vec<Uuid>,
+    at: Vec<DateTime<Utc>>,
+    winners: Vec<&'a str>,
+    positions: Vec<&'static str>,
+    confidences: Vec<Option<f64>>,
+    providers: Vec<Option<&'a str>>,
+    models: Vec<Option<&'a str>>,
+}
+
+impl<'a> Verdicts<'a> {
+    fn push(&mut self, recorded: &'a ComparisonRecorded, at: DateTime<Utc>) {
+        self.correlation_ids.push(recorded.correlation_id.0);
+        self.at.push(at);
+        self.winners.push(recorded.winner.as_str());
+        self.positions.push(match recorded.winner_position {
+            Position::A => "A",
+            Position::B => "B",
+        });
+        self.confidences.push(recorded.confidence);
+        self.providers.push(recorded.provider.as_deref());
+        self.models.push(recorded.model.as_deref());
     }
 }
 

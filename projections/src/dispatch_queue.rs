@@ -1,9 +1,9 @@
 //! Projection `cj_dispatch_queue`: the comparisons the batches planned that still have to
 //! reach the LLM Provider Service, with everything the dispatcher needs to send one — the
 //! two essays' text storage ids, the upstream batch id, the batch's LLM settings (tables:
-//! `migrations/*_cj_dispatch_queue.sql`). A row is inserted `pending` when its comparison
-//! is planned and marked `done` once the log shows it submitted (202), answered, or its
-//! batch ended. The dispatcher's own bookkeeping (lease, back-off, `sent`, `failed`) lives
+//! `migrations/*_cj_dispatch_queue*.sql`). A row is inserted `pending` when its comparison
+//! is planned and deleted once the log shows it submitted (202), answered, or its batch
+//! ended, so the queue is the size of the work in flight. The dispatcher's own bookkeeping (lease, back-off, `sent`, `failed`) lives
 //! in the same rows; a rebuild resets it, which at worst re-sends a comparison that was
 //! being sent — its callback is then a duplicate the aggregate ignores.
 
@@ -12,7 +12,6 @@ use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
 use cj_aggregates::events::PlannedComparison;
-use cj_aggregates::ids::CorrelationId;
 use cj_aggregates::CjBatchEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -47,11 +46,9 @@ SELECT planned.correlation_id, $1, planned.essay_a, planned.essay_b,
   FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[])
        AS planned (correlation_id, essay_a, essay_b, purpose, attempt)";
 
-const MARK_DONE: &str =
-    "UPDATE cj_dispatch_queue SET status = 'done' WHERE correlation_id = ANY($1) AND status <> 'done'";
+const FORGET_DONE: &str = "DELETE FROM cj_dispatch_queue WHERE correlation_id = ANY($1)";
 
-const CLOSE_BATCH: &str =
-    "UPDATE cj_dispatch_queue SET status = 'done' WHERE batch_id = $1 AND status <> 'done'";
+const CLOSE_BATCH: &str = "DELETE FROM cj_dispatch_queue WHERE batch_id = $1";
 
 const FORGET_TEXTS: &str = "DELETE FROM cj_dispatch_texts WHERE batch_id = $1";
 
@@ -67,6 +64,20 @@ impl Projection for DispatchQueue {
             "cj_dispatch_texts",
             "cj_dispatch_queue",
         ]
+    }
+
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[
+            "BatchRegistered",
+            "AnchorsRegistered",
+            "WavePlanned",
+            "ComparisonRetried",
+            "PairsSubmitted",
+            "ComparisonRecorded",
+            "ComparisonFailed",
+            "BatchCompleted",
+            "BatchFailed",
+        ])
     }
 
     async fn apply(
@@ -105,14 +116,10 @@ impl Projection for DispatchQueue {
             CjBatchEvent::ComparisonRetried(retried) => {
                 insert_planned(conn, logged, std::slice::from_ref(&retried.comparison)).await
             }
-            CjBatchEvent::PairsSubmitted(submitted) => {
-                mark_done(conn, &submitted.correlation_ids).await
-            }
-            CjBatchEvent::ComparisonRecorded(recorded) => {
-                mark_done(conn, &[recorded.correlation_id]).await
-            }
-            CjBatchEvent::ComparisonFailed(failed) => {
-                mark_done(conn, &[failed.correlation_id]).await
+            CjBatchEvent::PairsSubmitted(_)
+            | CjBatchEvent::ComparisonRecorded(_)
+            | CjBatchEvent::ComparisonFailed(_) => {
+                forget_done(conn, std::slice::from_ref(logged)).await
             }
             CjBatchEvent::BatchCompleted(_) | CjBatchEvent::BatchFailed(_) => {
                 sqlx::query(CLOSE_BATCH)
@@ -127,6 +134,14 @@ impl Projection for DispatchQueue {
             }
             _ => Ok(()),
         }
+    }
+
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        run: &[LoggedEvent],
+    ) -> Result<(), ProjectionError> {
+        forget_done(conn, run).await
     }
 }
 
@@ -160,8 +175,19 @@ async fn insert_planned(
     Ok(())
 }
 
-async fn mark_done(conn: &mut PgConnection, ids: &[CorrelationId]) -> Result<(), ProjectionError> {
-    let ids: Vec<Uuid> = ids.iter().map(|c| c.0).collect();
-    sqlx::query(MARK_DONE).bind(ids).execute(conn).await?;
+/// Deletes the rows of every comparison a run of events submitted or answered.
+async fn forget_done(conn: &mut PgConnection, run: &[LoggedEvent]) -> Result<(), ProjectionError> {
+    let mut done: Vec<Uuid> = Vec::new();
+    for logged in run {
+        match &logged.event {
+            CjBatchEvent::PairsSubmitted(submitted) => {
+                done.extend(submitted.correlation_ids.iter().map(|c| c.0))
+            }
+            CjBatchEvent::ComparisonRecorded(recorded) => done.push(recorded.correlation_id.0),
+            CjBatchEvent::ComparisonFailed(failed) => done.push(failed.correlation_id.0),
+            _ => {}
+        }
+    }
+    sqlx::query(FORGET_DONE).bind(done).execute(conn).await?;
     Ok(())
 }

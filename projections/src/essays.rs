@@ -39,6 +39,10 @@ impl Projection for Essays {
         &["cj_essays"]
     }
 
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["BatchRegistered", "AnchorsRegistered", "BatchScored"])
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,

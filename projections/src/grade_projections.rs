@@ -76,6 +76,10 @@ impl Projection for GradeProjections {
         &["grade_projections"]
     }
 
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["BatchScored"])
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,

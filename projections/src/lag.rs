@@ -37,3 +37,29 @@ pub async fn wait_until_caught_up<'a>(
         tokio::time::sleep(CATCH_UP_POLL).await;
     }
 }
+
+/// Events in the log not yet below the xmin horizon: written by transactions still
+/// running, or held back by an older transaction anywhere on the server.
+pub async fn events_not_final(executor: impl PgExecutor<'_>) -> Result<i64, ProjectionError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE tx >= pg_snapshot_xmin(pg_current_snapshot())",
+    )
+    .fetch_one(executor)
+    .await?)
+}
+
+/// Polls until every event in the log is final (projectors may read all of it) or
+/// `timeout` has passed; returns how many were still not final (0 unless it timed out).
+pub async fn wait_until_final(
+    pool: &sqlx::PgPool,
+    timeout: std::time::Duration,
+) -> Result<i64, ProjectionError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let pending = events_not_final(pool).await?;
+        if pending == 0 || tokio::time::Instant::now() >= deadline {
+            return Ok(pending);
+        }
+        tokio::time::sleep(CATCH_UP_POLL).await;
+    }
+}

@@ -7,8 +7,9 @@
 //!   one batch's history, and decoding (through the aggregate's upcasters).
 //! - [`projection`] — the [`Projection`] trait: a name, the tables it owns, and how one event
 //!   changes them inside the projector's transaction.
-//! - [`runner`] — a [`Projector`] applies chunks of the log and advances its
-//!   [`checkpoint`] row in the same transaction; [`supervisor`] runs one per projection,
+//! - [`runner`] — a [`Projector`] applies chunks of the log (folding runs of callbacks
+//!   into set-based statements, [`chunk`]) and advances its [`checkpoint`] row in the same
+//!   transaction; [`supervisor`] runs one per projection,
 //!   woken by [`wake`] (LISTEN) with a polling fallback, until shut down.
 //! - [`replay`] — rebuilds a projection from the whole log (truncate under lock, see
 //!   `docs/adr/0005-replay-truncates-under-lock.md`); [`lag`] — how far each projector is
@@ -30,6 +31,7 @@
 pub mod batch_states;
 pub mod catalogue;
 pub mod checkpoint;
+pub mod chunk;
 pub mod comparison_pairs;
 pub mod contracts;
 pub mod dispatch_queue;

@@ -52,6 +52,57 @@ struct EventRow {
     recorded_at: DateTime<Utc>,
 }
 
+/// A chunk of the log read for a projector: the events of the types it wants, decoded, and
+/// where the chunk ends (past the events it skipped too).
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub events: Vec<LoggedEvent>,
+    /// The position of the chunk's last event, wanted or not (`None`: nothing to read).
+    pub last: Option<LogPosition>,
+    /// Events the chunk spans, wanted or not.
+    pub spanned: usize,
+}
+
+/// A row of a chunk: its position, and the rest of the row when its type is wanted.
+#[derive(sqlx::FromRow)]
+struct ChunkRow {
+    global_seq: i64,
+    tx: i64,
+    event_id: Option<Uuid>,
+    aggregate_id: Option<String>,
+    sequence: Option<i64>,
+    event_type: Option<String>,
+    event_version: Option<String>,
+    payload: Option<Value>,
+    metadata: Option<Value>,
+    recorded_at: Option<DateTime<Utc>>,
+}
+
+impl ChunkRow {
+    fn position(&self) -> LogPosition {
+        LogPosition {
+            tx: self.tx,
+            global_seq: self.global_seq,
+        }
+    }
+
+    /// The whole row, if its type was wanted.
+    fn wanted(self) -> Option<EventRow> {
+        Some(EventRow {
+            global_seq: self.global_seq,
+            tx: self.tx,
+            event_id: self.event_id?,
+            aggregate_id: self.aggregate_id?,
+            sequence: self.sequence?,
+            event_type: self.event_type?,
+            event_version: self.event_version?,
+            payload: self.payload?,
+            metadata: self.metadata?,
+            recorded_at: self.recorded_at?,
+        })
+    }
+}
+
 macro_rules! select_events {
     ($rest:literal) => {
         concat!(
@@ -104,20 +155,71 @@ pub async fn read_final_after(
     after: LogPosition,
     limit: i64,
 ) -> Result<Vec<LoggedEvent>, ProjectionError> {
-    let rows: Vec<EventRow> = sqlx::query_as(select_events!(
-        "WHERE (tx, global_seq) > ($1::bigint::text::xid8, $2)
-           AND tx < pg_snapshot_xmin(pg_current_snapshot())
-           AND aggregate_type = $3
-         ORDER BY tx, global_seq
-         LIMIT $4"
-    ))
+    Ok(read_chunk(executor, after, limit, None).await?.events)
+}
+
+/// The next `limit` final events after `after`; only those whose type is in `wanted`
+/// (every type when `None`) are transferred whole and decoded — a projector that cares
+/// for a few kinds of event skips the rest for the price of their position.
+///
+/// The cursor's only predicates are on `(tx, global_seq)`, so the one plan is a walk of
+/// that index from the checkpoint, `limit` entries long. (The log holds only `CjBatch`
+/// streams; an `aggregate_type` predicate here let the planner, with the statistics of a
+/// freshly filled table, pick the primary key and sort the whole log for every chunk.)
+pub async fn read_chunk(
+    executor: impl PgExecutor<'_>,
+    after: LogPosition,
+    limit: i64,
+    wanted: Option<&[&str]>,
+) -> Result<Chunk, ProjectionError> {
+    let Some(wanted) = wanted else {
+        let rows: Vec<EventRow> = sqlx::query_as(select_events!(
+            "WHERE (tx, global_seq) > ($1::bigint::text::xid8, $2)
+               AND tx < pg_snapshot_xmin(pg_current_snapshot())
+             ORDER BY tx, global_seq
+             LIMIT $3"
+        ))
+        .bind(after.tx)
+        .bind(after.global_seq)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+        let events = decode_all(rows)?;
+        return Ok(Chunk {
+            last: events.last().map(|e| e.position),
+            spanned: events.len(),
+            events,
+        });
+    };
+    // One walk of the cursor's index; the wanted rows' columns come through a lateral
+    // subquery evaluated per row. (A join of the chunk back to `events` was planned as a hash
+    // join over a scan of the whole log.)
+    let rows: Vec<ChunkRow> = sqlx::query_as(
+        "SELECT e.global_seq, e.tx::text::bigint AS tx, w.*
+           FROM events e
+           LEFT JOIN LATERAL (
+                SELECT e.event_id, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+                       e.payload, e.metadata, e.recorded_at
+                 WHERE e.event_type = ANY($4)) w ON true
+          WHERE (e.tx, e.global_seq) > ($1::bigint::text::xid8, $2)
+            AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY e.tx, e.global_seq
+          LIMIT $3",
+    )
     .bind(after.tx)
     .bind(after.global_seq)
-    .bind(CjBatch::TYPE)
     .bind(limit)
+    .bind(wanted)
     .fetch_all(executor)
     .await?;
-    decode_all(rows)
+    let last = rows.last().map(ChunkRow::position);
+    let spanned = rows.len();
+    let events = decode_all(rows.into_iter().filter_map(ChunkRow::wanted).collect())?;
+    Ok(Chunk {
+        events,
+        last,
+        spanned,
+    })
 }
 
 /// Whether a final event follows the checkpoint of `projector` (no row: the log start).
@@ -126,20 +228,25 @@ pub async fn has_final_events_for(
     executor: impl PgExecutor<'_>,
     projector: &str,
 ) -> Result<bool, ProjectionError> {
-    let found: bool = sqlx::query_scalar(
-        "WITH c AS (
-             SELECT coalesce(max(last_tx), '0'::xid8) AS last_tx,
-                    coalesce(max(last_seq), 0) AS last_seq
-               FROM projector_checkpoints WHERE projector = $1)
-         SELECT EXISTS (
-             SELECT 1 FROM events e, c
-              WHERE (e.tx, e.global_seq) > (c.last_tx, c.last_seq)
-                AND e.tx < pg_snapshot_xmin(pg_current_snapshot()))",
+    // The checkpoint as scalar subqueries (run once, then index parameters), ordered and
+    // limited: the plan walks the cursor's index from the checkpoint. Joined to the
+    // checkpoint row, or inside EXISTS, it was planned as a scan of the whole log, which an
+    // idle projector then paid for every poll.
+    let found: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM events e
+          WHERE (e.tx, e.global_seq) > (
+                    (SELECT coalesce(max(c.last_tx), '0'::xid8) FROM projector_checkpoints c
+                      WHERE c.projector = $1),
+                    (SELECT coalesce(max(c.last_seq), 0) FROM projector_checkpoints c
+                      WHERE c.projector = $1))
+            AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY e.tx, e.global_seq
+          LIMIT 1",
     )
     .bind(projector)
-    .fetch_one(executor)
+    .fetch_optional(executor)
     .await?;
-    Ok(found)
+    Ok(found.is_some())
 }
 
 /// The events of one batch after its `after_sequence`-th, in stream order.

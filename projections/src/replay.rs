@@ -9,7 +9,7 @@ use crate::checkpoint;
 use crate::error::ProjectionError;
 use crate::log::{self, LogPosition};
 use crate::projection::Projection;
-use crate::runner::{apply_chunk, DEFAULT_CHUNK_SIZE};
+use crate::runner::{apply_chunk, plan_each_statement, DEFAULT_CHUNK_SIZE};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,7 @@ pub async fn replay(
     let started = Instant::now();
     let log_size = log::event_count(pool).await?;
     let mut tx = pool.begin().await?;
+    plan_each_statement(&mut tx).await?;
     checkpoint::lock(&mut tx, projection.name()).await?;
     let tables = projection.tables().join(", ");
     sqlx::query(&format!("TRUNCATE {tables}"))

@@ -45,6 +45,7 @@ impl Projector {
             return Ok(0);
         }
         let mut tx = self.pool.begin().await?;
+        plan_each_statement(&mut tx).await?;
         let from = checkpoint::lock(&mut tx, self.name()).await?;
         let Some((to, applied)) =
             apply_chunk(&mut tx, self.projection.as_ref(), from, self.chunk_size).await?
@@ -68,21 +69,31 @@ impl Projector {
     }
 }
 
-/// Reads up to `limit` final events after `from` and applies them through `conn`; returns
-/// the position of the last one and how many there were, or `None` when there were none.
-/// The caller owns the transaction (and the checkpoint).
+/// Makes PostgreSQL plan every statement of the transaction for its actual parameters and
+/// the tables' current size. Otherwise a connection's cached generic plan, chosen while a
+/// projection table was small (a fresh deployment, a replay that truncated it), keeps
+/// scanning the whole table once it is large — measured: a replay of 150,000 events at 540
+/// events/s, each verdict update a sequential scan.
+pub async fn plan_each_statement(conn: &mut PgConnection) -> Result<(), ProjectionError> {
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Reads the next `limit` final events after `from` and applies those the projection
+/// wants through `conn`; returns the position of the last one read and how many were read,
+/// or `None` when there were none. The caller owns the transaction (and the checkpoint).
 pub async fn apply_chunk(
     conn: &mut PgConnection,
     projection: &dyn Projection,
     from: LogPosition,
     limit: i64,
 ) -> Result<Option<(LogPosition, usize)>, ProjectionError> {
-    let events = log::read_final_after(&mut *conn, from, limit).await?;
-    let Some(last) = events.last().map(|e| e.position) else {
+    let chunk = log::read_chunk(&mut *conn, from, limit, projection.event_types()).await?;
+    let Some(last) = chunk.last else {
         return Ok(None);
     };
-    for event in &events {
-        projection.apply(&mut *conn, event).await?;
-    }
-    Ok(Some((last, events.len())))
+    projection.apply_all(&mut *conn, &chunk.events).await?;
+    Ok(Some((last, chunk.spanned)))
 }

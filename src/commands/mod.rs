@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod anchors;
+pub mod bench;
 pub mod demo;
 pub mod demo_on_postgres;
 pub mod event_summary;

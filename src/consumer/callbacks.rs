@@ -1,6 +1,6 @@
 //! Recording the callbacks of one poll: decode each (dead-lettering what cannot be decoded),
 //! group them by batch ([`super::routing`]), and record each batch's group with one
-//! `RecordCallbacks` command. Callbacks of comparisons no batch knows are orphans: counted,
+//! `RecordCallbacks` command, several batches at once. Callbacks of comparisons no batch knows are orphans: counted,
 //! logged and dropped — never retried forever, never dead-lettered. Duplicates are the
 //! aggregate's business (it ignores them).
 
@@ -14,6 +14,7 @@ use cj_aggregates::commands::{CallbackOutcome, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchError};
 use cj_projections::contracts::decode_callback;
+use futures::stream::{self, StreamExt};
 use rdkafka::message::Message;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -21,6 +22,11 @@ use tokio_util::sync::CancellationToken;
 
 /// `actor` of the events callbacks cause.
 pub const ACTOR: &str = "callback-consumer";
+
+/// Batches whose callbacks are recorded at once. Each command waits mostly on its commit;
+/// several in flight let PostgreSQL group their commits, and one batch's commands still
+/// take turns (the command bus).
+pub const RECORD_CONCURRENCY: usize = 8;
 
 #[derive(Clone)]
 pub struct CallbackHandler {
@@ -65,10 +71,12 @@ impl CallbackHandler {
         for orphan in &routed.orphans {
             count_orphan(orphan.report.correlation_id, None);
         }
-        for (batch_id, group) in routed.by_batch {
-            self.record(batch_id, group, shutdown).await?;
-        }
-        Some(())
+        let recorded: Vec<Option<()>> = stream::iter(routed.by_batch)
+            .map(|(batch_id, group)| self.record(batch_id, group, shutdown))
+            .buffer_unordered(RECORD_CONCURRENCY)
+            .collect()
+            .await;
+        recorded.into_iter().collect()
     }
 
     /// Records one batch's callbacks with one command, retrying transient failures. Callbacks

@@ -2,16 +2,18 @@
 //! comparison callbacks.
 //!
 //! - The loop ([`run_consumer`]) takes what one poll has ready (up to [`POLL_MAX_MESSAGES`]
-//!   or [`POLL_WINDOW`]), handles requests one by one ([`requests`]) and the poll's callbacks
-//!   together, one command per batch ([`callbacks`], [`routing`]), and stores each message's
-//!   offset only once it is fully handled. Offsets are committed in the background.
+//!   or [`POLL_WINDOW`]), handles its requests ([`requests`], several at once) and then its
+//!   callbacks together, one command per batch ([`callbacks`], [`routing`]), and stores each
+//!   message's offset only once it is fully handled. Offsets are committed in the background.
 //! - A message that can never be handled goes to its dead-letter topic ([`dead_letter`]).
 //! - A transient failure (database, content service, broker) retries the same work with
 //!   capped backoff ([`backoff`]) without storing the offset: the loop never spins and never
 //!   crashes.
+//! - A consumer left without partitions too long re-joins its group ([`assignment_watch`]).
 //! - Shutdown (a [`CancellationToken`]): stop taking messages, finish the poll in hand, store
 //!   its offsets, commit, return.
 
+pub mod assignment_watch;
 pub mod backoff;
 pub mod callbacks;
 pub mod dead_letter;
@@ -23,12 +25,16 @@ use crate::content::client::ContentClient;
 use crate::intake::Intake;
 use crate::kafka::client_config;
 use crate::kafka::producer::Publisher;
+use crate::metrics::metrics;
 use crate::store::BatchCommandBus;
 use anyhow::Context;
+use assignment_watch::AssignmentWatch;
 use backoff::{until_done, Backoff};
 use callbacks::CallbackHandler;
 use cj_aggregates::settings::ComparisonBudget;
 use dead_letter::DeadLetters;
+use futures::future::BoxFuture;
+use futures::stream::{self, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
@@ -40,8 +46,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Most messages handled as one poll: bounds the size of one batch's `RecordCallbacks`.
-pub const POLL_MAX_MESSAGES: usize = 100;
+/// Most messages handled as one poll: bounds the size of one batch's `RecordCallbacks` and
+/// the work redone when a poll is interrupted.
+pub const POLL_MAX_MESSAGES: usize = 500;
 /// How long a poll keeps collecting after its first message: callbacks of one batch that
 /// arrive together are recorded with one command (one aggregate load) instead of many.
 pub const POLL_WINDOW: Duration = Duration::from_millis(20);
@@ -60,6 +67,7 @@ pub async fn run_consumer(
         .context("--max-comparisons must be at least 1")?;
     let dead_letters = DeadLetters::new(publisher.clone());
     let handlers = Handlers {
+        topics: settings.kafka.topics.inbound().map(String::from).to_vec(),
         request_topic: settings.kafka.topics.requests.clone(),
         requests: RequestHandler {
             intake: Intake {
@@ -103,6 +111,8 @@ pub async fn run_consumer(
 }
 
 struct Handlers {
+    /// The topics the consumer is subscribed to.
+    topics: Vec<String>,
     request_topic: String,
     requests: RequestHandler,
     callbacks: CallbackHandler,
@@ -111,11 +121,16 @@ struct Handlers {
 impl Handlers {
     async fn consume(&self, consumer: &StreamConsumer, shutdown: &CancellationToken) {
         let mut receive_failures = Backoff::default();
+        let mut assignment = AssignmentWatch::new(Instant::now());
         loop {
+            if Instant::now() >= assignment.next_check() {
+                self.watch_assignment(consumer, &mut assignment);
+            }
             let received = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
                 received = consumer.recv() => received,
+                _ = tokio::time::sleep_until(assignment.next_check()) => continue,
             };
             let first = match received {
                 Ok(message) => message,
@@ -147,11 +162,20 @@ impl Handlers {
         let (requests, callbacks): (Vec<_>, Vec<_>) = poll
             .iter()
             .partition(|message| message.topic() == self.request_topic);
+        // Requests open different batches (a redelivered one finds its batch registered),
+        // so several are taken in at once; offsets are stored only when all are done.
+        // Boxed: a closure here would trip rustc's higher-ranked `Send` check of the
+        // spawned consumer task.
+        let mut handling: Vec<BoxFuture<'_, Option<()>>> = Vec::with_capacity(requests.len());
+        for message in &requests {
+            handling.push(Box::pin(self.handle_request(message, shutdown)));
+        }
+        let handled: Vec<Option<()>> = stream::iter(handling)
+            .buffered(callbacks::RECORD_CONCURRENCY)
+            .collect()
+            .await;
+        handled.into_iter().collect::<Option<()>>()?;
         for message in requests {
-            until_done(shutdown, "handling a request", || {
-                self.requests.handle(message)
-            })
-            .await?;
             store_offset(consumer, message);
         }
         if !callbacks.is_empty() {
@@ -161,6 +185,29 @@ impl Handlers {
             }
         }
         Some(())
+    }
+}
+
+impl Handlers {
+    fn watch_assignment(&self, consumer: &StreamConsumer, watch: &mut AssignmentWatch) {
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        match watch.check(consumer, &topics, Instant::now()) {
+            Ok(true) => metrics().consumer_rejoins.inc(),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "looking at the consumer's assignment failed"),
+        }
+    }
+
+    /// One request, retried until done; `None` when shutdown interrupted it.
+    async fn handle_request(
+        &self,
+        message: &BorrowedMessage<'_>,
+        shutdown: &CancellationToken,
+    ) -> Option<()> {
+        until_done(shutdown, "handling a request", || {
+            self.requests.handle(message)
+        })
+        .await
     }
 }
 

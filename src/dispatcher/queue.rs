@@ -56,7 +56,7 @@ UPDATE cj_dispatch_queue q
    SET due_at = now() + make_interval(secs => $2),
        dispatch_attempts = q.dispatch_attempts + (q.status = 'pending')::int
   FROM (SELECT correlation_id FROM cj_dispatch_queue
-         WHERE status <> 'done' AND due_at <= now()
+         WHERE due_at <= now()
          ORDER BY due_at, correlation_id
          LIMIT $1
            FOR UPDATE SKIP LOCKED) due,
@@ -78,7 +78,7 @@ pub async fn claim(pool: &PgPool, limit: usize) -> sqlx::Result<Vec<ClaimedCompa
 const MARK: &str = "
 UPDATE cj_dispatch_queue
    SET status = $2, last_error = $3, due_at = now() + make_interval(secs => $4)
- WHERE correlation_id = ANY($1) AND status <> 'done'";
+ WHERE correlation_id = ANY($1)";
 
 /// The provider accepted these: SubmitPairs is being recorded. Should that fail, the rows
 /// come back after the lease and only the command is tried again.

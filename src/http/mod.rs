@@ -18,6 +18,7 @@ use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// One named readiness check: Ok when the dependency is usable.
 pub type ReadinessCheck =
@@ -53,10 +54,30 @@ pub fn operational_routes(readiness: Readiness) -> Router {
         .with_state(Arc::new(readiness))
 }
 
+/// Longest one readiness check may take; a dependency that does not answer within it is not
+/// ready. Unbounded, a database that is down holds every check for the pool's whole acquire
+/// timeout, one after the other, and probes time out before `/healthz/ready` answers at all.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
 async fn ready(State(readiness): State<Arc<Readiness>>) -> Response {
+    // All checks at once, each bounded: the answer comes within CHECK_TIMEOUT.
+    let running: Vec<_> = readiness
+        .checks
+        .iter()
+        .map(|(name, check)| {
+            (
+                *name,
+                tokio::spawn(tokio::time::timeout(CHECK_TIMEOUT, check())),
+            )
+        })
+        .collect();
     let mut results = Vec::new();
-    for (name, check) in &readiness.checks {
-        let outcome = check().await;
+    for (name, check) in running {
+        let outcome = match check.await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_elapsed)) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
+            Err(error) => Err(format!("the check failed: {error}")),
+        };
         results.push(CheckResult {
             name,
             ok: outcome.is_ok(),
@@ -77,4 +98,27 @@ async fn render_metrics() -> Response {
         metrics().render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_check_that_does_not_answer_makes_readiness_red_within_the_check_timeout() {
+        let hangs: ReadinessCheck = Arc::new(|| Box::pin(std::future::pending()));
+        let answers: ReadinessCheck = Arc::new(|| Box::pin(async { Ok(()) }));
+        let readiness = Readiness::default()
+            .with_check("database", hangs)
+            .with_check("broker", answers);
+        let response = ready(State(Arc::new(readiness))).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("the body");
+        let checks: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(checks[0]["ok"], false);
+        assert_eq!(checks[0]["error"], "no answer within 2s");
+        assert_eq!(checks[1]["ok"], true);
+    }
 }

@@ -3,10 +3,12 @@
 use crate::config::KafkaSettings;
 use rdkafka::ClientConfig;
 
-/// How long a message may wait for the broker's acknowledgement before it fails. Short
-/// enough that a missing topic or a dead broker surfaces in seconds, not librdkafka's
-/// default five minutes.
-const MESSAGE_TIMEOUT_MS: &str = "10000";
+/// How long a message may wait for the broker's acknowledgement before it fails: longer
+/// than a broker restart, so an outage delays messages instead of failing them. (A failed
+/// message also makes librdkafka bump the idempotent producer's epoch on its own, which
+/// Tansu 0.6's SQLite engine cannot take: it stops answering produce requests for good.)
+/// Shorter than librdkafka's default five minutes, so a broker gone for good surfaces.
+const MESSAGE_TIMEOUT_MS: &str = "120000";
 
 /// An idempotent producer: retries never duplicate or reorder within a partition.
 pub fn producer(settings: &KafkaSettings) -> ClientConfig {
@@ -17,6 +19,14 @@ pub fn producer(settings: &KafkaSettings) -> ClientConfig {
         .set("acks", "all")
         .set("linger.ms", "0")
         .set("message.timeout.ms", MESSAGE_TIMEOUT_MS);
+    with_debug(config, settings)
+}
+
+/// librdkafka's own debug logging, when the settings ask for it.
+fn with_debug(mut config: ClientConfig, settings: &KafkaSettings) -> ClientConfig {
+    if let Some(contexts) = settings.kafka_debug.as_deref().filter(|c| !c.is_empty()) {
+        config.set("debug", contexts);
+    }
     config
 }
 
@@ -34,7 +44,7 @@ pub fn consumer(settings: &KafkaSettings) -> ClientConfig {
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
         .set("fetch.wait.max.ms", settings.fetch_wait_ms.to_string());
-    config
+    with_debug(config, settings)
 }
 
 /// The admin client (topic creation).

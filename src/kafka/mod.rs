@@ -1,8 +1,9 @@
 //! Kafka plumbing shared by the consumers, the dispatcher's callbacks (llm-sim), and the
-//! outbox relay: client configuration, topic creation, and a shared producer. Settings
-//! were chosen against a real Kafka-protocol broker (Tansu) and rdkafka's bundled
-//! librdkafka; see `docs/kafka.md`.
+//! outbox relay: client configuration, topic creation, a shared producer, and readers of
+//! whole topics outside any group ([`topic_reader`]). Settings were chosen against a real
+//! Kafka-protocol broker (Tansu) and rdkafka's bundled librdkafka; see `docs/kafka.md`.
 
 pub mod admin;
 pub mod client_config;
 pub mod producer;
+pub mod topic_reader;

@@ -133,7 +133,7 @@ async fn queue_comparison(
     (StatusCode::ACCEPTED, Json(queued)).into_response()
 }
 
-/// The callback envelope for a verdict.
+/// The callback envelope for a verdict on `request`.
 pub fn callback_for(
     request: &LlmComparisonRequest,
     queue_id: Uuid,
@@ -141,11 +141,38 @@ pub fn callback_for(
     latency_ms: u64,
     requested_at: chrono::DateTime<Utc>,
 ) -> EventEnvelope<LlmComparisonResultV1> {
-    let now = Utc::now();
     let request_metadata: Map<String, Value> = serde_json::to_value(&request.metadata)
         .ok()
         .and_then(|v| v.as_object().cloned())
         .unwrap_or_default();
+    let model = request
+        .llm_config_overrides
+        .model_override
+        .clone()
+        .unwrap_or_else(|| "llm-sim".into());
+    callback_envelope(
+        request.correlation_id,
+        request_metadata,
+        model,
+        queue_id,
+        verdict,
+        latency_ms,
+        requested_at,
+    )
+}
+
+/// The callback envelope a provider publishes for comparison `correlation_id`, echoing
+/// the request's `request_metadata`.
+pub fn callback_envelope(
+    correlation_id: Uuid,
+    request_metadata: Map<String, Value>,
+    model: String,
+    queue_id: Uuid,
+    verdict: TextVerdict,
+    latency_ms: u64,
+    requested_at: chrono::DateTime<Utc>,
+) -> EventEnvelope<LlmComparisonResultV1> {
+    let now = Utc::now();
     let (winner, confidence, justification, error_detail) = match verdict {
         TextVerdict::EssayA { confidence } => (
             Some(EssayWinner::EssayA),
@@ -166,7 +193,7 @@ pub fn callback_for(
             Some(ErrorDetail {
                 error_code: "LLM_PROVIDER_SERVICE_ERROR".into(),
                 message: "simulated provider error".into(),
-                correlation_id: request.correlation_id,
+                correlation_id,
                 timestamp: now,
                 service: "llm_provider_service".into(),
                 operation: "process_queue".into(),
@@ -183,21 +210,17 @@ pub fn callback_for(
         event_timestamp: now,
         source_service: "llm_provider_service".into(),
         schema_version: 1,
-        correlation_id: request.correlation_id,
+        correlation_id,
         data_schema_uri: None,
         data: LlmComparisonResultV1 {
             request_id: queue_id.to_string(),
-            correlation_id: request.correlation_id,
+            correlation_id,
             winner,
             justification,
             confidence,
             error_detail,
             provider: "simulated".into(),
-            model: request
-                .llm_config_overrides
-                .model_override
-                .clone()
-                .unwrap_or_else(|| "llm-sim".into()),
+            model,
             response_time_ms: latency_ms,
             token_usage: TokenUsage::default(),
             cost_estimate: 0.0,

@@ -7,13 +7,15 @@
 //! - the completion sweep finalizes batches whose callbacks are all in but which are not
 //!   terminal — 0 in normal operation, counted when not.
 //!
-//! Time comes from the injected clock.
+//! The lock is held on a connection of its own, checked before every sweep, and released
+//! (the connection closed) after a failed sweep or at shutdown. Time comes from the
+//! injected clock.
 
 pub mod sweep;
 
 use crate::clock::Clock;
 use crate::store::command_bus::BatchCommandBus;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::Duration;
 use sweep::{sweep_once, SweepSettings};
@@ -34,6 +36,12 @@ pub async fn run_monitor(
 ) -> anyhow::Result<()> {
     let mut lock_holder = None;
     loop {
+        if let Some(holder) = lock_holder.as_mut() {
+            if !is_alive(holder).await {
+                tracing::warn!("batch monitor lost its lock connection; taking the lock again");
+                release(lock_holder.take()).await;
+            }
+        }
         if lock_holder.is_none() {
             lock_holder = try_take_lock(&pool).await;
         }
@@ -42,27 +50,45 @@ pub async fn run_monitor(
                 Ok(report) => tracing::info!(?report, "batch monitor heartbeat"),
                 Err(error) => {
                     tracing::warn!(%error, "batch monitor sweep failed; lock released, will retry");
-                    lock_holder = None;
+                    release(lock_holder.take()).await;
                 }
             }
         } else {
             tracing::debug!("another instance runs the batch monitor");
         }
         tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => {
+                release(lock_holder.take()).await;
+                return Ok(());
+            }
             _ = tokio::time::sleep(interval) => {}
         }
     }
 }
 
-/// A connection holding the monitor's advisory lock (released when it closes), or `None`
-/// when another instance holds it.
-pub async fn try_take_lock(pool: &PgPool) -> Option<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+/// A connection holding the monitor's advisory lock, or `None` when another instance holds
+/// it. The connection is detached from the pool: the lock lives as long as the session, so
+/// a pooled connection would go back to the pool still holding it, and no other instance
+/// could take over. Closing the connection ([`release`]) frees the lock.
+pub async fn try_take_lock(pool: &PgPool) -> Option<PgConnection> {
     let mut connection = pool.acquire().await.ok()?;
     let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(MONITOR_LOCK_KEY)
         .fetch_one(&mut *connection)
         .await
         .ok()?;
-    taken.then_some(connection)
+    taken.then(|| connection.detach())
+}
+
+/// Whether the lock holder's session is still there (a database restart ends it, and the
+/// lock with it).
+async fn is_alive(holder: &mut PgConnection) -> bool {
+    sqlx::query("SELECT 1").execute(holder).await.is_ok()
+}
+
+/// Closes the lock holder's connection, which frees the lock.
+async fn release(holder: Option<PgConnection>) {
+    if let Some(holder) = holder {
+        let _ = holder.close().await;
+    }
 }

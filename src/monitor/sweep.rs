@@ -1,5 +1,5 @@
 //! One sweep of the batch monitor: a single indexed query finds stuck and unfinished
-//! batches, then one command per batch found.
+//! batches, then one command per batch found, a few at a time.
 
 use crate::clock::Clock;
 use crate::metrics::metrics;
@@ -7,7 +7,8 @@ use crate::store::command_bus::{BatchCommandBus, CommandError};
 use crate::store::CommandMetadata;
 use cj_aggregates::commands::{Finalize, ForceRecovery};
 use cj_aggregates::ids::BatchId;
-use cj_aggregates::{CjBatchCommand, CjBatchError};
+use cj_aggregates::{CjBatchCommand, CjBatchError, CjBatchEvent};
+use futures::stream::{self, StreamExt};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -63,6 +64,18 @@ SELECT s.batch_id,
    AND s.last_activity_at < $2
  ORDER BY s.last_activity_at";
 
+/// Recovery commands in flight at once: each waits mostly on loading the batch and on its
+/// commit, so a few at a time keep a sweep over many stuck batches short.
+const SWEEP_CONCURRENCY: usize = 8;
+
+/// What one command of the sweep did to its batch.
+enum SweepOutcome {
+    Recovered,
+    Failed,
+    Finalized,
+    Refused,
+}
+
 pub async fn sweep_once(
     pool: &PgPool,
     bus: &BatchCommandBus,
@@ -77,49 +90,94 @@ pub async fn sweep_once(
         .fetch_all(pool)
         .await?;
     let mut report = SweepReport::default();
-    let metadata = CommandMetadata::new(Uuid::new_v4(), "batch-monitor");
-    for candidate in candidates {
-        let batch_id = BatchId(candidate.batch_id);
-        let all_in = candidate.planned > 0 && candidate.resolved >= candidate.planned;
-        let idle = chrono::Duration::milliseconds((candidate.idle_seconds * 1000.0) as i64);
-        let command = if idle >= settings.stuck_after {
-            report.stuck += 1;
-            CjBatchCommand::ForceRecovery(ForceRecovery {
-                observed_progress: progress(candidate.resolved, candidate.planned),
-                idle_seconds: idle.num_seconds().max(0) as u64,
-            })
-        } else if all_in {
-            CjBatchCommand::Finalize(Finalize {
-                requested_by: "completion-sweep".into(),
-            })
-        } else {
-            continue;
-        };
-        let is_recovery = matches!(command, CjBatchCommand::ForceRecovery(_));
-        match bus.execute(batch_id, command, &metadata).await {
-            Ok(()) if is_recovery => {
-                if last_event_type(pool, batch_id).await?.as_deref() == Some("BatchCompleted") {
-                    report.recovered += 1;
-                    metrics().stuck_batches_recovered.inc();
-                } else {
-                    report.failed += 1;
-                    metrics().stuck_batches_failed.inc();
-                }
+    let commands: Vec<(BatchId, CjBatchCommand)> = candidates
+        .into_iter()
+        .filter_map(|candidate| {
+            let command = command_for(&candidate, settings)?;
+            if matches!(command, CjBatchCommand::ForceRecovery(_)) {
+                report.stuck += 1;
             }
-            Ok(()) => {
+            Some((BatchId(candidate.batch_id), command))
+        })
+        .collect();
+    let metadata = CommandMetadata::new(Uuid::new_v4(), "batch-monitor");
+    let outcomes: Vec<Result<SweepOutcome, CommandError>> = stream::iter(commands)
+        .map(|(batch_id, command)| execute(bus, batch_id, command, &metadata))
+        .buffer_unordered(SWEEP_CONCURRENCY)
+        .collect()
+        .await;
+    let mut first_error = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(SweepOutcome::Recovered) => {
+                report.recovered += 1;
+                metrics().stuck_batches_recovered.inc();
+            }
+            Ok(SweepOutcome::Failed) => {
+                report.failed += 1;
+                metrics().stuck_batches_failed.inc();
+            }
+            Ok(SweepOutcome::Finalized) => {
                 report.finalized_by_completion_sweep += 1;
                 metrics().completion_sweep_finalized.inc();
-                tracing::warn!(%batch_id, "completion sweep finalized a batch the normal path left unfinished");
             }
-            // The projection lagged behind a batch that has since ended or moved on.
-            Err(CommandError::Rejected(
-                CjBatchError::BatchTerminal { .. } | CjBatchError::NotInProgress { .. },
-            )) => report.refused += 1,
-            Err(error) => return Err(error.into()),
+            Ok(SweepOutcome::Refused) => report.refused += 1,
+            Err(error) => first_error = first_error.or(Some(error)),
         }
     }
     metrics().stuck_batches_detected.set(report.stuck as i64);
-    Ok(report)
+    match first_error {
+        Some(error) => Err(error.into()),
+        None => Ok(report),
+    }
+}
+
+/// ForceRecovery for a stuck batch, Finalize for one with every callback in, else nothing.
+fn command_for(candidate: &Candidate, settings: &SweepSettings) -> Option<CjBatchCommand> {
+    let all_in = candidate.planned > 0 && candidate.resolved >= candidate.planned;
+    let idle = chrono::Duration::milliseconds((candidate.idle_seconds * 1000.0) as i64);
+    if idle >= settings.stuck_after {
+        Some(CjBatchCommand::ForceRecovery(ForceRecovery {
+            observed_progress: progress(candidate.resolved, candidate.planned),
+            idle_seconds: idle.num_seconds().max(0) as u64,
+        }))
+    } else if all_in {
+        Some(CjBatchCommand::Finalize(Finalize {
+            requested_by: "completion-sweep".into(),
+        }))
+    } else {
+        None
+    }
+}
+
+async fn execute(
+    bus: &BatchCommandBus,
+    batch_id: BatchId,
+    command: CjBatchCommand,
+    metadata: &CommandMetadata,
+) -> Result<SweepOutcome, CommandError> {
+    let is_recovery = matches!(command, CjBatchCommand::ForceRecovery(_));
+    match bus.execute_decided(batch_id, command, metadata).await {
+        Ok(events) if is_recovery => {
+            let completed = events
+                .iter()
+                .any(|e| matches!(e, CjBatchEvent::BatchCompleted(_)));
+            Ok(if completed {
+                SweepOutcome::Recovered
+            } else {
+                SweepOutcome::Failed
+            })
+        }
+        Ok(_) => {
+            tracing::warn!(%batch_id, "completion sweep finalized a batch the normal path left unfinished");
+            Ok(SweepOutcome::Finalized)
+        }
+        // The projection lagged behind a batch that has since ended or moved on.
+        Err(CommandError::Rejected(
+            CjBatchError::BatchTerminal { .. } | CjBatchError::NotInProgress { .. },
+        )) => Ok(SweepOutcome::Refused),
+        Err(error) => Err(error),
+    }
 }
 
 fn progress(resolved: i64, planned: i64) -> f64 {
@@ -128,14 +186,4 @@ fn progress(resolved: i64, planned: i64) -> f64 {
     } else {
         resolved as f64 / planned as f64
     }
-}
-
-async fn last_event_type(pool: &PgPool, batch_id: BatchId) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT event_type FROM events WHERE aggregate_type = 'CjBatch' AND aggregate_id = $1
-          ORDER BY sequence DESC LIMIT 1",
-    )
-    .bind(batch_id.to_string())
-    .fetch_optional(pool)
-    .await?)
 }

@@ -1,8 +1,8 @@
 //! The outbox relay: publishes the messages the `cj_outbox` projection derived when
-//! batches ended, in log order, each with the shared idempotent producer, keyed by the
-//! upstream batch id. A message is noted as published only after the broker acknowledged
-//! it, and the relay moves on only then, so a crash between the two re-sends the same
-//! `event_id` (consumers de-duplicate) and never loses one. One relay is active at a time
+//! batches ended, in log order, a page at a time with the shared idempotent producer, keyed
+//! by the upstream batch id; woken by the projection's notifications. A message is noted as
+//! published only after the broker acknowledged it, so a crash between the two re-sends the
+//! same `event_id` (consumers de-duplicate) and never loses one. One relay is active at a time
 //! ([`leadership`]); the others wait.
 //!
 //! - [`rows`] — reading unpublished rows, noting published ones.
@@ -15,14 +15,17 @@ use crate::kafka::producer::{Delivered, Publisher};
 use crate::metrics::metrics;
 use anyhow::Context;
 use chrono::Utc;
-use rows::OutboxRow;
+use rows::{OutboxPosition, OutboxRow};
+use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// How often an idle leader looks for new messages; a finished batch's events leave within
-/// this (plus the projector's lag).
-const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// How often an idle leader looks for new messages when no notification came (one lost
+/// while the listener reconnected); notified, a finished batch's events leave at once.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// The channel the `cj_outbox` insert trigger notifies (migrations/*_cj_outbox_notify.sql).
+pub const DERIVED_CHANNEL: &str = "cj_outbox";
 /// How often a waiting relay tries to become the leader.
 const LEAD_RETRY: Duration = Duration::from_millis(500);
 /// Pause after a failure (broker or database) before leading again.
@@ -60,7 +63,7 @@ impl OutboxRelay {
             let pause = match leadership::try_lead(pool).await {
                 Ok(Some(mut conn)) => {
                     tracing::info!("outbox relay leads");
-                    let led = self.lead(&mut conn, shutdown).await;
+                    let led = self.lead(pool, &mut conn, shutdown).await;
                     let _ = conn.close().await; // frees the lock
                     match led {
                         Ok(()) => Duration::ZERO,
@@ -86,34 +89,67 @@ impl OutboxRelay {
         }
     }
 
-    /// Publishes while holding the lock on `conn`, until shutdown or a failure.
+    /// Publishes while holding the lock on `conn`, until shutdown or a failure. Woken by
+    /// the outbox's notifications (`cj_outbox` channel), with polling as the fallback.
     async fn lead(
         &self,
+        pool: &PgPool,
         conn: &mut PgConnection,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
+        let mut derived = PgListener::connect_with(pool).await?;
+        derived.listen(DERIVED_CHANNEL).await?;
+        // Everything up to here was seen published; a new leader starts from the outbox's
+        // beginning once.
+        let mut passed = OutboxPosition::default();
         while !shutdown.is_cancelled() {
             metrics()
                 .outbox_lag
-                .set(rows::unpublished_count(conn).await?);
-            let page = rows::pending(conn, PAGE).await?;
-            for row in &page {
-                if shutdown.is_cancelled() {
-                    return Ok(());
-                }
-                let (topic, delivered) = self.publish(row).await?;
-                rows::mark_published(conn, row, topic, delivered).await?;
-                metrics().outbox_lag.dec();
-                observe_completion_latency(row);
-            }
+                .set(rows::unpublished_count(conn, passed).await?);
+            let page = rows::pending(conn, passed, PAGE).await?;
             if page.is_empty() {
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
+                    woken = derived.recv() => { woken?; }
                     _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                }
+                continue;
+            }
+            passed = self.publish_page(conn, &page).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a page's messages together (the idempotent producer keeps each partition's
+    /// order), then notes every acknowledged one in one statement and returns the position of
+    /// the last; a failure ends the page after noting the acknowledged messages before it —
+    /// the rest are sent again later, under the same event ids.
+    async fn publish_page(
+        &self,
+        conn: &mut PgConnection,
+        page: &[OutboxRow],
+    ) -> anyhow::Result<OutboxPosition> {
+        let sent = futures::future::join_all(page.iter().map(|row| self.publish(row))).await;
+        let mut acknowledged = Vec::with_capacity(page.len());
+        let mut failure = None;
+        for (row, outcome) in page.iter().zip(sent) {
+            match outcome {
+                Ok((topic, delivered)) => acknowledged.push((row, topic, delivered)),
+                Err(error) => {
+                    failure = Some(error);
+                    break;
                 }
             }
         }
-        Ok(())
+        rows::mark_published(conn, &acknowledged).await?;
+        for (row, _, _) in &acknowledged {
+            metrics().outbox_lag.dec();
+            observe_completion_latency(row);
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(page.last().map(OutboxRow::position).unwrap_or_default()),
+        }
     }
 
     /// Sends one row and waits for the broker's acknowledgement; returns the topic it went

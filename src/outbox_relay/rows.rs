@@ -1,5 +1,8 @@
 //! The relay's reads and writes: outbox rows not yet published, in log order, and the
-//! record of each message the broker acknowledged (`cj_outbox_published`).
+//! record of each message the broker acknowledged (`cj_outbox_published`). Reads start
+//! after a position the relay has passed ([`OutboxPosition`]): the outbox projection
+//! appends in log order, so everything behind it was seen published, and a read costs the
+//! rows ahead of it rather than the whole outbox.
 
 use crate::kafka::producer::Delivered;
 use chrono::{DateTime, Utc};
@@ -7,9 +10,20 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+/// A row's place in the outbox: the terminal event's log position, then the message's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OutboxPosition {
+    pub log_tx: i64,
+    pub log_seq: i64,
+    pub ordinal: i32,
+}
+
 /// One message waiting to be published.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
+    pub log_tx: i64,
+    pub log_seq: i64,
+    pub ordinal: i32,
     pub event_id: Uuid,
     pub batch_id: Uuid,
     /// The contract's topic name.
@@ -20,43 +34,82 @@ pub struct OutboxRow {
     pub created_at: DateTime<Utc>,
 }
 
-const PENDING: &str = "
-SELECT o.event_id, o.batch_id, o.topic, o.kafka_key, o.payload, o.created_at
-  FROM cj_outbox o
- WHERE NOT EXISTS (SELECT 1 FROM cj_outbox_published p WHERE p.event_id = o.event_id)
- ORDER BY o.log_tx, o.log_seq, o.ordinal
- LIMIT $1";
-
-/// Up to `limit` unpublished messages, oldest first.
-pub async fn pending(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<OutboxRow>> {
-    sqlx::query_as(PENDING).bind(limit).fetch_all(conn).await
+impl OutboxRow {
+    pub fn position(&self) -> OutboxPosition {
+        OutboxPosition {
+            log_tx: self.log_tx,
+            log_seq: self.log_seq,
+            ordinal: self.ordinal,
+        }
+    }
 }
 
-/// Messages derived but not yet acknowledged.
-pub async fn unpublished_count(conn: &mut PgConnection) -> sqlx::Result<i64> {
+const PENDING: &str = "
+SELECT o.log_tx, o.log_seq, o.ordinal, o.event_id, o.batch_id, o.topic, o.kafka_key,
+       o.payload, o.created_at
+  FROM cj_outbox o
+ WHERE (o.log_tx, o.log_seq, o.ordinal) > ($1, $2, $3)
+   AND NOT EXISTS (SELECT 1 FROM cj_outbox_published p WHERE p.event_id = o.event_id)
+ ORDER BY o.log_tx, o.log_seq, o.ordinal
+ LIMIT $4";
+
+/// Up to `limit` unpublished messages after `after`, oldest first.
+pub async fn pending(
+    conn: &mut PgConnection,
+    after: OutboxPosition,
+    limit: i64,
+) -> sqlx::Result<Vec<OutboxRow>> {
+    sqlx::query_as(PENDING)
+        .bind(after.log_tx)
+        .bind(after.log_seq)
+        .bind(after.ordinal)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// Messages after `after` derived but not yet acknowledged.
+pub async fn unpublished_count(
+    conn: &mut PgConnection,
+    after: OutboxPosition,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "SELECT count(*) FROM cj_outbox o
-          WHERE NOT EXISTS (SELECT 1 FROM cj_outbox_published p WHERE p.event_id = o.event_id)",
+          WHERE (o.log_tx, o.log_seq, o.ordinal) > ($1, $2, $3)
+            AND NOT EXISTS (SELECT 1 FROM cj_outbox_published p WHERE p.event_id = o.event_id)",
     )
+    .bind(after.log_tx)
+    .bind(after.log_seq)
+    .bind(after.ordinal)
     .fetch_one(conn)
     .await
 }
 
-/// Notes that the broker acknowledged `row` (call only after the acknowledgement).
+/// Notes the messages the broker acknowledged (call only after the acknowledgements), in
+/// one statement.
 pub async fn mark_published(
     conn: &mut PgConnection,
-    row: &OutboxRow,
-    topic: &str,
-    delivered: Delivered,
+    acknowledged: &[(&OutboxRow, &str, Delivered)],
 ) -> sqlx::Result<()> {
+    if acknowledged.is_empty() {
+        return Ok(());
+    }
+    let event_ids: Vec<Uuid> = acknowledged
+        .iter()
+        .map(|(row, _, _)| row.event_id)
+        .collect();
+    let topics: Vec<&str> = acknowledged.iter().map(|(_, topic, _)| *topic).collect();
+    let partitions: Vec<i32> = acknowledged.iter().map(|(_, _, d)| d.partition).collect();
+    let offsets: Vec<i64> = acknowledged.iter().map(|(_, _, d)| d.offset).collect();
     sqlx::query(
         "INSERT INTO cj_outbox_published (event_id, topic, partition, kafka_offset)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::int8[])
+         ON CONFLICT (event_id) DO NOTHING",
     )
-    .bind(row.event_id)
-    .bind(topic)
-    .bind(delivered.partition)
-    .bind(delivered.offset)
+    .bind(&event_ids)
+    .bind(&topics)
+    .bind(&partitions)
+    .bind(&offsets)
     .execute(conn)
     .await?;
     Ok(())

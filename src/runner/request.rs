@@ -26,6 +26,20 @@ pub async fn store_essays(
     Ok(essays)
 }
 
+/// `essays` (from [`store_essays`]) under essay ids of their own, `<prefix>-e<i>`: many
+/// batches can share the stored texts.
+pub fn essays_renamed(essays: &[Value], prefix: &str) -> Vec<Value> {
+    essays
+        .iter()
+        .enumerate()
+        .map(|(i, essay)| {
+            let mut essay = essay.clone();
+            essay["essay_id"] = Value::String(format!("{prefix}-e{i}"));
+            essay
+        })
+        .collect()
+}
+
 /// The request envelope (`huleedu.els.cj_assessment.requested.v1`).
 pub fn request_envelope(
     upstream_batch_id: &str,

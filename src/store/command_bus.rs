@@ -1,18 +1,29 @@
-//! The one way commands reach a `CjBatch` aggregate on PostgreSQL: postgres-es's event
-//! store without snapshots (its 0.5.0 snapshot store applies events twice), decoding
-//! through the aggregate's upcasters. Within this process commands on one batch take turns
-//! ([`BatchLocks`]); commands of other processes racing on the batch surface as
-//! `AggregateConflict`, and the bus reloads and retries them (bounded, with jitter) and
-//! counts every retry, so a lost race is never a lost command.
+//! The one way commands reach a `CjBatch` aggregate on PostgreSQL. A command is decided
+//! on the batch's current state and its events appended after the sequence that state was
+//! decided at:
+//!
+//! - state comes from the [`AggregateCache`] when this process decided the batch's last
+//!   command, else from the log (postgres-es's event store without snapshots — its 0.5.0
+//!   snapshot store applies events twice — decoding through the aggregate's upcasters);
+//! - the append ([`append_events`]) is one multi-row insert; if another process appended
+//!   first, the primary key refuses it, the stale state is dropped, and the bus reloads and
+//!   decides again (bounded, with jitter), counting every retry, so a lost race is never a
+//!   lost command. A refusal decided on cached state is checked once more on state loaded
+//!   from the log, so a stale cache never refuses what the log would accept.
+//!
+//! Within this process commands on one batch take turns ([`BatchLocks`]).
 
+use super::aggregate_cache::{AggregateCache, CachedBatch};
 use super::batch_locks::BatchLocks;
+use super::event_append::{append_events, AppendError};
 use super::metadata::CommandMetadata;
+use crate::metrics::metrics;
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::upcasting::upcasters;
-use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError};
+use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{AggregateError, CqrsFramework};
-use postgres_es::{PostgresCqrs, PostgresEventRepository};
+use cqrs_es::{Aggregate, AggregateError, EventStore};
+use postgres_es::PostgresEventRepository;
 use rand::Rng;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,25 +51,43 @@ pub enum CommandError {
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+type LogStore = PersistedEventStore<PostgresEventRepository, CjBatch>;
+
 #[derive(Clone)]
 pub struct BatchCommandBus {
-    cqrs: Arc<PostgresCqrs<CjBatch>>,
+    pool: PgPool,
+    log: Arc<LogStore>,
+    cache: Arc<AggregateCache>,
     locks: BatchLocks,
     conflict_retries: Arc<AtomicU64>,
 }
 
+/// Where a command's starting state came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Cache,
+    Log,
+}
+
 impl BatchCommandBus {
     pub fn new(pool: PgPool) -> Self {
-        let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool))
+        Self::with_cache(pool, AggregateCache::default())
+    }
+
+    /// A bus with its own cache (`AggregateCache::with_capacity(0)`: always from the log).
+    pub fn with_cache(pool: PgPool, cache: AggregateCache) -> Self {
+        let log = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
             .with_upcasters(upcasters());
         BatchCommandBus {
-            cqrs: Arc::new(CqrsFramework::new(store, Vec::new(), ())),
+            pool,
+            log: Arc::new(log),
+            cache: Arc::new(cache),
             locks: BatchLocks::default(),
             conflict_retries: Arc::default(),
         }
     }
 
-    /// Retries after `AggregateConflict` since start-up (a metric).
+    /// Retries after a conflict since start-up (a metric).
     pub fn conflict_retries(&self) -> u64 {
         self.conflict_retries.load(Ordering::Relaxed)
     }
@@ -68,6 +97,11 @@ impl BatchCommandBus {
         Arc::clone(&self.conflict_retries)
     }
 
+    /// Batches whose state this bus holds in memory.
+    pub fn cached_batches(&self) -> usize {
+        self.cache.len()
+    }
+
     /// Executes `command` on batch `batch_id`, retrying lost races.
     pub async fn execute(
         &self,
@@ -75,34 +109,103 @@ impl BatchCommandBus {
         command: CjBatchCommand,
         metadata: &CommandMetadata,
     ) -> Result<(), CommandError> {
-        let aggregate_id = batch_id.to_string();
+        self.execute_decided(batch_id, command, metadata)
+            .await
+            .map(drop)
+    }
+
+    /// Executes `command` and returns the events it appended (none for a no-op).
+    pub async fn execute_decided(
+        &self,
+        batch_id: BatchId,
+        command: CjBatchCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<Vec<CjBatchEvent>, CommandError> {
         let metadata = metadata.to_map();
         let _turn = self.locks.lock(batch_id).await;
-        for attempt in 1..=MAX_ATTEMPTS {
-            let result = self
-                .cqrs
-                .execute_with_metadata(&aggregate_id, command.clone(), metadata.clone())
-                .await;
-            match result {
-                Ok(()) => return Ok(()),
-                Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS => {
+        let mut attempt = 0;
+        while attempt < MAX_ATTEMPTS {
+            attempt += 1;
+            let (mut current, source) = self.current(batch_id).await?;
+            let events = match current.batch.decide(command.clone()) {
+                Ok(events) => events,
+                Err(_) if source == Source::Cache => continue, // confirm on the log's state
+                Err(rejection) => {
+                    self.keep(batch_id, current);
+                    return Err(CommandError::Rejected(rejection));
+                }
+            };
+            if events.is_empty() {
+                self.keep(batch_id, current);
+                return Ok(events);
+            }
+            match append_events(&self.pool, batch_id, current.sequence, &events, &metadata).await {
+                Ok(()) => {
+                    for event in &events {
+                        current.batch.apply(event.clone());
+                    }
+                    current.sequence += events.len();
+                    self.keep(batch_id, current);
+                    return Ok(events);
+                }
+                Err(AppendError::Conflict) => {
                     self.conflict_retries.fetch_add(1, Ordering::Relaxed);
-                    crate::metrics::metrics().aggregate_conflict_retries.inc();
+                    metrics().aggregate_conflict_retries.inc();
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                Err(AggregateError::AggregateConflict) => break,
-                Err(AggregateError::UserError(error)) => return Err(CommandError::Rejected(error)),
-                Err(AggregateError::DatabaseConnectionError(error))
-                | Err(AggregateError::DeserializationError(error))
-                | Err(AggregateError::UnexpectedError(error)) => {
-                    return Err(CommandError::Store(error))
-                }
+                // Whether the insert committed is unknown: the state is not kept, and the
+                // next command reloads the log.
+                Err(error) => return Err(CommandError::Store(Box::new(error))),
             }
         }
         Err(CommandError::ConflictsExhausted {
             batch_id,
             attempts: MAX_ATTEMPTS,
         })
+    }
+
+    /// Caches the batch's state while it is active: a terminal batch changes no more, and
+    /// an unregistered one (a callback naming a batch that does not exist) is nothing.
+    fn keep(&self, batch_id: BatchId, current: CachedBatch) {
+        if current.batch.registration().is_some() && !current.batch.is_terminal() {
+            self.cache.put(batch_id, current);
+        }
+    }
+
+    /// The batch's state to decide with: the cached one, or the log's.
+    async fn current(&self, batch_id: BatchId) -> Result<(CachedBatch, Source), CommandError> {
+        if let Some(cached) = self.cache.take(batch_id) {
+            metrics()
+                .aggregate_loads
+                .with_label_values(&["cache"])
+                .inc();
+            return Ok((cached, Source::Cache));
+        }
+        metrics().aggregate_loads.with_label_values(&["log"]).inc();
+        let loaded = self
+            .log
+            .load_aggregate(&batch_id.to_string())
+            .await
+            .map_err(store_error)?;
+        Ok((
+            CachedBatch {
+                batch: loaded.aggregate,
+                sequence: loaded.current_sequence,
+            },
+            Source::Log,
+        ))
+    }
+}
+
+fn store_error(error: AggregateError<CjBatchError>) -> CommandError {
+    match error {
+        AggregateError::UserError(rejection) => CommandError::Rejected(rejection),
+        AggregateError::AggregateConflict => {
+            CommandError::Store("unexpected conflict on load".into())
+        }
+        AggregateError::DatabaseConnectionError(error)
+        | AggregateError::DeserializationError(error)
+        | AggregateError::UnexpectedError(error) => CommandError::Store(error),
     }
 }
 

@@ -11,9 +11,10 @@ use std::time::Duration;
 /// The event store, the projection tables, their views and functions.
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
-/// Connections per process: commands, the projectors (one connection each while a chunk
-/// is applied) and the notification listener share them.
-pub const MAX_CONNECTIONS: u32 = 16;
+/// Connections per process: the projectors (one each while a chunk is applied), the
+/// notification listener, the relay's and the monitor's lock holders, and commands — up to
+/// the consumer's `RECORD_CONCURRENCY` at once — share them.
+pub const MAX_CONNECTIONS: u32 = 32;
 
 /// How long to wait for a free connection before reporting the database as unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);

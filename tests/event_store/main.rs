@@ -4,10 +4,12 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod chunk_folding;
 mod concurrent_writers;
 mod crash_recovery;
 mod history;
 mod lag;
 mod racing_callbacks;
 mod replay;
+mod stale_cache;
 mod upcasting;

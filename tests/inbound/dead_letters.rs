@@ -3,6 +3,7 @@
 //! request.
 
 use crate::harness::{batch_of, borrowed, is_wave_planned, request, Inbound, PATIENCE};
+use crate::support::inbound_messages::{malformed, InboundTopic};
 use cj_assessment::consumer::dead_letter::{
     HEADER_ERROR, HEADER_ORIGINAL_OFFSET, HEADER_ORIGINAL_PARTITION, HEADER_ORIGINAL_TOPIC,
     HEADER_TRUNCATED_FROM,
@@ -15,44 +16,13 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 const PER_TOPIC: usize = 500;
 
-/// The `n`-th malformed message: garbage bytes, JSON of the wrong shape, the right shape
-/// breaking a contract rule, or (rarely) too large.
-fn malformed(n: usize, request_topic: bool) -> Vec<u8> {
-    match n % 50 {
-        0 => vec![b'{'; MAX_MESSAGE_BYTES + 10],
-        k if k % 3 == 0 => (0..40).map(|i| ((n * 31 + i * 7) % 256) as u8).collect(),
-        k if k % 3 == 1 => json!({"event_id": n, "data": {"unexpected": true}})
-            .to_string()
-            .into_bytes(),
-        _ if request_topic => {
-            let mut bad = request(&[("same", "s1"), ("same", "s2")], None);
-            bad["data"]["user_id"] = json!("u");
-            serde_json::to_vec(&bad).expect("json")
-        }
-        _ => {
-            let mut data: serde_json::Value = serde_json::from_str(include_str!(
-                "../fixtures/contracts/llm_callback_error.json"
-            ))
-            .expect("sample");
-            data["winner"] = json!("Essay A"); // a verdict and an error at once
-            serde_json::to_vec(&json!({
-                "event_id": uuid::Uuid::new_v4(),
-                "event_type": "callback",
-                "event_timestamp": "2026-01-01T12:00:00Z",
-                "source_service": "llm_provider_service",
-                "correlation_id": uuid::Uuid::new_v4(),
-                "data": data,
-            }))
-            .expect("json")
-        }
-    }
-}
+/// One message in this many is larger than 1 MiB.
+const OVERSIZED_EVERY: usize = 50;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_malformed_messages_are_dead_lettered_and_the_consumer_carries_on() {
@@ -64,7 +34,12 @@ async fn a_thousand_malformed_messages_are_dead_lettered_and_the_consumer_carrie
         .expect("producer for large messages");
     for n in 0..PER_TOPIC {
         for topic in topics.inbound() {
-            let payload = malformed(n, topic == topics.requests);
+            let kind = if topic == topics.requests {
+                InboundTopic::Requests
+            } else {
+                InboundTopic::Callbacks
+            };
+            let payload = malformed(n, kind, OVERSIZED_EVERY);
             let key = format!("k{n}");
             producer
                 .send(
@@ -119,7 +94,7 @@ async fn a_thousand_malformed_messages_are_dead_lettered_and_the_consumer_carrie
     assert_eq!(per_topic[&topics.callbacks], PER_TOPIC);
     assert_eq!(
         truncated,
-        2 * PER_TOPIC / 50,
+        2 * PER_TOPIC / OVERSIZED_EVERY,
         "oversized messages, cut to fit"
     );
     assert!(inbound.consumer_is_running());

@@ -1,6 +1,7 @@
 //! One running inbound side per test: a fresh database, the built-in content store served on
 //! 127.0.0.1:0, the test's own topics on the broker, and the consumer as a task.
 
+pub use crate::support::inbound_messages::request;
 use crate::support::kafka::settings_for_test;
 use crate::support::TestDatabase;
 use cj_aggregates::ids::BatchId;
@@ -12,7 +13,7 @@ use cj_assessment::content::content_routes;
 use cj_assessment::kafka::admin::ensure_topics;
 use cj_assessment::kafka::producer::Publisher;
 use cj_assessment::store::BatchCommandBus;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -181,23 +182,6 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// The contract's sample request with a fresh event id and upstream batch id, the given
-/// essays (`(essay_id, text_storage_id)`) and assignment.
-pub fn request(essays: &[(&str, &str)], assignment_id: Option<&str>) -> Value {
-    let mut request: Value =
-        serde_json::from_str(include_str!("../fixtures/contracts/request_envelope.json"))
-            .expect("the sample parses");
-    request["event_id"] = json!(Uuid::new_v4());
-    request["correlation_id"] = json!(Uuid::new_v4());
-    request["data"]["entity_id"] = json!(format!("bos-{}", Uuid::new_v4().simple()));
-    request["data"]["essays_for_cj"] = essays
-        .iter()
-        .map(|(id, storage)| json!({"essay_id": id, "text_storage_id": storage}))
-        .collect();
-    request["data"]["assignment_id"] = json!(assignment_id);
-    request
 }
 
 /// `(essay id, storage id)` pairs as [`request`] takes them.

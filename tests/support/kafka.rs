@@ -1,15 +1,18 @@
 //! A real Kafka-protocol broker for integration tests. `CJ_TEST_KAFKA_BROKERS` names one
 //! (CI starts Tansu and sets it); otherwise the tests start their own throwaway in-memory
-//! Tansu (`tansu` on PATH: `cargo install tansu --locked --features postgres,dynostore`),
-//! once per test binary, killed when the test process exits.
+//! Tansu (the harness's [`Broker`]; `tansu` on PATH, or `CJ_TEST_TANSU` naming the binary:
+//! `cargo install tansu --locked --features postgres,dynostore,libsql`), once per test
+//! binary, killed when the test process exits. Tests that need messages to survive or to be
+//! sent concurrently start a broker of their own with SQLite storage ([`start_broker`]).
 #![allow(dead_code)]
 
 use cj_assessment::config::{KafkaSettings, TopicNames};
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use cj_assessment::harness::broker::{Broker, BrokerLaunch, BrokerStorage};
+use cj_assessment::kafka::topic_reader::assigned_reader;
+use rdkafka::message::{Message, OwnedMessage};
+use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Bootstrap address of the test broker.
 pub fn broker() -> String {
@@ -17,81 +20,67 @@ pub fn broker() -> String {
     BROKER
         .get_or_init(|| match std::env::var("CJ_TEST_KAFKA_BROKERS") {
             Ok(brokers) if !brokers.is_empty() => brokers,
-            _ => start_tansu(),
+            _ => shared_broker().address(),
         })
         .clone()
 }
 
-fn start_tansu() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let address = format!("127.0.0.1:{port}");
-    let url = format!("tcp://{address}");
-    let mut command = Command::new("tansu");
-    command
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-        ])
-        .args(["--storage-engine", "memory://tansu/"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // SAFETY: prctl is async-signal-safe; it asks the kernel to kill the broker when its
-    // parent dies, so no broker outlives its tests.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    // The death signal fires when the spawning *thread* exits, not the process: a test's
-    // thread would take the broker down with it when that test ends. So a thread that lives
-    // as long as the test process spawns the broker and then waits for it.
-    let (spawned, outcome) = std::sync::mpsc::channel();
-    std::thread::spawn(move || match command.spawn() {
-        Ok(mut broker) => {
-            let _ = spawned.send(Ok(()));
-            let _ = broker.wait();
-        }
-        Err(error) => {
-            let _ = spawned.send(Err(error));
-        }
-    });
-    outcome
-        .recv()
-        .expect("the broker thread reports")
-        .expect("tansu on PATH (cargo install tansu --locked --features postgres,dynostore), or CJ_TEST_KAFKA_BROKERS set");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(&address).is_err() {
-        assert!(Instant::now() < deadline, "tansu did not open {address}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    address
+/// The `tansu` executable tests start: `CJ_TEST_TANSU`, else `tansu` on PATH.
+pub fn tansu_binary() -> PathBuf {
+    std::env::var_os("CJ_TEST_TANSU")
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("tansu"))
+}
+
+/// A broker of this test binary's own with `storage`.
+pub fn start_broker(storage: BrokerStorage, log_path: Option<PathBuf>) -> Broker {
+    Broker::start(BrokerLaunch {
+        binary: tansu_binary(),
+        storage,
+        log_path,
+    })
+    .expect(
+        "tansu on PATH or CJ_TEST_TANSU (cargo install tansu --locked --features \
+         postgres,dynostore,libsql: SQLite storage needs libsql)",
+    )
+}
+
+/// The broker every test of the binary shares, started on first use. It lives as long as
+/// the process (the harness kills it when the process ends). It stores in SQLite: Tansu
+/// 0.6's memory engine delivers every record but reports watermarks that count only part
+/// of a multi-record batch (1,000 records produced, high watermark 1), and the tests count
+/// what a topic holds by its watermarks.
+fn shared_broker() -> &'static Broker {
+    static SHARED: OnceLock<Broker> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let storage = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("brokers")
+            .join(format!(
+                "{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ));
+        start_broker(BrokerStorage::Sqlite(storage), None)
+    })
 }
 
 /// Kafka settings for one test: its own topic names and consumer group, so tests sharing
 /// a broker never see each other's messages.
 pub fn settings_for_test() -> KafkaSettings {
+    settings_for_test_on(broker())
+}
+
+/// [`settings_for_test`] on the broker at `brokers`.
+pub fn settings_for_test_on(brokers: String) -> KafkaSettings {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let topic = |name: &str| format!("{name}.{suffix}");
     KafkaSettings {
-        kafka_brokers: broker(),
+        kafka_brokers: brokers,
         consumer_group: format!("cj-test-{suffix}"),
         fetch_wait_ms: 10,
         partitions: 2,
-        topics: TopicNames {
-            requests: topic("requests"),
-            callbacks: topic("callbacks"),
-            completed: topic("completed"),
-            results: topic("results"),
-            failed: topic("failed"),
-            resources: topic("resources"),
-        },
+        kafka_debug: std::env::var("CJ_TEST_KAFKA_DEBUG").ok(),
+        topics: TopicNames::suffixed(&suffix),
     }
 }
 
@@ -102,63 +91,117 @@ pub struct TopicReader {
 
 impl TopicReader {
     pub fn new(settings: &KafkaSettings, topic: &str) -> TopicReader {
-        use rdkafka::consumer::Consumer;
-        let consumer: rdkafka::consumer::StreamConsumer =
-            cj_assessment::kafka::client_config::consumer(settings)
-                .create()
-                .expect("a consumer");
-        let mut partitions = rdkafka::TopicPartitionList::new();
-        for partition in 0..settings.partitions {
-            partitions
-                .add_partition_offset(topic, partition, rdkafka::Offset::Beginning)
-                .expect("a partition offset");
-        }
-        consumer.assign(&partitions).expect("assign partitions");
+        let consumer =
+            assigned_reader(settings, &[topic], rdkafka::Offset::Beginning).expect("a reader");
         TopicReader { consumer }
     }
 
     /// The next message as (key, payload), or `None` after 30 s without one.
     pub async fn next(&self) -> Option<(String, Vec<u8>)> {
-        use rdkafka::message::Message;
+        self.next_message()
+            .await
+            .map(|message| key_and_payload(&message))
+    }
+
+    /// The next message whole (headers, partition, offset), or `None` after 30 s without one.
+    pub async fn next_message(&self) -> Option<OwnedMessage> {
         let message = tokio::time::timeout(Duration::from_secs(30), self.consumer.recv())
             .await
             .ok()?
             .expect("no consumer error");
-        let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
-        Some((key, message.payload().unwrap_or_default().to_vec()))
+        Some(message.detach())
     }
+}
+
+fn key_and_payload(message: &OwnedMessage) -> (String, Vec<u8>) {
+    let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+    (key, message.payload().unwrap_or_default().to_vec())
 }
 
 /// How many messages `topic` holds (the sum over partitions of high − low watermark):
 /// exact, without waiting for messages that might still come.
 pub fn messages_on(settings: &KafkaSettings, topic: &str) -> i64 {
+    watermarks(settings, topic)
+        .iter()
+        .map(|(low, high)| high - low)
+        .sum()
+}
+
+/// (low, high) watermark of each partition of `topic`.
+pub fn watermarks(settings: &KafkaSettings, topic: &str) -> Vec<(i64, i64)> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let consumer: BaseConsumer = cj_assessment::kafka::client_config::consumer(settings)
         .create()
         .expect("a consumer");
     (0..settings.partitions)
         .map(|partition| {
-            let (low, high) = consumer
+            consumer
                 .fetch_watermarks(topic, partition, Duration::from_secs(10))
-                .expect("watermarks");
-            high - low
+                .expect("watermarks")
         })
-        .sum()
+        .collect()
 }
 
 /// Every message on `topic`, as (key, payload).
 pub async fn read_topic(settings: &KafkaSettings, topic: &str) -> Vec<(String, Vec<u8>)> {
-    let total = tokio::task::block_in_place(|| messages_on(settings, topic));
+    read_topic_messages(settings, topic)
+        .await
+        .iter()
+        .map(key_and_payload)
+        .collect()
+}
+
+/// Every message on `topic`, whole: per partition, each offset from the low to the high
+/// watermark exactly once.
+pub async fn read_topic_messages(settings: &KafkaSettings, topic: &str) -> Vec<OwnedMessage> {
+    let watermarks = tokio::task::block_in_place(|| watermarks(settings, topic));
+    let total: i64 = watermarks.iter().map(|(low, high)| high - low).sum();
     let reader = TopicReader::new(settings, topic);
     let mut messages = Vec::new();
-    while (messages.len() as i64) < total {
-        let message = reader.next().await.unwrap_or_else(|| {
+    let mut seen = std::collections::BTreeSet::new();
+    while (seen.len() as i64) < total {
+        let message = reader.next_message().await.unwrap_or_else(|| {
             panic!(
-                "{topic}: only {} of {total} messages arrived",
-                messages.len()
+                "{topic}: only {} of {total} messages arrived (watermarks {watermarks:?})",
+                seen.len()
             )
         });
-        messages.push(message);
+        let (low, high) = watermarks[message.partition() as usize];
+        if message.offset() < low || message.offset() >= high {
+            continue; // written after the watermarks were taken
+        }
+        if seen.insert((message.partition(), message.offset())) {
+            messages.push(message);
+        }
     }
     messages
+}
+
+/// Where the consumer group of `settings` stands on `topic`: per partition, the committed
+/// offset (`None`: nothing committed) and the high watermark. Read without joining the group.
+pub fn group_position(settings: &KafkaSettings, topic: &str) -> Vec<(Option<i64>, i64)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = cj_assessment::kafka::client_config::consumer(settings)
+        .create()
+        .expect("a consumer");
+    let mut partitions = rdkafka::TopicPartitionList::new();
+    for partition in 0..settings.partitions {
+        partitions.add_partition(topic, partition);
+    }
+    let committed = consumer
+        .committed_offsets(partitions, Duration::from_secs(10))
+        .expect("the group's committed offsets");
+    let highs = watermarks(settings, topic);
+    (0..settings.partitions)
+        .map(|partition| {
+            let offset =
+                committed
+                    .find_partition(topic, partition)
+                    .and_then(|element| match element.offset() {
+                        rdkafka::Offset::Offset(offset) => Some(offset),
+                        _ => None,
+                    });
+            (offset, highs[partition as usize].1)
+        })
+        .collect()
 }

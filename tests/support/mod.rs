@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod inbound_messages;
 pub mod kafka;
 pub mod pipeline;
 pub mod service;
@@ -31,7 +32,8 @@ use uuid::Uuid;
 
 const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
 
-fn server_url() -> String {
+/// The PostgreSQL server of the tests, without a database name.
+pub fn server_url() -> String {
     std::env::var("CJ_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_SERVER.to_string())
 }
 
@@ -276,9 +278,15 @@ pub async fn wait_until_final(pool: &PgPool) {
 
 /// Brings every projection up to the log head without the supervisor.
 pub async fn drain_projections(pool: &PgPool) {
+    drain_projections_in_chunks_of(pool, cj_projections::runner::DEFAULT_CHUNK_SIZE).await;
+}
+
+/// [`drain_projections`], applying `chunk_size` events per transaction.
+pub async fn drain_projections_in_chunks_of(pool: &PgPool, chunk_size: i64) {
     wait_until_final(pool).await;
     for projection in cj_projections::catalogue::all() {
         cj_projections::Projector::new(pool.clone(), projection)
+            .with_chunk_size(chunk_size)
             .catch_up()
             .await
             .expect("projector catches up");

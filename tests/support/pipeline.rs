@@ -2,16 +2,13 @@
 //! `serve`, both in-process, against the test database and broker.
 #![allow(dead_code)]
 
-use super::http::serve as serve_http;
 use super::service::{no_admin_tokens, service_settings, wait_until_ready};
 use cj_assessment::commands::serve::serve;
 use cj_assessment::config::{KafkaSettings, ServiceSettings};
+use cj_assessment::harness::llm_sim::serve_llm_sim;
 use cj_assessment::kafka::admin::ensure_topics;
-use cj_assessment::kafka::producer::Publisher;
 use cj_assessment::llm_sim::judge::TextJudge;
-use cj_assessment::llm_sim::kafka_sink::KafkaCallbackSink;
-use cj_assessment::llm_sim::server::{router, SimulatorSettings};
-use std::sync::Arc;
+use cj_assessment::llm_sim::server::SimulatorSettings;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -21,21 +18,19 @@ pub async fn start_llm_sim(kafka: &KafkaSettings, latency_ms: (u64, u64)) -> Str
     ensure_topics(kafka, &kafka.topics.all())
         .await
         .expect("topics");
-    let simulator = router(
-        SimulatorSettings {
-            judge: TextJudge {
-                error_rate: 0.02,
-                ..TextJudge::default()
-            },
-            latency_ms,
-            duplicate_rate: 0.02,
-            seed: 9,
+    let simulator = SimulatorSettings {
+        judge: TextJudge {
+            error_rate: 0.02,
+            ..TextJudge::default()
         },
-        Arc::new(KafkaCallbackSink::new(
-            Publisher::new(kafka).expect("a producer"),
-        )),
-    );
-    serve_http(simulator).await
+        latency_ms,
+        duplicate_rate: 0.02,
+        seed: 9,
+    };
+    serve_llm_sim(kafka, simulator)
+        .await
+        .expect("the simulated provider serves")
+        .url
 }
 
 /// A running `serve`.

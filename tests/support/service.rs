@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use super::kafka::settings_for_test;
-use cj_assessment::config::ServiceSettings;
+use cj_assessment::config::{KafkaSettings, ServiceSettings};
+use cj_assessment::harness::readiness::{probe_client, wait_ready};
 use cj_assessment::http::auth::AuthSettings;
 
 pub fn free_address() -> std::net::SocketAddr {
@@ -15,10 +16,15 @@ pub fn free_address() -> std::net::SocketAddr {
 /// `serve`'s settings for a test database; the LLM provider URL points nowhere until the
 /// test sets it.
 pub fn service_settings(database_url: &str) -> ServiceSettings {
+    service_settings_on(database_url, settings_for_test())
+}
+
+/// [`service_settings`] with the given Kafka settings (another broker, say).
+pub fn service_settings_on(database_url: &str, kafka: KafkaSettings) -> ServiceSettings {
     let http_addr = free_address();
     ServiceSettings {
         database_url: database_url.to_string(),
-        kafka: settings_for_test(),
+        kafka,
         llm_provider_url: "http://127.0.0.1:9/api/v1".into(),
         content_service_url: format!("http://{http_addr}/api/v1/content"),
         http_addr,
@@ -39,16 +45,17 @@ pub fn no_admin_tokens() -> AuthSettings {
     }
 }
 
-/// Polls `GET {base}/healthz/ready` until it answers 200 (30 s at most).
+/// Polls `GET {base}/healthz/ready` until it answers 200 (30 s at most); its checks.
 pub async fn wait_until_ready(base: &str) -> serde_json::Value {
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(response) = http.get(format!("{base}/healthz/ready")).send().await {
-            if response.status() == 200 {
-                return response.json().await.expect("readiness is JSON");
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the service did not become ready within 30 s");
+    let http = probe_client();
+    wait_ready(&http, base, std::time::Duration::from_secs(30))
+        .await
+        .expect("the service becomes ready");
+    http.get(format!("{base}/healthz/ready"))
+        .send()
+        .await
+        .expect("readiness answers")
+        .json()
+        .await
+        .expect("readiness is JSON")
 }

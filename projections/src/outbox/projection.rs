@@ -32,6 +32,10 @@ impl Projection for Outbox {
         &["cj_outbox"]
     }
 
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["BatchCompleted", "BatchFailed"])
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,

@@ -1,0 +1,218 @@
+//! Two processes deciding one batch, each with its own command bus and aggregate cache:
+//! a cached state another process has moved past is never trusted — its append conflicts
+//! and the bus decides again on the log's state — and a refusal decided on cached state is
+//! confirmed on the log's state before it is reported, so a comparison planned by the other
+//! process is recorded, not dropped as an orphan.
+
+use crate::support::{register_command, verdict, TestDatabase};
+use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors, SubmitPairs};
+use cj_aggregates::ids::{BatchId, CorrelationId};
+use cj_aggregates::{CjBatchCommand, CjBatchEvent};
+use cj_assessment::store::{BatchCommandBus, CommandMetadata};
+use cj_projections::log::batch_events;
+use sqlx::PgPool;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+fn metadata() -> CommandMetadata {
+    CommandMetadata::new(Uuid::new_v4(), "stale-cache-test")
+}
+
+fn record(correlation_id: CorrelationId) -> CjBatchCommand {
+    CjBatchCommand::RecordCallbacks(RecordCallbacks {
+        callbacks: vec![verdict(correlation_id, Position::A)],
+    })
+}
+
+/// Registers a batch of 8 students with `budget` comparisons through `bus` and submits its
+/// first wave; returns that wave's comparisons.
+async fn opened_batch(
+    bus: &BatchCommandBus,
+    pool: &PgPool,
+    budget: u32,
+) -> (BatchId, Vec<CorrelationId>) {
+    let batch_id = BatchId(Uuid::new_v4());
+    let metadata = metadata();
+    bus.execute(batch_id, register_command(batch_id, 8, budget), &metadata)
+        .await
+        .expect("register");
+    bus.execute(
+        batch_id,
+        CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
+        &metadata,
+    )
+    .await
+    .expect("anchors");
+    let wave = planned(pool, batch_id).await;
+    bus.execute(
+        batch_id,
+        CjBatchCommand::SubmitPairs(SubmitPairs {
+            correlation_ids: wave.clone(),
+        }),
+        &metadata,
+    )
+    .await
+    .expect("submit");
+    (batch_id, wave)
+}
+
+/// Every comparison the log planned for the batch, in order.
+async fn planned(pool: &PgPool, batch_id: BatchId) -> Vec<CorrelationId> {
+    batch_events(pool, batch_id.0, 0)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e.event {
+            CjBatchEvent::WavePlanned(wave) => Some(wave.comparisons),
+            _ => None,
+        })
+        .flatten()
+        .map(|c| c.correlation_id)
+        .collect()
+}
+
+/// The comparisons recorded in the log, as they were recorded (repeats kept).
+async fn recorded(pool: &PgPool, batch_id: BatchId) -> Vec<CorrelationId> {
+    batch_events(pool, batch_id.0, 0)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e.event {
+            CjBatchEvent::ComparisonRecorded(r) => Some(r.correlation_id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_made_stale_by_another_process_conflicts_and_decides_again_on_the_log() {
+    let db = TestDatabase::create().await;
+    let (first, second) = (
+        BatchCommandBus::new(db.pool.clone()),
+        BatchCommandBus::new(db.pool.clone()),
+    );
+    let (batch_id, wave) = opened_batch(&first, &db.pool, 60).await;
+
+    first
+        .execute(batch_id, record(wave[0]), &metadata())
+        .await
+        .expect("first");
+    second
+        .execute(batch_id, record(wave[1]), &metadata())
+        .await
+        .expect("second");
+    // `first` still holds the state before `second`'s append.
+    first
+        .execute(batch_id, record(wave[2]), &metadata())
+        .await
+        .expect("third");
+
+    assert_eq!(
+        first.conflict_retries(),
+        1,
+        "the stale state conflicted once"
+    );
+    assert_eq!(
+        second.conflict_retries(),
+        0,
+        "the log's state did not conflict"
+    );
+    assert_eq!(recorded(&db.pool, batch_id).await, wave[..3].to_vec());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comparison_planned_by_another_process_is_recorded_not_refused_as_unknown() {
+    let db = TestDatabase::create().await;
+    let (first, second) = (
+        BatchCommandBus::new(db.pool.clone()),
+        BatchCommandBus::new(db.pool.clone()),
+    );
+    let (batch_id, wave_one) = opened_batch(&first, &db.pool, 60).await;
+    // `second` records the whole first wave, which plans the second wave there.
+    for correlation_id in &wave_one {
+        second
+            .execute(batch_id, record(*correlation_id), &metadata())
+            .await
+            .expect("a wave-one callback");
+    }
+    let wave_two: Vec<CorrelationId> = planned(&db.pool, batch_id).await[wave_one.len()..].to_vec();
+    assert!(
+        !wave_two.is_empty(),
+        "the first wave's last callback planned the second"
+    );
+
+    // `first`'s cache knows nothing of the second wave.
+    first
+        .execute(batch_id, record(wave_two[0]), &metadata())
+        .await
+        .expect("a comparison the log knows is accepted");
+
+    let recorded = recorded(&db.pool, batch_id).await;
+    assert_eq!(recorded.last(), Some(&wave_two[0]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_racing_on_one_batch_record_every_callback_exactly_once() {
+    const CALLBACKS: usize = 300;
+    let db = TestDatabase::create().await;
+    let buses = [
+        BatchCommandBus::new(db.pool.clone()),
+        BatchCommandBus::new(db.pool.clone()),
+    ];
+    let batch_id = BatchId(Uuid::new_v4());
+    let mut register = register_command(batch_id, 40, CALLBACKS as u32);
+    if let CjBatchCommand::RegisterBatch(r) = &mut register {
+        r.settings.wave_size = Some(CALLBACKS as u32);
+    }
+    buses[0]
+        .execute(batch_id, register, &metadata())
+        .await
+        .expect("register");
+    buses[0]
+        .execute(
+            batch_id,
+            CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
+            &metadata(),
+        )
+        .await
+        .expect("anchors");
+    let wave = planned(&db.pool, batch_id).await;
+    assert_eq!(wave.len(), CALLBACKS);
+
+    // Each process receives every callback (Kafka redelivers), in its own order.
+    let racers: Vec<_> = buses
+        .iter()
+        .enumerate()
+        .map(|(index, bus)| {
+            let (bus, mut order) = (bus.clone(), wave.clone());
+            if index == 1 {
+                order.reverse();
+            }
+            tokio::spawn(async move {
+                for correlation_id in order {
+                    bus.execute(batch_id, record(correlation_id), &metadata())
+                        .await
+                        .expect("a callback is never lost to a race");
+                }
+            })
+        })
+        .collect();
+    for racer in racers {
+        racer.await.expect("racer task");
+    }
+
+    let recorded = recorded(&db.pool, batch_id).await;
+    let distinct: BTreeSet<_> = recorded.iter().collect();
+    println!(
+        "two-process race: {} commands, {} + {} conflict retries",
+        2 * CALLBACKS,
+        buses[0].conflict_retries(),
+        buses[1].conflict_retries()
+    );
+    assert_eq!(
+        recorded.len(),
+        CALLBACKS,
+        "every callback recorded exactly once"
+    );
+    assert_eq!(distinct.len(), CALLBACKS);
+}
