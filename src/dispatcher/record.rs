@@ -1,8 +1,9 @@
 //! Turning what the provider answered into commands: accepted comparisons of one batch
 //! become one `SubmitPairs`, refused ones one `RecordCallbacks` with error outcomes (the
 //! aggregate fails them and plans their reversed retries by its own policy), passing
-//! failures go back to the queue with a back-off. When a command cannot be recorded the
-//! rows stay leased and come back after the lease; only the command is tried again.
+//! failures go back to the queue with a back-off. Several batches are recorded at once.
+//! When a command cannot be recorded the rows stay leased and come back after the lease;
+//! only the command is tried again.
 
 use super::queue::{self, ClaimedComparison};
 use super::send::{Dispatched, Outcome};
@@ -11,6 +12,7 @@ use crate::store::{BatchCommandBus, CommandMetadata};
 use cj_aggregates::commands::{CallbackOutcome, CallbackReport, RecordCallbacks, SubmitPairs};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::CjBatchCommand;
+use futures::stream::{self, StreamExt};
 use sqlx::PgPool;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +20,9 @@ use uuid::Uuid;
 
 /// Who the dispatcher's commands are recorded as.
 pub const DISPATCHER_ACTOR: &str = "dispatcher";
+
+/// Batches whose results are recorded at once (as the callback consumer does).
+const RECORD_CONCURRENCY: usize = crate::consumer::callbacks::RECORD_CONCURRENCY;
 
 /// A refused comparison: the row, the error code and the provider's message.
 type Refusal<'a> = (&'a ClaimedComparison, &'a str, &'a str);
@@ -48,12 +53,13 @@ impl Recorder {
                 Outcome::Retry { reason } => self.postpone(comparison, reason).await,
             }
         }
-        for comparisons in accepted.values() {
-            self.submit(comparisons).await;
-        }
-        for refusals in refused.values() {
-            self.fail(refusals).await;
-        }
+        // Each batch's command waits mostly on its commit: several batches at once.
+        stream::iter(accepted.values())
+            .for_each_concurrent(RECORD_CONCURRENCY, |comparisons| self.submit(comparisons))
+            .await;
+        stream::iter(refused.values())
+            .for_each_concurrent(RECORD_CONCURRENCY, |refusals| self.fail(refusals))
+            .await;
     }
 
     async fn postpone(&self, comparison: &ClaimedComparison, reason: &str) {
