@@ -6,7 +6,7 @@
 use super::anchors::durable_commits;
 use super::report::{millis, thousands, time_ratio, Report};
 use super::scratch_database::ScratchDatabase;
-use super::synthetic_log::{reissued, templates, wait_until_readable, write, Template};
+use super::synthetic_log::{reissued, templates, write, Template};
 use super::BenchEnvironment;
 use crate::clock::SystemClock;
 use crate::monitor::sweep::{sweep_once, SweepSettings};
@@ -68,7 +68,7 @@ pub async fn run(env: &BenchEnvironment, args: &MonitorSweepArgs) -> anyhow::Res
         seeding.elapsed().as_secs_f64()
     );
     let projecting = Instant::now();
-    let events = catch_up(&db).await?;
+    let events = db.project_everything().await?;
     eprintln!(
         "projected {events} events in {:.1} s",
         projecting.elapsed().as_secs_f64()
@@ -84,7 +84,7 @@ pub async fn run(env: &BenchEnvironment, args: &MonitorSweepArgs) -> anyhow::Res
         "the sweep found {swept:?}, expected {} stuck",
         args.stuck
     );
-    catch_up(&db).await?;
+    db.project_everything().await?;
     let started = Instant::now();
     let idle = sweep_once(&db.pool, &bus, &SystemClock, &settings).await?;
     let query_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -114,18 +114,6 @@ pub async fn run(env: &BenchEnvironment, args: &MonitorSweepArgs) -> anyhow::Res
         ));
     db.finish().await?;
     Ok(report)
-}
-
-/// Brings every projection up to the log head; returns the events applied.
-async fn catch_up(db: &ScratchDatabase) -> anyhow::Result<u64> {
-    wait_until_readable(&db.pool).await?;
-    let mut events = 0;
-    for projection in cj_projections::catalogue::all() {
-        events = cj_projections::Projector::new(db.pool.clone(), projection)
-            .catch_up()
-            .await?;
-    }
-    Ok(events)
 }
 
 /// How many of the template's events a batch at `progress` (resolved ÷ planned) has: cut

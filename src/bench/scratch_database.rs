@@ -2,6 +2,7 @@
 //! the start, dropped at the end (unless kept for a look afterwards), so a run never
 //! disturbs the data of the database it was pointed at.
 
+use super::synthetic_log::wait_until_readable;
 use crate::store::database::connect_and_migrate;
 use anyhow::Context;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -37,6 +38,19 @@ impl ScratchDatabase {
             server_url: server_url.to_string(),
             keep,
         })
+    }
+
+    /// Brings every projection of the catalogue up to the log head, in this process;
+    /// returns the events the last one applied.
+    pub async fn project_everything(&self) -> anyhow::Result<u64> {
+        wait_until_readable(&self.pool).await?;
+        let mut events = 0;
+        for projection in cj_projections::catalogue::all() {
+            events = cj_projections::Projector::new(self.pool.clone(), projection)
+                .catch_up()
+                .await?;
+        }
+        Ok(events)
     }
 
     /// Closes the pool and drops the database (or says where it was kept).
