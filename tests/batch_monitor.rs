@@ -5,7 +5,7 @@
 mod support;
 
 use chrono::{Duration, Utc};
-use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors};
+use cj_aggregates::commands::{Position, RecordCallbacks};
 use cj_aggregates::events::{ComparisonRecorded, WavePlanned};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
@@ -14,7 +14,10 @@ use cj_assessment::monitor::sweep::{sweep_once, SweepReport, SweepSettings};
 use cj_assessment::monitor::try_take_lock;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use cj_assessment::store::CommandMetadata;
-use support::{append_raw, drain_projections, opening_events, register_command, TestDatabase};
+use support::{
+    append_raw, drain_projections, opening_events, register_command, register_without_anchors,
+    TestDatabase,
+};
 use uuid::Uuid;
 
 async fn batch_stuck_at(db: &TestDatabase, store: &PostgresBatchStore, resolved: usize) -> BatchId {
@@ -25,14 +28,7 @@ async fn batch_stuck_at(db: &TestDatabase, store: &PostgresBatchStore, resolved:
     if let CjBatchCommand::RegisterBatch(r) = &mut register {
         r.settings.wave_size = Some(20);
     }
-    bus.execute(batch_id, register, &metadata).await.unwrap();
-    bus.execute(
-        batch_id,
-        CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
-        &metadata,
-    )
-    .await
-    .unwrap();
+    register_without_anchors(bus, batch_id, register, &metadata).await;
     let events = cj_projections::log::batch_events(&db.pool, batch_id.0, 0)
         .await
         .unwrap();

@@ -40,6 +40,9 @@ pub struct ScaleArgs {
     pub latency_min_ms: u64,
     #[arg(long, default_value_t = 2_000)]
     pub latency_max_ms: u64,
+    /// The service's `--dispatch-concurrency` for the run.
+    #[arg(long, default_value_t = 16)]
+    pub dispatch_concurrency: usize,
     #[command(flatten)]
     pub pgbench: PgbenchArgs,
 }
@@ -55,7 +58,10 @@ pub async fn run(env: &BenchEnvironment, args: &ScaleArgs) -> anyhow::Result<Rep
         seed: 3,
     };
     let provider = serve_llm_sim(&pipeline.kafka, simulator).await?;
-    pipeline.start_service(&provider.url, |_| {}).await?;
+    let concurrency = args.dispatch_concurrency;
+    pipeline
+        .start_service(&provider.url, |s| s.dispatch_concurrency = concurrency)
+        .await?;
     let assignment = "bench-scale";
     register_assignment(&pipeline.db.pool, assignment, GradeScale::Swedish8Anchor).await?;
     let content = ContentClient::new(&format!("{}/api/v1/content", pipeline.base_url()?))?;
@@ -118,7 +124,7 @@ pub async fn run(env: &BenchEnvironment, args: &ScaleArgs) -> anyhow::Result<Rep
         .compared("callbacks/s while they run", thousands(rate), format!("pgbench {} tps ({} clients, {} s)", thousands(pgbench.tps), pgbench.clients, pgbench.seconds), rate_ratio(rate, pgbench.tps, "pgbench"))
         .figure("callbacks recorded", thousands(callbacks as f64))
         .figure("all batches requested → all completed", format!("{:.1} s", wall.as_secs_f64()))
-        .note(format!("{} students per batch plus the assignment's anchors, budget {}; the rate is limited by the provider's answer time as much as by the service", args.essays, args.budget));
+        .note(format!("{} students per batch plus the assignment's anchors, budget {}; {} comparisons sent to the provider at once (--dispatch-concurrency)", args.essays, args.budget, args.dispatch_concurrency));
     pipeline.finish().await?;
     Ok(report)
 }

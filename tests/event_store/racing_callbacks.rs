@@ -2,10 +2,10 @@
 //! command per callback. Lost races are retried, so no callback is lost and no counter is
 //! off by one.
 
-use crate::support::{batch_counters, drain_projections, register_command, TestDatabase};
-use cj_aggregates::commands::{
-    CallbackReport, Position, RecordCallbacks, RegisterAnchors, SubmitPairs,
+use crate::support::{
+    batch_counters, drain_projections, register_command, register_without_anchors, TestDatabase,
 };
+use cj_aggregates::commands::{CallbackReport, Position, RecordCallbacks, SubmitPairs};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
@@ -37,16 +37,7 @@ async fn two_consumers_racing_on_one_batch_lose_no_callback() {
     if let CjBatchCommand::RegisterBatch(r) = &mut register {
         r.settings.wave_size = Some(CALLBACKS as u32);
     }
-    bus.execute(batch_id, register, &metadata)
-        .await
-        .expect("register");
-    bus.execute(
-        batch_id,
-        CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
-        &metadata,
-    )
-    .await
-    .expect("anchors");
+    register_without_anchors(&bus, batch_id, register, &metadata).await;
     let planned: Vec<CorrelationId> = batch_events(&db.pool, batch_id.0, 0)
         .await
         .expect("events")

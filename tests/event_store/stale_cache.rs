@@ -4,8 +4,8 @@
 //! confirmed on the log's state before it is reported, so a comparison planned by the other
 //! process is recorded, not dropped as an orphan.
 
-use crate::support::{register_command, verdict, TestDatabase};
-use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors, SubmitPairs};
+use crate::support::{register_command, register_without_anchors, verdict, TestDatabase};
+use cj_aggregates::commands::{Position, RecordCallbacks, SubmitPairs};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::{BatchCommandBus, CommandMetadata};
@@ -33,16 +33,13 @@ async fn opened_batch(
 ) -> (BatchId, Vec<CorrelationId>) {
     let batch_id = BatchId(Uuid::new_v4());
     let metadata = metadata();
-    bus.execute(batch_id, register_command(batch_id, 8, budget), &metadata)
-        .await
-        .expect("register");
-    bus.execute(
+    register_without_anchors(
+        bus,
         batch_id,
-        CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
+        register_command(batch_id, 8, budget),
         &metadata,
     )
-    .await
-    .expect("anchors");
+    .await;
     let wave = planned(pool, batch_id).await;
     bus.execute(
         batch_id,
@@ -164,18 +161,7 @@ async fn two_processes_racing_on_one_batch_record_every_callback_exactly_once() 
     if let CjBatchCommand::RegisterBatch(r) = &mut register {
         r.settings.wave_size = Some(CALLBACKS as u32);
     }
-    buses[0]
-        .execute(batch_id, register, &metadata())
-        .await
-        .expect("register");
-    buses[0]
-        .execute(
-            batch_id,
-            CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
-            &metadata(),
-        )
-        .await
-        .expect("anchors");
+    register_without_anchors(&buses[0], batch_id, register, &metadata()).await;
     let wave = planned(&db.pool, batch_id).await;
     assert_eq!(wave.len(), CALLBACKS);
 

@@ -26,6 +26,7 @@ use cj_assessment::simulation::judge::JudgeProfile;
 use cj_assessment::simulation::scenario::{Scenario, ScenarioSpec};
 use cj_assessment::store::database::{connect, migrate};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::{BatchCommandBus, CommandMetadata};
 use cqrs_es::{Aggregate, DomainEvent};
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
@@ -159,6 +160,26 @@ pub fn verdict(correlation_id: CorrelationId, winner: Position) -> CallbackRepor
         cost_estimate: None,
         total_tokens: None,
     }
+}
+
+/// Records `register` (a RegisterBatch) and closes the batch's intake with no anchors, so
+/// its first wave is planned.
+pub async fn register_without_anchors(
+    bus: &BatchCommandBus,
+    batch_id: BatchId,
+    register: CjBatchCommand,
+    metadata: &CommandMetadata,
+) {
+    bus.execute(batch_id, register, metadata)
+        .await
+        .expect("register");
+    bus.execute(
+        batch_id,
+        CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
+        metadata,
+    )
+    .await
+    .expect("anchors");
 }
 
 /// RegisterBatch for `students` essays and `budget` comparisons.
