@@ -29,7 +29,7 @@ use crate::metrics::metrics;
 use crate::store::BatchCommandBus;
 use anyhow::Context;
 use assignment_watch::AssignmentWatch;
-use backoff::{until_done, Backoff};
+use backoff::until_done;
 use callbacks::CallbackHandler;
 use cj_aggregates::settings::ComparisonBudget;
 use dead_letter::DeadLetters;
@@ -52,6 +52,14 @@ pub const POLL_MAX_MESSAGES: usize = 500;
 /// How long a poll keeps collecting after its first message: callbacks of one batch that
 /// arrive together are recorded with one command (one aggregate load) instead of many.
 pub const POLL_WINDOW: Duration = Duration::from_millis(20);
+
+/// The pause after librdkafka reports an error instead of a message. Short and fixed, not
+/// a growing back-off: these errors (broker connection lost, all brokers down) are reports;
+/// librdkafka reconnects on its own schedule and queues one report per attempt. A back-off
+/// growing to seconds per report let the reports of a 30 s broker outage pile up, and the
+/// consumer was still working through them, one every 10 s, minutes after the broker was
+/// back (found by the broker-outage fault test).
+const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// Consumes requests and callbacks until `shutdown` is cancelled. Errors only when the
 /// consumer cannot be created or subscribed; everything after that is retried or logged.
@@ -120,7 +128,6 @@ struct Handlers {
 
 impl Handlers {
     async fn consume(&self, consumer: &StreamConsumer, shutdown: &CancellationToken) {
-        let mut receive_failures = Backoff::default();
         let mut assignment = AssignmentWatch::new(Instant::now());
         loop {
             if Instant::now() >= assignment.next_check() {
@@ -136,13 +143,12 @@ impl Handlers {
                 Ok(message) => message,
                 Err(error) => {
                     log_receive_error(&error);
-                    if !receive_failures.wait(shutdown).await {
-                        return;
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(RECEIVE_ERROR_PAUSE) => continue,
                     }
-                    continue;
                 }
             };
-            receive_failures.reset();
             let poll = collect_poll(consumer, first).await;
             if self.handle_poll(consumer, &poll, shutdown).await.is_none() {
                 tracing::info!("shutdown interrupted a retry; the poll's unfinished messages will be redelivered");
