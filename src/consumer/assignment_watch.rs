@@ -1,15 +1,28 @@
-//! Making sure the consumer holds partitions. After a `kill -9` and an immediate restart,
-//! Tansu 0.6 was seen to leave the restarted member alone in its group, its leader, with no
-//! partition assigned and no rebalance to come: it heartbeats, reports ready, and reads
-//! nothing, for good (the fault test `kill_nine`). A consumer that has held no partition for
-//! longer than the watch's patience leaves the group and joins it again, which makes the
-//! coordinator assign the partitions. The patience doubles each time — an instance beyond
-//! the partition count holds none by right, and must not start a rebalance every minute.
+//! Making sure every partition is read. After a `kill -9` and an immediate restart, Tansu
+//! 0.6 was seen to keep the dead member in the group with its partitions, and no rebalance
+//! to come: the restarted member heartbeats, reports ready, and reads nothing — when the
+//! ghost kept every partition — or only some of them — when the two were split (the fault
+//! test `kill_nine`). So the consumer watches two things: that it holds a partition, and
+//! that no partition it does not hold stands still behind its high watermark (the group's
+//! committed offset unchanged between looks). When either has lasted longer than the
+//! watch's patience it leaves the group and joins again, and the rebalance that follows
+//! drops members that do not re-join. The patience doubles each time: an instance beyond
+//! the partition count holds none by right, and a partition another live instance is slow
+//! on must not start a rebalance every minute.
 
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaResult;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// How long each look at the group's offsets and the watermarks may take.
+const LOOK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Partitions of the subscribed topics this member does not hold and that have messages
+/// past the group's committed offset, with that offset.
+type Behind = BTreeMap<(String, i32), i64>;
 
 /// How long a consumer may hold no partition before it re-joins: three session timeouts
 /// (`client_config::consumer`), time for any ordinary rebalance to finish.
@@ -33,6 +46,8 @@ pub enum Verdict {
 #[derive(Debug)]
 pub struct AssignmentWatch {
     empty_since: Option<Instant>,
+    /// What [`behind_elsewhere`] found at the last look.
+    behind: Behind,
     patience: Duration,
     next_check: Instant,
 }
@@ -41,6 +56,7 @@ impl AssignmentWatch {
     pub fn new(now: Instant) -> Self {
         AssignmentWatch {
             empty_since: None,
+            behind: Behind::new(),
             patience: FIRST_PATIENCE,
             next_check: now + CHECK_INTERVAL,
         }
@@ -51,10 +67,16 @@ impl AssignmentWatch {
         self.next_check
     }
 
-    /// Judges `assigned` partitions seen at `now`.
-    pub fn observe(&mut self, assigned: usize, now: Instant) -> Verdict {
+    /// Judges a look at `now`: `assigned` partitions held, and the partitions held elsewhere
+    /// that are `behind`.
+    pub fn observe(&mut self, assigned: usize, behind: Behind, now: Instant) -> Verdict {
         self.next_check = now + CHECK_INTERVAL;
-        if assigned > 0 {
+        // Standing still: behind at the last look, and its committed offset unchanged since.
+        let standing_still = behind
+            .iter()
+            .any(|(partition, offset)| self.behind.get(partition) == Some(offset));
+        self.behind = behind;
+        if assigned > 0 && !standing_still {
             self.empty_since = None;
             self.patience = FIRST_PATIENCE;
             return Verdict::Assigned;
@@ -68,23 +90,69 @@ impl AssignmentWatch {
         Verdict::Rejoin
     }
 
-    /// Looks at `consumer`'s assignment and re-subscribes it to `topics` when it has been
-    /// empty too long; returns whether it re-joined.
+    /// Looks at `consumer`'s assignment (and, when it holds some, at the partitions it does
+    /// not) and re-subscribes it to `topics` when something has been unread too long;
+    /// returns whether it re-joined.
     pub fn check(
         &mut self,
         consumer: &impl Consumer,
         topics: &[&str],
         now: Instant,
     ) -> KafkaResult<bool> {
-        let assigned = consumer.assignment()?.count();
-        if self.observe(assigned, now) != Verdict::Rejoin {
+        let held = consumer.assignment()?;
+        let behind = if held.count() > 0 {
+            behind_elsewhere(consumer, topics, &held)?
+        } else {
+            Behind::new()
+        };
+        let partitions_behind = behind.len();
+        if self.observe(held.count(), behind, now) != Verdict::Rejoin {
             return Ok(false);
         }
-        tracing::warn!(?topics, patience = ?self.patience, "the consumer has held no partition for too long; leaving and re-joining the group");
+        tracing::warn!(?topics, held = held.count(), partitions_behind, patience = ?self.patience, "partitions have gone unread for too long (none held, or one held elsewhere standing still); leaving and re-joining the group");
         consumer.unsubscribe();
         consumer.subscribe(topics)?;
         Ok(true)
     }
+}
+
+/// The partitions of `topics` not in `held` with messages past the group's committed
+/// offset (none committed counts as the partition's start).
+fn behind_elsewhere(
+    consumer: &impl Consumer,
+    topics: &[&str],
+    held: &TopicPartitionList,
+) -> KafkaResult<Behind> {
+    let metadata = consumer.fetch_metadata(None, LOOK_TIMEOUT)?;
+    let mut elsewhere = TopicPartitionList::new();
+    for topic in metadata
+        .topics()
+        .iter()
+        .filter(|t| topics.contains(&t.name()))
+    {
+        for partition in topic.partitions() {
+            if held.find_partition(topic.name(), partition.id()).is_none() {
+                elsewhere.add_partition(topic.name(), partition.id());
+            }
+        }
+    }
+    if elsewhere.count() == 0 {
+        return Ok(Behind::new());
+    }
+    let committed = consumer.committed_offsets(elsewhere, LOOK_TIMEOUT)?;
+    let mut behind = Behind::new();
+    for element in committed.elements() {
+        let (low, high) =
+            consumer.fetch_watermarks(element.topic(), element.partition(), LOOK_TIMEOUT)?;
+        let offset = match element.offset() {
+            Offset::Offset(offset) => offset,
+            _ => low,
+        };
+        if high > offset {
+            behind.insert((element.topic().to_string(), element.partition()), offset);
+        }
+    }
+    Ok(behind)
 }
 
 #[cfg(test)]
@@ -95,20 +163,23 @@ mod tests {
     fn a_consumer_without_partitions_rejoins_after_its_patience_and_then_waits_longer() {
         let start = Instant::now();
         let mut watch = AssignmentWatch::new(start);
-        assert_eq!(watch.observe(0, start), Verdict::Waiting);
+        assert_eq!(watch.observe(0, Behind::new(), start), Verdict::Waiting);
         assert_eq!(
-            watch.observe(0, start + FIRST_PATIENCE / 2),
+            watch.observe(0, Behind::new(), start + FIRST_PATIENCE / 2),
             Verdict::Waiting
         );
-        assert_eq!(watch.observe(0, start + FIRST_PATIENCE), Verdict::Rejoin);
+        assert_eq!(
+            watch.observe(0, Behind::new(), start + FIRST_PATIENCE),
+            Verdict::Rejoin
+        );
         let rejoined = start + FIRST_PATIENCE;
         assert_eq!(
-            watch.observe(0, rejoined + FIRST_PATIENCE),
+            watch.observe(0, Behind::new(), rejoined + FIRST_PATIENCE),
             Verdict::Waiting,
             "patience doubled"
         );
         assert_eq!(
-            watch.observe(0, rejoined + 2 * FIRST_PATIENCE),
+            watch.observe(0, Behind::new(), rejoined + 2 * FIRST_PATIENCE),
             Verdict::Rejoin
         );
     }
@@ -117,29 +188,67 @@ mod tests {
     fn partitions_reset_the_watch() {
         let start = Instant::now();
         let mut watch = AssignmentWatch::new(start);
-        watch.observe(0, start);
-        assert_eq!(watch.observe(0, start + FIRST_PATIENCE), Verdict::Rejoin);
+        watch.observe(0, Behind::new(), start);
         assert_eq!(
-            watch.observe(3, start + FIRST_PATIENCE * 2),
+            watch.observe(0, Behind::new(), start + FIRST_PATIENCE),
+            Verdict::Rejoin
+        );
+        assert_eq!(
+            watch.observe(3, Behind::new(), start + FIRST_PATIENCE * 2),
             Verdict::Assigned
         );
         let later = start + FIRST_PATIENCE * 3;
-        assert_eq!(watch.observe(0, later), Verdict::Waiting);
+        assert_eq!(watch.observe(0, Behind::new(), later), Verdict::Waiting);
         assert_eq!(
-            watch.observe(0, later + FIRST_PATIENCE),
+            watch.observe(0, Behind::new(), later + FIRST_PATIENCE),
             Verdict::Rejoin,
             "back to the first patience"
         );
     }
 
     #[test]
+    fn a_partition_held_elsewhere_that_stands_still_makes_it_rejoin() {
+        let start = Instant::now();
+        let mut watch = AssignmentWatch::new(start);
+        let behind = |offset: i64| Behind::from([(("callbacks".to_string(), 1), offset)]);
+        assert_eq!(
+            watch.observe(1, behind(1280), start),
+            Verdict::Assigned,
+            "first seen"
+        );
+        assert_eq!(
+            watch.observe(1, behind(1280), start + CHECK_INTERVAL),
+            Verdict::Waiting,
+            "standing still"
+        );
+        assert_eq!(
+            watch.observe(1, behind(1280), start + CHECK_INTERVAL + FIRST_PATIENCE),
+            Verdict::Rejoin
+        );
+    }
+
+    #[test]
+    fn a_partition_held_elsewhere_that_moves_is_left_alone() {
+        let start = Instant::now();
+        let mut watch = AssignmentWatch::new(start);
+        let behind = |offset: i64| Behind::from([(("callbacks".to_string(), 1), offset)]);
+        for look in 0..20 {
+            let now = start + CHECK_INTERVAL * look;
+            assert_eq!(
+                watch.observe(1, behind(1000 + i64::from(look)), now),
+                Verdict::Assigned
+            );
+        }
+    }
+
+    #[test]
     fn the_patience_never_exceeds_its_ceiling() {
         let mut now = Instant::now();
         let mut watch = AssignmentWatch::new(now);
-        watch.observe(0, now);
+        watch.observe(0, Behind::new(), now);
         for _ in 0..20 {
             now += MAX_PATIENCE;
-            watch.observe(0, now);
+            watch.observe(0, Behind::new(), now);
         }
         assert!(watch.patience <= MAX_PATIENCE);
     }
