@@ -10,6 +10,7 @@
 
 use crate::events::CjBatchEvent;
 use cqrs_es::persist::{EventUpcaster, SemanticVersionEventUpcaster, SerializedEvent};
+use serde::Deserialize;
 use serde_json::Value;
 use std::sync::OnceLock;
 
@@ -32,28 +33,39 @@ pub struct DecodeError {
     pub source: serde_json::Error,
 }
 
-/// Upcasts a stored payload to the current shape and decodes it.
+/// Upcasts a stored payload to the current shape and decodes it. A payload already in the
+/// current shape (every event written by this version) is decoded where it lies; only one
+/// an upcaster applies to is copied, to be rewritten.
 pub fn decode_event(
     event_type: &str,
     event_version: &str,
-    payload: Value,
+    payload: &Value,
 ) -> Result<CjBatchEvent, DecodeError> {
     static UPCASTERS: OnceLock<Vec<Box<dyn EventUpcaster>>> = OnceLock::new();
-    let mut event = SerializedEvent::new(
-        String::new(),
-        0,
-        String::new(),
-        event_type.to_string(),
-        event_version.to_string(),
-        payload,
-        Value::Null,
-    );
-    for upcaster in UPCASTERS.get_or_init(upcasters) {
-        if upcaster.can_upcast(&event.event_type, &event.event_version) {
-            event = upcaster.upcast(event);
+    let upcasters = UPCASTERS.get_or_init(upcasters);
+    let decoded = if upcasters
+        .iter()
+        .any(|upcaster| upcaster.can_upcast(event_type, event_version))
+    {
+        let mut event = SerializedEvent::new(
+            String::new(),
+            0,
+            String::new(),
+            event_type.to_string(),
+            event_version.to_string(),
+            payload.clone(),
+            Value::Null,
+        );
+        for upcaster in upcasters {
+            if upcaster.can_upcast(&event.event_type, &event.event_version) {
+                event = upcaster.upcast(event);
+            }
         }
-    }
-    serde_json::from_value(event.payload).map_err(|source| DecodeError {
+        serde_json::from_value(event.payload)
+    } else {
+        CjBatchEvent::deserialize(payload)
+    };
+    decoded.map_err(|source| DecodeError {
         event_type: event_type.to_string(),
         event_version: event_version.to_string(),
         source,
@@ -83,7 +95,7 @@ mod tests {
             "error_code": "TIMEOUT",
             "message": "provider timed out"
         }});
-        let event = decode_event("ComparisonFailed", "0.9", old).expect("upcast and decode");
+        let event = decode_event("ComparisonFailed", "0.9", &old).expect("upcast and decode");
         let CjBatchEvent::ComparisonFailed(ComparisonFailed { attempt, .. }) = event else {
             panic!("decoded to another event: {event:?}");
         };
@@ -98,7 +110,7 @@ mod tests {
             "message": "provider timed out",
             "attempt": 3
         }});
-        let event = decode_event("ComparisonFailed", "1.0", current).expect("decode");
+        let event = decode_event("ComparisonFailed", "1.0", &current).expect("decode");
         assert!(matches!(
             event,
             CjBatchEvent::ComparisonFailed(ComparisonFailed { attempt: 3, .. })

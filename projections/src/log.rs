@@ -122,10 +122,12 @@ impl TryFrom<EventRow> for LoggedEvent {
                 global_seq: row.global_seq,
                 aggregate_id: row.aggregate_id.clone(),
             })?;
-        let event = decode_event(&row.event_type, &row.event_version, row.payload.clone())
-            .map_err(|source| ProjectionError::Decode {
-                global_seq: row.global_seq,
-                source,
+        let event =
+            decode_event(&row.event_type, &row.event_version, &row.payload).map_err(|source| {
+                ProjectionError::Decode {
+                    global_seq: row.global_seq,
+                    source,
+                }
             })?;
         Ok(LoggedEvent {
             position: LogPosition {

@@ -3,7 +3,8 @@
 //! off by one.
 
 use crate::support::{
-    batch_counters, drain_projections, register_command, register_without_anchors, TestDatabase,
+    batch_counters, drain_projections, planned_comparisons, register_command,
+    register_without_anchors, TestDatabase,
 };
 use cj_aggregates::commands::{CallbackReport, Position, RecordCallbacks, SubmitPairs};
 use cj_aggregates::ids::{BatchId, CorrelationId};
@@ -38,17 +39,7 @@ async fn two_consumers_racing_on_one_batch_lose_no_callback() {
         r.settings.wave_size = Some(CALLBACKS as u32);
     }
     register_without_anchors(&bus, batch_id, register, &metadata).await;
-    let planned: Vec<CorrelationId> = batch_events(&db.pool, batch_id.0, 0)
-        .await
-        .expect("events")
-        .into_iter()
-        .filter_map(|e| match e.event {
-            CjBatchEvent::WavePlanned(wave) => Some(wave.comparisons),
-            _ => None,
-        })
-        .flatten()
-        .map(|c| c.correlation_id)
-        .collect();
+    let planned = planned_comparisons(&db.pool, batch_id).await;
     assert_eq!(
         planned.len(),
         CALLBACKS,

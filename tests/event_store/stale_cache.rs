@@ -4,7 +4,9 @@
 //! confirmed on the log's state before it is reported, so a comparison planned by the other
 //! process is recorded, not dropped as an orphan.
 
-use crate::support::{register_command, register_without_anchors, verdict, TestDatabase};
+use crate::support::{
+    planned_comparisons, register_command, register_without_anchors, verdict, TestDatabase,
+};
 use cj_aggregates::commands::{Position, RecordCallbacks, SubmitPairs};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
@@ -40,7 +42,7 @@ async fn opened_batch(
         &metadata,
     )
     .await;
-    let wave = planned(pool, batch_id).await;
+    let wave = planned_comparisons(pool, batch_id).await;
     bus.execute(
         batch_id,
         CjBatchCommand::SubmitPairs(SubmitPairs {
@@ -51,21 +53,6 @@ async fn opened_batch(
     .await
     .expect("submit");
     (batch_id, wave)
-}
-
-/// Every comparison the log planned for the batch, in order.
-async fn planned(pool: &PgPool, batch_id: BatchId) -> Vec<CorrelationId> {
-    batch_events(pool, batch_id.0, 0)
-        .await
-        .expect("events")
-        .into_iter()
-        .filter_map(|e| match e.event {
-            CjBatchEvent::WavePlanned(wave) => Some(wave.comparisons),
-            _ => None,
-        })
-        .flatten()
-        .map(|c| c.correlation_id)
-        .collect()
 }
 
 /// The comparisons recorded in the log, as they were recorded (repeats kept).
@@ -132,7 +119,8 @@ async fn a_comparison_planned_by_another_process_is_recorded_not_refused_as_unkn
             .await
             .expect("a wave-one callback");
     }
-    let wave_two: Vec<CorrelationId> = planned(&db.pool, batch_id).await[wave_one.len()..].to_vec();
+    let wave_two: Vec<CorrelationId> =
+        planned_comparisons(&db.pool, batch_id).await[wave_one.len()..].to_vec();
     assert!(
         !wave_two.is_empty(),
         "the first wave's last callback planned the second"
@@ -162,7 +150,7 @@ async fn two_processes_racing_on_one_batch_record_every_callback_exactly_once() 
         r.settings.wave_size = Some(CALLBACKS as u32);
     }
     register_without_anchors(&buses[0], batch_id, register, &metadata()).await;
-    let wave = planned(&db.pool, batch_id).await;
+    let wave = planned_comparisons(&db.pool, batch_id).await;
     assert_eq!(wave.len(), CALLBACKS);
 
     // Each process receives every callback (Kafka redelivers), in its own order.

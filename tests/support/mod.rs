@@ -182,6 +182,21 @@ pub async fn register_without_anchors(
     .expect("anchors");
 }
 
+/// Every comparison the log planned for the batch, in planning order.
+pub async fn planned_comparisons(pool: &PgPool, batch_id: BatchId) -> Vec<CorrelationId> {
+    cj_projections::log::batch_events(pool, batch_id.0, 0)
+        .await
+        .expect("the batch's events")
+        .into_iter()
+        .filter_map(|e| match e.event {
+            CjBatchEvent::WavePlanned(wave) => Some(wave.comparisons),
+            _ => None,
+        })
+        .flatten()
+        .map(|c| c.correlation_id)
+        .collect()
+}
+
 /// RegisterBatch for `students` essays and `budget` comparisons.
 pub fn register_command(batch_id: BatchId, students: usize, budget: u32) -> CjBatchCommand {
     let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget).expect("budget"));
