@@ -9,6 +9,8 @@
 //!   refuses.
 //! - [`bradley_terry`] — the regularised Bradley–Terry fit (choix's ILSR), standard errors and
 //!   scale separation reliability.
+//! - [`stats`] — the statistics CJ research reports: the reference estimator (`sirt::btm`),
+//!   SSR and separation, split-half reliability, essay and judge misfit, order effect.
 //! - [`pairing`] (with [`matching`]) — the wave planner: coverage, informative pairs, balanced
 //!   A/B orientation. [`random_pairing`] is the baseline it is measured against.
 //! - [`completion`] — the completion policy: wait, next wave, finalize or fail.
@@ -35,6 +37,7 @@ pub mod matching;
 pub mod pairing;
 pub mod random_pairing;
 pub mod settings;
+pub mod stats;
 pub mod status;
 pub mod synthetic_outcomes;
 pub mod upcasting;

@@ -32,11 +32,12 @@ pub struct BtFitArgs {
     pub python: String,
 }
 
+/// choix's timing, as the embedded script reports it.
 #[derive(Debug, Deserialize)]
-struct ChoixTiming {
-    median_ms: f64,
-    min_ms: f64,
-    choix_version: String,
+pub struct ChoixTiming {
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub choix_version: String,
 }
 
 pub fn run(args: &BtFitArgs) -> anyhow::Result<Report> {
@@ -54,7 +55,8 @@ pub fn run(args: &BtFitArgs) -> anyhow::Result<Report> {
         .collect();
     ours.sort_by(f64::total_cmp);
     let ours_median = ours[repeats / 2];
-    let choix = time_choix(args, &outcomes)?;
+    let pairs: Vec<[usize; 2]> = outcomes.iter().map(|o| [o.winner, o.loser]).collect();
+    let choix = time_choix(&args.python, args.essays, &pairs, DEFAULT_ALPHA, repeats)?;
 
     let mut report = Report::new(format!(
         "BT fit: {} essays × {} comparisons",
@@ -79,23 +81,28 @@ pub fn run(args: &BtFitArgs) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-fn time_choix(
-    args: &BtFitArgs,
-    outcomes: &[cj_aggregates::bradley_terry::Outcome],
+/// Times choix's `ilsr_pairwise` on `comparisons` ([winner, loser]) among `essays` with
+/// `python` (median and fastest of `repeats` fits after a warm-up).
+pub fn time_choix(
+    python: &str,
+    essays: usize,
+    comparisons: &[[usize; 2]],
+    alpha: f64,
+    repeats: usize,
 ) -> anyhow::Result<ChoixTiming> {
     let request = serde_json::json!({
-        "essays": args.essays,
-        "comparisons": outcomes.iter().map(|o| [o.winner, o.loser]).collect::<Vec<_>>(),
-        "alpha": DEFAULT_ALPHA,
-        "repeats": args.repeats,
+        "essays": essays,
+        "comparisons": comparisons,
+        "alpha": alpha,
+        "repeats": repeats,
     });
-    let mut child = Command::new(&args.python)
+    let mut child = Command::new(python)
         .args(["-c", CHOIX_SCRIPT])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .with_context(|| format!("starting {} for choix", args.python))?;
+        .with_context(|| format!("starting {python} for choix"))?;
     child
         .stdin
         .take()

@@ -13,6 +13,8 @@
 //! - [`replay`] — a million events into every projection, against reading the log.
 //! - [`scale`] — 1,000 concurrent batches: the service's peak memory and callback rate.
 //! - [`bt_fit`] — our Bradley–Terry fit against choix.
+//! - [`reference_fit`] — the reference estimator with split halves on the largest real CJ
+//!   session, against choix.
 //!
 //! Shared pieces: [`scratch_database`] (each run's own database), [`synthetic_log`] (logs
 //! of a chosen size, decided by the real aggregate), [`pipeline`] (the service as a child
@@ -26,6 +28,7 @@ pub mod completion_latency;
 pub mod machine;
 pub mod monitor_sweep;
 pub mod pipeline;
+pub mod reference_fit;
 pub mod replay;
 pub mod report;
 pub mod scale;

@@ -17,6 +17,9 @@ pub struct BenchArgs {
 pub enum BenchName {
     /// Bradley–Terry fit, ours against choix (needs python3 with choix).
     BtFit(bench::bt_fit::BtFitArgs),
+    /// The reference estimator (sirt::btm) with 100 split halves on the largest real CJ
+    /// session, next to choix (needs python3 with choix and ../shared/datasets).
+    ReferenceFit(bench::reference_fit::ReferenceFitArgs),
     /// Rebuild every projection from a log of a million events.
     Replay(bench::replay::ReplayArgs),
     /// One monitor sweep over 10,000 batches, 1,000 of them stuck.
@@ -34,6 +37,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let environment = &args.environment;
     let report = match &args.bench {
         BenchName::BtFit(bt) => bench::bt_fit::run(bt)?,
+        BenchName::ReferenceFit(reference) => bench::reference_fit::run(reference)?,
         BenchName::Replay(replay) => block_on(bench::replay::run(environment, replay))??,
         BenchName::MonitorSweep(sweep) => block_on(bench::monitor_sweep::run(environment, sweep))??,
         BenchName::CallbackThroughput(throughput) => {

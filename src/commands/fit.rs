@@ -1,22 +1,38 @@
 //! `cj-assessment fit`: the service's statistics on anyone's data. Reads comparisons
-//! (CSV `winner,loser` or JSON lines `{"winner":..,"loser":..}`) or scores fitted elsewhere
-//! (`essay_id,score,se`), optional anchors (`essay_id,grade`), and prints JSON: per essay
-//! score, SE, comparisons and rank, grades with probabilities when anchors are given, the
-//! batch's SSR and the calibration.
+//! (CSV or JSON lines: winner, loser, optional judge and first-shown id; see [`fit_input`]) or
+//! scores fitted elsewhere (`essay_id,score,se`), optional anchors (`essay_id,grade`), and
+//! prints JSON: per essay score, SE, infit, outfit, comparisons, wins, rank and misfit flag,
+//! grades with probabilities when anchors are given; for the batch the estimator, SSR,
+//! separation G, split-half reliability, and — when the data say who judged and what was
+//! shown first — judge misfit and the order effect; the calibration.
+//!
+//! The default estimator is the field's reference (`sirt::btm`, [`reference`]); choix's
+//! regularised ILSR stays selectable (`--estimator ilsr --alpha A`).
+//!
+//! [`fit_input`]: super::fit_input
 
-use anyhow::Context;
+use super::fit_input::{read_anchors, read_comparisons, read_scores, ComparisonInput, Names};
 use cj_aggregates::bradley_terry::{self, Outcome};
 use cj_aggregates::grade_scale::GradeScale;
 use cj_aggregates::grading::{self, AnchorPoint};
-use clap::Args;
+use cj_aggregates::stats::components::connected_components;
+use cj_aggregates::stats::misfit::{flag_misfits, judge_fits};
+use cj_aggregates::stats::reference::{self, ReferenceOptions};
+use cj_aggregates::stats::split_half::{split_half, DEFAULT_SEED, DEFAULT_SPLITS};
+use cj_aggregates::stats::{order_effect, reliability};
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+pub use super::fit_input::InputError;
 
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// Comparisons: CSV with columns winner,loser — or JSON lines with those keys.
+    /// Comparisons: CSV with columns winner (or candidate_chosen), loser (or
+    /// candidate_not_chosen), optional judge, optional first (the id shown first) — or JSON
+    /// lines with those keys.
     #[arg(long, conflicts_with = "scores", required_unless_present = "scores")]
     pub comparisons: Option<PathBuf>,
     /// Scores fitted by another tool: CSV essay_id,score,se.
@@ -27,27 +43,29 @@ pub struct FitArgs {
     pub anchors: Option<PathBuf>,
     #[arg(long, default_value = "swedish_8_anchor")]
     pub scale: GradeScale,
-    /// Regularisation of the Bradley–Terry fit (choix's alpha).
-    #[arg(long, default_value_t = bradley_terry::DEFAULT_ALPHA)]
-    pub alpha: f64,
+    /// Which Bradley–Terry estimator fits the comparisons.
+    #[arg(long, value_enum, default_value_t = Estimator::Sirt)]
+    pub estimator: Estimator,
+    /// Regularisation of the ILSR fit (choix's alpha; only with --estimator ilsr).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Random splits for the split-half reliability (0: none).
+    #[arg(long, default_value_t = DEFAULT_SPLITS)]
+    pub split_halves: usize,
+    /// Base seed of the splits: split i uses R's set.seed(seed + i), so 123 draws the splits
+    /// of the CJ meta-analysis.
+    #[arg(long, default_value_t = DEFAULT_SEED, allow_negative_numbers = true)]
+    pub seed: i32,
 }
 
-/// Input the user can fix: names the file and line. Exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
-pub struct InputError {
-    pub file: String,
-    pub line: usize,
-    pub message: String,
-}
-
-fn input_error(file: &Path, line: usize, message: impl Into<String>) -> anyhow::Error {
-    InputError {
-        file: file.display().to_string(),
-        line,
-        message: message.into(),
-    }
-    .into()
+/// The Bradley–Terry estimators `fit` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimator {
+    /// The reference of CJ research: R's sirt::btm (ε-adjusted, never refuses data).
+    Sirt,
+    /// choix's regularised I-LSR (`--alpha`).
+    Ilsr,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,8 +73,12 @@ struct EssayFit {
     id: String,
     score: f64,
     se: f64,
+    infit: Option<f64>,
+    outfit: Option<f64>,
     comparisons: Option<u32>,
+    wins: Option<f64>,
     rank: u32,
+    flagged: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     anchor_grade: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,27 +97,56 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Per-essay figures of whichever estimator ran.
+#[derive(Default)]
+struct Scores {
+    scores: Vec<f64>,
+    ses: Vec<f64>,
+    infits: Vec<Option<f64>>,
+    outfits: Vec<Option<f64>>,
+    counts: Vec<Option<u32>>,
+    wins: Vec<Option<f64>>,
+}
+
+/// A JSON number, or null for NaN/∞ (a fit statistic with no variance behind it).
+fn finite(value: f64) -> Option<f64> {
+    value.is_finite().then_some(value)
+}
+
 /// The whole fit as JSON.
 pub fn fit(args: &FitArgs) -> anyhow::Result<Value> {
-    let mut ids = EssayIds::default();
-    let (scores, ses, counts) = match (&args.comparisons, &args.scores) {
+    let mut ids = Names::default();
+    let mut batch = serde_json::Map::new();
+    let scored = match (&args.comparisons, &args.scores) {
         (Some(path), _) => {
-            let outcomes = read_comparisons(path, &mut ids)?;
-            if !(args.alpha.is_finite() && args.alpha >= 0.0) {
-                anyhow::bail!("--alpha must be a finite number ≥ 0");
-            }
-            let fit = bradley_terry::fit(ids.len(), &outcomes, args.alpha)
+            let input = read_comparisons(path, &mut ids)?;
+            let scored = fit_comparisons(args, &ids, &input, &mut batch)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            let counts = fit.comparison_counts.iter().map(|&c| Some(c)).collect();
-            (fit.scores, fit.standard_errors, counts)
+            audit(args, &ids, &input, &mut batch)?;
+            scored
         }
         (None, Some(path)) => {
             let (scores, ses) = read_scores(path, &mut ids)?;
-            let counts = vec![None; scores.len()];
-            (scores, ses, counts)
+            let n = scores.len();
+            Scores {
+                scores,
+                ses,
+                infits: vec![None; n],
+                outfits: vec![None; n],
+                counts: vec![None; n],
+                wins: vec![None; n],
+            }
         }
         (None, None) => anyhow::bail!("give --comparisons or --scores"),
     };
+    let Scores {
+        scores,
+        ses,
+        infits,
+        outfits,
+        counts,
+        wins,
+    } = scored;
     let anchors = match &args.anchors {
         Some(path) => read_anchors(path, &ids, args.scale)?,
         None => HashMap::new(),
@@ -111,14 +162,19 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<Value> {
     let calibration =
         (!anchors.is_empty()).then(|| grading::calibrate(args.scale, &calibration_points));
     let ranks = ranks_of(&scores);
+    let flags = flag_misfits(&infits.iter().map(|v| v.unwrap_or(f64::NAN)).collect::<Vec<_>>());
     let essays: Vec<EssayFit> = (0..ids.len())
         .map(|i| {
             let mut essay = EssayFit {
                 id: ids.names[i].clone(),
                 score: scores[i],
                 se: ses[i],
+                infit: infits[i],
+                outfit: outfits[i],
                 comparisons: counts[i],
+                wins: wins[i],
                 rank: ranks[i],
+                flagged: flags[i],
                 anchor_grade: anchors.get(&i).cloned(),
                 grade: None,
                 probabilities: None,
@@ -140,36 +196,135 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<Value> {
         Some(Err(e)) => (Value::Null, Value::String(e.to_string())),
         None => (Value::Null, Value::String("no anchors given".into())),
     };
-    Ok(serde_json::json!({
+    let mut report = serde_json::json!({
         "essays": essays,
-        "ssr": bradley_terry::scale_separation_reliability(&scores, &ses),
-        "alpha": args.comparisons.as_ref().map(|_| args.alpha),
+        "ssr": reliability::ssr(&scores, &ses),
+        "sep_g": reliability::separation(&scores, &ses),
         "scale": args.scale,
         "calibration": calibration,
         "calibration_unavailable": unavailable,
-    }))
+    });
+    if let Value::Object(fields) = &mut report {
+        fields.extend(batch);
+    }
+    Ok(report)
 }
 
-/// Essay names in order of first appearance.
-#[derive(Default)]
-struct EssayIds {
-    names: Vec<String>,
-    index: HashMap<String, usize>,
-}
-
-impl EssayIds {
-    fn intern(&mut self, name: &str) -> usize {
-        if let Some(&i) = self.index.get(name) {
-            return i;
+/// Fits the comparisons with the chosen estimator; records estimator, iterations and
+/// convergence in `batch`.
+fn fit_comparisons(
+    args: &FitArgs,
+    ids: &Names,
+    input: &ComparisonInput,
+    batch: &mut serde_json::Map<String, Value>,
+) -> anyhow::Result<Scores> {
+    let n = ids.len();
+    batch.insert("estimator".into(), serde_json::to_value(args.estimator)?);
+    match args.estimator {
+        Estimator::Sirt => {
+            if args.alpha.is_some() {
+                anyhow::bail!("--alpha applies to --estimator ilsr only");
+            }
+            let fitted = reference::fit(n, &input.comparisons, &ReferenceOptions::default());
+            batch.insert("iterations".into(), fitted.iterations.into());
+            batch.insert("converged".into(), fitted.converged.into());
+            let items = &fitted.items;
+            Ok(Scores {
+                scores: items.iter().map(|i| i.theta).collect(),
+                ses: items.iter().map(|i| i.se).collect(),
+                infits: items.iter().map(|i| finite(i.infit)).collect(),
+                outfits: items.iter().map(|i| finite(i.outfit)).collect(),
+                counts: items.iter().map(|i| Some(i.comparisons)).collect(),
+                wins: items.iter().map(|i| Some(i.wins)).collect(),
+            })
         }
-        self.index.insert(name.to_string(), self.names.len());
-        self.names.push(name.to_string());
-        self.names.len() - 1
+        Estimator::Ilsr => {
+            let alpha = args.alpha.unwrap_or(bradley_terry::DEFAULT_ALPHA);
+            if !(alpha.is_finite() && alpha >= 0.0) {
+                anyhow::bail!("--alpha must be a finite number ≥ 0");
+            }
+            let outcomes: Vec<Outcome> = input
+                .comparisons
+                .iter()
+                .map(|c| Outcome {
+                    winner: c.first,
+                    loser: c.second,
+                })
+                .collect();
+            let fitted = bradley_terry::fit(n, &outcomes, alpha)?;
+            batch.insert("alpha".into(), alpha.into());
+            batch.insert("iterations".into(), fitted.iterations.into());
+            batch.insert("converged".into(), fitted.converged.into());
+            let mut wins = vec![0.0; n];
+            for outcome in &outcomes {
+                wins[outcome.winner] += 1.0;
+            }
+            Ok(Scores {
+                scores: fitted.scores,
+                ses: fitted.standard_errors,
+                infits: vec![None; n],
+                outfits: vec![None; n],
+                counts: fitted.comparison_counts.into_iter().map(Some).collect(),
+                wins: wins.into_iter().map(Some).collect(),
+            })
+        }
     }
+}
 
-    fn len(&self) -> usize {
-        self.names.len()
+/// The audit figures of the data, whatever the estimator: split-half reliability, judge
+/// misfit, the order effect and the components of a disconnected graph.
+fn audit(
+    args: &FitArgs,
+    ids: &Names,
+    input: &ComparisonInput,
+    batch: &mut serde_json::Map<String, Value>,
+) -> anyhow::Result<()> {
+    let n = ids.len();
+    let options = ReferenceOptions::default();
+    let split = (args.split_halves > 0)
+        .then(|| split_half(n, &input.comparisons, args.split_halves, args.seed, &options));
+    batch.insert("split_half".into(), serde_json::to_value(split)?);
+    if !input.judges.is_empty() {
+        let fitted = reference::fit(n, &input.comparisons, &options);
+        let judges = judge_fits(&input.comparisons, &fitted.first_win_probabilities);
+        let flags = flag_misfits(&judges.iter().map(|j| j.infit).collect::<Vec<_>>());
+        let rows: Vec<Value> = judges
+            .iter()
+            .zip(flags)
+            .map(|(judge, flagged)| {
+                serde_json::json!({
+                    "id": input.judges.names[judge.judge as usize],
+                    "comparisons": judge.comparisons,
+                    "infit": finite(judge.infit),
+                    "outfit": finite(judge.outfit),
+                    "flagged": flagged,
+                })
+            })
+            .collect();
+        batch.insert("judges".into(), rows.into());
     }
+    if !input.shown.is_empty() {
+        if let Some(effect) = order_effect::estimate(n, &input.shown) {
+            batch.insert(
+                "order_effect".into(),
+                serde_json::json!({
+                    "estimate": effect.estimate,
+                    "se": finite(effect.se),
+                    "flagged": effect.flagged(),
+                    "comparisons": input.shown.len(),
+                }),
+            );
+        }
+    }
+    let components = connected_components(n, &input.comparisons);
+    if components.len() > 1 {
+        let named: Vec<Vec<&str>> = components
+            .iter()
+            .map(|c| c.iter().map(|&i| ids.names[i].as_str()).collect())
+            .collect();
+        batch.insert("components".into(), serde_json::to_value(named)?);
+    }
+    Ok(())
 }
 
 fn ranks_of(scores: &[f64]) -> Vec<u32> {
@@ -182,188 +337,3 @@ fn ranks_of(scores: &[f64]) -> Vec<u32> {
     ranks
 }
 
-fn read_text(path: &Path) -> anyhow::Result<String> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    if text.trim().is_empty() {
-        return Err(input_error(path, 1, "the file is empty"));
-    }
-    Ok(text)
-}
-
-/// Rows of a CSV file with exactly the `expected` columns (in any order), with line numbers.
-fn csv_rows(
-    path: &Path,
-    text: &str,
-    expected: &[&str],
-) -> anyhow::Result<Vec<(usize, Vec<String>)>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| input_error(path, 1, e.to_string()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    if let Some(unknown) = headers.iter().find(|h| !expected.contains(&h.as_str())) {
-        return Err(input_error(
-            path,
-            1,
-            format!(
-                "unknown column '{unknown}' (expected columns: {})",
-                expected.join(",")
-            ),
-        ));
-    }
-    let mut columns = Vec::new();
-    for name in expected {
-        let Some(position) = headers.iter().position(|h| h == name) else {
-            return Err(input_error(
-                path,
-                1,
-                format!(
-                    "missing column '{name}' (expected columns: {})",
-                    expected.join(",")
-                ),
-            ));
-        };
-        columns.push(position);
-    }
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            input_error(path, line, e.to_string())
-        })?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        rows.push((
-            line,
-            columns.iter().map(|&c| record[c].to_string()).collect(),
-        ));
-    }
-    if rows.is_empty() {
-        return Err(input_error(path, 1, "no data rows"));
-    }
-    Ok(rows)
-}
-
-fn read_comparisons(path: &Path, ids: &mut EssayIds) -> anyhow::Result<Vec<Outcome>> {
-    let text = read_text(path)?;
-    let json_lines = text.trim_start().starts_with('{');
-    let pairs: Vec<(usize, String, String)> = if json_lines {
-        let mut pairs = Vec::new();
-        for (number, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            #[derive(serde::Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Row {
-                winner: String,
-                loser: String,
-            }
-            let row: Row = serde_json::from_str(line)
-                .map_err(|e| input_error(path, number + 1, format!("not a comparison: {e}")))?;
-            pairs.push((number + 1, row.winner, row.loser));
-        }
-        pairs
-    } else {
-        csv_rows(path, &text, &["winner", "loser"])?
-            .into_iter()
-            .map(|(line, mut row)| {
-                let loser = row.pop().unwrap_or_default();
-                let winner = row.pop().unwrap_or_default();
-                (line, winner, loser)
-            })
-            .collect()
-    };
-    pairs
-        .into_iter()
-        .map(|(line, winner, loser)| {
-            if winner.is_empty() || loser.is_empty() {
-                return Err(input_error(path, line, "empty essay id"));
-            }
-            if winner == loser {
-                return Err(input_error(
-                    path,
-                    line,
-                    format!("essay '{winner}' is compared with itself"),
-                ));
-            }
-            Ok(Outcome {
-                winner: ids.intern(&winner),
-                loser: ids.intern(&loser),
-            })
-        })
-        .collect()
-}
-
-fn read_scores(path: &Path, ids: &mut EssayIds) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
-    let text = read_text(path)?;
-    let mut scores = Vec::new();
-    let mut ses = Vec::new();
-    for (line, row) in csv_rows(path, &text, &["essay_id", "score", "se"])? {
-        let number = |value: &str, what: &str| -> anyhow::Result<f64> {
-            value
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| {
-                    input_error(
-                        path,
-                        line,
-                        format!("{what} '{value}' is not a finite number"),
-                    )
-                })
-        };
-        let score = number(&row[1], "score")?;
-        let se = number(&row[2], "se")?;
-        if se <= 0.0 {
-            return Err(input_error(path, line, "se must be positive"));
-        }
-        if ids.index.contains_key(&row[0]) {
-            return Err(input_error(
-                path,
-                line,
-                format!("essay '{}' appears twice", row[0]),
-            ));
-        }
-        ids.intern(&row[0]);
-        scores.push(score);
-        ses.push(se);
-    }
-    Ok((scores, ses))
-}
-
-fn read_anchors(
-    path: &Path,
-    ids: &EssayIds,
-    scale: GradeScale,
-) -> anyhow::Result<HashMap<usize, String>> {
-    let text = read_text(path)?;
-    let mut anchors = HashMap::new();
-    for (line, row) in csv_rows(path, &text, &["essay_id", "grade"])? {
-        let Some(&index) = ids.index.get(&row[0]) else {
-            return Err(input_error(
-                path,
-                line,
-                format!("anchor '{}' does not appear in the comparisons", row[0]),
-            ));
-        };
-        if scale.index_of(&row[1]).is_none() {
-            return Err(input_error(
-                path,
-                line,
-                format!(
-                    "grade '{}' is not on scale {scale} ({})",
-                    row[1],
-                    scale.grades().join(", ")
-                ),
-            ));
-        }
-        anchors.insert(index, row[1].clone());
-    }
-    Ok(anchors)
-}

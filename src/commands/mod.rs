@@ -6,6 +6,7 @@ pub mod demo;
 pub mod demo_on_postgres;
 pub mod event_summary;
 pub mod fit;
+pub mod fit_input;
 pub mod history;
 pub mod inspect;
 pub mod instructions;

@@ -1,0 +1,166 @@
+//! Split-half reliability: split the judges (at least [`MIN_JUDGES_TO_SPLIT`] of them) or else
+//! the comparisons into two random halves, fit each half with the reference estimator, and
+//! correlate (Pearson) the two halves' θ over the items present in both; report the median
+//! over many splits, raw and Spearman–Brown corrected.
+//!
+//! The splits are drawn exactly as the meta-analysis drew them, so its `median_split_corr`
+//! comes out to the last digit: judges in order of first appearance, split i = 1..N seeded
+//! with R's `set.seed(seed + i)` (seed 123 there), half one = `sample.int(n, ⌊n/2⌋)`, each half
+//! keeping its rows in the original order. Comparisons without a judge count as one more
+//! judge ("unknown"). Splitting comparisons uses the same draw over comparison rows.
+
+use super::r_rng::RRandom;
+use super::reference::{self, ReferenceOptions};
+use super::reliability::{median, pearson, spearman_brown};
+use super::Comparison;
+use serde::{Deserialize, Serialize};
+
+/// Random splits per estimate (the meta-analysis's 100).
+pub const DEFAULT_SPLITS: usize = 100;
+/// The meta-analysis's base seed: split i uses `set.seed(123 + i)`.
+pub const DEFAULT_SEED: i32 = 123;
+/// Fewer judges than this cannot be split into halves that each judge a fair share, so the
+/// comparisons are split instead.
+pub const MIN_JUDGES_TO_SPLIT: usize = 4;
+
+/// What was split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitBy {
+    Judges,
+    Comparisons,
+}
+
+/// The split-half estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitHalf {
+    /// Median correlation of the halves' θ (no Spearman–Brown), `None` if no split gave one.
+    pub median: Option<f64>,
+    /// The median stepped up to full length, 2r/(1 + r).
+    pub spearman_brown: Option<f64>,
+    /// Splits that gave a correlation.
+    pub splits: usize,
+    pub by: SplitBy,
+    /// Every split's correlation, in split order (skipped splits left out).
+    #[serde(skip)]
+    pub correlations: Vec<f64>,
+}
+
+/// Median split-half reliability over `splits` splits seeded from `seed` (see module doc).
+pub fn split_half(
+    items: usize,
+    comparisons: &[Comparison],
+    splits: usize,
+    seed: i32,
+    options: &ReferenceOptions,
+) -> SplitHalf {
+    let mut judges: Vec<Option<u32>> = Vec::new();
+    for comparison in comparisons {
+        if !judges.contains(&comparison.judge) {
+            judges.push(comparison.judge);
+        }
+    }
+    let by = if judges.len() >= MIN_JUDGES_TO_SPLIT {
+        SplitBy::Judges
+    } else {
+        SplitBy::Comparisons
+    };
+    let units = match by {
+        SplitBy::Judges => judges.len(),
+        SplitBy::Comparisons => comparisons.len(),
+    };
+    let judge_slot = |judge: Option<u32>| judges.iter().position(|j| *j == judge).unwrap_or(0);
+    let unit_of: Vec<usize> = match by {
+        SplitBy::Judges => comparisons.iter().map(|c| judge_slot(c.judge)).collect(),
+        SplitBy::Comparisons => (0..comparisons.len()).collect(),
+    };
+    let correlations: Vec<f64> = (1..=splits)
+        .filter_map(|i| {
+            let split_seed = seed.wrapping_add(i32::try_from(i).unwrap_or(i32::MAX));
+            let mut in_first = vec![false; units];
+            for drawn in RRandom::seeded(split_seed).sample_int(units, units / 2) {
+                in_first[drawn - 1] = true;
+            }
+            let (mut first, mut second) = (Vec::new(), Vec::new());
+            for (comparison, &unit) in comparisons.iter().zip(&unit_of) {
+                if in_first[unit] {
+                    first.push(*comparison);
+                } else {
+                    second.push(*comparison);
+                }
+            }
+            half_correlation(items, &first, &second, options)
+        })
+        .collect();
+    let median = median(&correlations);
+    SplitHalf {
+        median,
+        spearman_brown: median.map(spearman_brown),
+        splits: correlations.len(),
+        by,
+        correlations,
+    }
+}
+
+/// Pearson correlation of the two halves' θ over the items both halves fitted.
+fn half_correlation(
+    items: usize,
+    first: &[Comparison],
+    second: &[Comparison],
+    options: &ReferenceOptions,
+) -> Option<f64> {
+    let first = reference::fit(items, first, options);
+    let second = reference::fit(items, second, options);
+    let (xs, ys): (Vec<f64>, Vec<f64>) = first
+        .items
+        .iter()
+        .zip(&second.items)
+        .filter(|(a, b)| a.comparisons > 0 && b.comparisons > 0)
+        .map(|(a, b)| (a.theta, b.theta))
+        .unzip();
+    pearson(&xs, &ys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A strict order 0 > 1 > … > 9 judged by `judges` judges, each pair several times, with
+    /// one upset per judge so no item is perfectly separated.
+    fn ordered_session(judges: u32) -> Vec<Comparison> {
+        let mut comparisons = Vec::new();
+        for judge in 0..judges {
+            for a in 0..10 {
+                for b in (a + 1)..10 {
+                    let upset = (a + b + judge as usize) % 7 == 0;
+                    let (w, l) = if upset { (b, a) } else { (a, b) };
+                    comparisons.push(Comparison::decided(w, l).by(judge));
+                }
+            }
+        }
+        comparisons
+    }
+
+    #[test]
+    fn consistent_judges_give_halves_that_agree() {
+        let comparisons = ordered_session(6);
+        let result = split_half(10, &comparisons, 20, DEFAULT_SEED, &ReferenceOptions::default());
+        assert_eq!(result.by, SplitBy::Judges);
+        assert_eq!(result.splits, 20);
+        assert!(result.median.unwrap() > 0.9, "{result:?}");
+        assert!(result.spearman_brown.unwrap() >= result.median.unwrap());
+    }
+
+    #[test]
+    fn fewer_than_four_judges_split_the_comparisons_reproducibly() {
+        let comparisons = ordered_session(2);
+        let options = ReferenceOptions::default();
+        let once = split_half(10, &comparisons, 10, 7, &options);
+        let again = split_half(10, &comparisons, 10, 7, &options);
+        assert_eq!(once.by, SplitBy::Comparisons);
+        assert_eq!(once, again);
+        assert_eq!(once.correlations, again.correlations);
+        let other_seed = split_half(10, &comparisons, 10, 8, &options);
+        assert_ne!(once.correlations, other_seed.correlations);
+    }
+}
