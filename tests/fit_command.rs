@@ -52,13 +52,23 @@ fn assert_scores(report: &Value, expected: &[(&str, f64)]) {
 #[test]
 fn reference_values_come_out_of_the_fit_command() {
     let path = fixture("two_essays.csv");
-    let (code, report, _) = fit(&["--comparisons", path.to_str().unwrap(), "--estimator", "ilsr"]);
+    let (code, report, _) = fit(&[
+        "--comparisons",
+        path.to_str().unwrap(),
+        "--estimator",
+        "ilsr",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(report["estimator"], "ilsr");
     assert_scores(&report, &[("e0", 0.542727), ("e1", -0.542727)]);
 
     let path = fixture("round_robin.jsonl");
-    let (code, report, _) = fit(&["--comparisons", path.to_str().unwrap(), "--estimator", "ilsr"]);
+    let (code, report, _) = fit(&[
+        "--comparisons",
+        path.to_str().unwrap(),
+        "--estimator",
+        "ilsr",
+    ]);
     assert_eq!(code, 0);
     assert_scores(
         &report,
@@ -148,7 +158,11 @@ fn bad_input_names_the_line_and_exits_2() {
             "winner,loser,first\na,b,a\na,c,b\n",
             "first.csv:3: first 'b' is neither",
         ),
-        ("no_loser.csv", "candidate_chosen,judge\na,j\n", "missing column 'loser'"),
+        (
+            "no_loser.csv",
+            "candidate_chosen,judge\na,j\n",
+            "missing column 'loser'",
+        ),
     ];
     for (name, content, expected) in cases {
         let path = dir.join(name);
@@ -165,13 +179,28 @@ fn bad_input_names_the_line_and_exits_2() {
 fn judged_session() -> String {
     let mut rows = String::from("candidate_chosen,candidate_not_chosen,judge,first\n");
     for judge in ["a", "b", "c", "d", "e"] {
-        for (round, (x, y)) in [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (0, 2), (1, 3), (2, 4), (3, 5), (0, 5)]
-            .into_iter()
-            .enumerate()
+        for (round, (x, y)) in [
+            (0, 1),
+            (1, 2),
+            (2, 3),
+            (3, 4),
+            (4, 5),
+            (0, 2),
+            (1, 3),
+            (2, 4),
+            (3, 5),
+            (0, 5),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let (better, worse) = (format!("s{x}"), format!("s{y}"));
             let upset = judge == "d" || (round + judge.len() * 3) % 9 == 0;
-            let (winner, loser) = if upset { (&worse, &better) } else { (&better, &worse) };
+            let (winner, loser) = if upset {
+                (&worse, &better)
+            } else {
+                (&better, &worse)
+            };
             let first = if round % 2 == 0 { winner } else { loser };
             rows.push_str(&format!("{winner},{loser},{judge},{first}\n"));
         }
@@ -184,7 +213,14 @@ fn the_reference_estimator_reports_reliability_misfit_and_order_effect() {
     let dir = tempdir();
     let path = dir.join("session.csv");
     std::fs::write(&path, judged_session()).unwrap();
-    let (code, report, stderr) = fit(&["--comparisons", path.to_str().unwrap(), "--split-halves", "20", "--seed", "7"]);
+    let (code, report, stderr) = fit(&[
+        "--comparisons",
+        path.to_str().unwrap(),
+        "--split-halves",
+        "20",
+        "--seed",
+        "7",
+    ]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(report["estimator"], "sirt");
     assert_eq!(report["converged"], true);
@@ -196,7 +232,9 @@ fn the_reference_estimator_reports_reliability_misfit_and_order_effect() {
     assert_eq!(split["by"], "judges");
     assert_eq!(split["splits"], 20);
     let median = split["median"].as_f64().unwrap();
-    assert!((split["spearman_brown"].as_f64().unwrap() - 2.0 * median / (1.0 + median)).abs() < 1e-12);
+    assert!(
+        (split["spearman_brown"].as_f64().unwrap() - 2.0 * median / (1.0 + median)).abs() < 1e-12
+    );
     let essays = report["essays"].as_array().unwrap();
     assert_eq!(essays.len(), 6);
     let best = essays.iter().find(|e| e["rank"] == 1).unwrap();
@@ -207,12 +245,20 @@ fn the_reference_estimator_reports_reliability_misfit_and_order_effect() {
         }
         assert!(essay["flagged"].is_boolean());
     }
-    assert_eq!(essays.iter().map(|e| e["comparisons"].as_u64().unwrap()).sum::<u64>(), 100);
+    assert_eq!(
+        essays
+            .iter()
+            .map(|e| e["comparisons"].as_u64().unwrap())
+            .sum::<u64>(),
+        100
+    );
     let judges = report["judges"].as_array().unwrap();
     assert_eq!(judges.len(), 5);
     let reverser = judges.iter().find(|j| j["id"] == "d").unwrap();
     assert_eq!(reverser["comparisons"], 10);
-    assert!(judges.iter().all(|j| j["id"] == "d" || j["infit"].as_f64() < reverser["infit"].as_f64()));
+    assert!(judges
+        .iter()
+        .all(|j| j["id"] == "d" || j["infit"].as_f64() < reverser["infit"].as_f64()));
     let order = &report["order_effect"];
     assert!(order["estimate"].is_number() && order["se"].as_f64().unwrap() > 0.0);
     assert!(report.get("components").is_none());
@@ -222,13 +268,23 @@ fn the_reference_estimator_reports_reliability_misfit_and_order_effect() {
 fn a_disconnected_session_is_fitted_and_its_components_named() {
     let dir = tempdir();
     let path = dir.join("two.jsonl");
-    let rows = [("a", "b"), ("b", "a"), ("a", "b"), ("x", "y"), ("y", "x"), ("y", "x")]
-        .map(|(w, l)| format!("{{\"candidate_chosen\":\"{w}\",\"candidate_not_chosen\":\"{l}\"}}\n"))
-        .concat();
+    let rows = [
+        ("a", "b"),
+        ("b", "a"),
+        ("a", "b"),
+        ("x", "y"),
+        ("y", "x"),
+        ("y", "x"),
+    ]
+    .map(|(w, l)| format!("{{\"candidate_chosen\":\"{w}\",\"candidate_not_chosen\":\"{l}\"}}\n"))
+    .concat();
     std::fs::write(&path, rows).unwrap();
     let (code, report, stderr) = fit(&["--comparisons", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(report["components"], serde_json::json!([["a", "b"], ["x", "y"]]));
+    assert_eq!(
+        report["components"],
+        serde_json::json!([["a", "b"], ["x", "y"]])
+    );
     assert_eq!(report["split_half"]["by"], "comparisons");
     assert!(report.get("judges").is_none() && report.get("order_effect").is_none());
 }
@@ -240,7 +296,10 @@ fn a_published_session_comes_out_as_the_meta_analysis_reported_it() {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
     let path = shared.join("datasets/cj-meta-analysis/judgements/AlMaimani2017.csv");
     if !path.exists() {
-        println!("skipped the published-session check: no {} (set CJ_SHARED_DIR)", path.display());
+        println!(
+            "skipped the published-session check: no {} (set CJ_SHARED_DIR)",
+            path.display()
+        );
         return;
     }
     let (code, report, stderr) = fit(&["--comparisons", path.to_str().unwrap()]);

@@ -57,7 +57,13 @@ fn rows(path: &PathBuf) -> Vec<Vec<String>> {
 /// Positions of `names` in the file's header (sessions carry extra columns in any order).
 fn columns(path: &PathBuf, names: [&str; 3]) -> [usize; 3] {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let header: Vec<&str> = text.lines().next().unwrap_or("").split(',').map(str::trim).collect();
+    let header: Vec<&str> = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .collect();
     names.map(|name| {
         header
             .iter()
@@ -104,7 +110,10 @@ struct Published {
 /// Numeric labels are matched by value (R turned "100000" into "1e+05").
 fn label_key(label: &str, numeric: bool) -> String {
     if numeric {
-        label.parse::<f64>().map(|v| v.to_string()).unwrap_or_default()
+        label
+            .parse::<f64>()
+            .map(|v| v.to_string())
+            .unwrap_or_default()
     } else {
         label.to_string()
     }
@@ -150,7 +159,12 @@ fn sessions(datasets: &PathBuf) -> Vec<SessionSummary> {
 /// Largest |ours − published| over θ, SE, outfit, infit (in that order) of every item.
 fn largest_differences(session: &Session, published: &Published, fit: &ReferenceFit) -> [f64; 4] {
     let numeric = session.labels.iter().all(|l| l.parse::<f64>().is_ok());
-    assert_eq!(published.by_label.len(), session.labels.len(), "{}", session.name);
+    assert_eq!(
+        published.by_label.len(),
+        session.labels.len(),
+        "{}",
+        session.name
+    );
     let mut largest = [0.0_f64; 4];
     for (label, item) in session.labels.iter().zip(&fit.items) {
         let reference = published
@@ -174,7 +188,12 @@ fn the_reference_estimator_reproduces_every_published_session() {
     assert_eq!(summaries.len(), 50);
     for summary in &summaries {
         let session = load_session(&datasets, &summary.name);
-        assert_eq!(session.comparisons.len(), summary.decisions, "{}", summary.name);
+        assert_eq!(
+            session.comparisons.len(),
+            summary.decisions,
+            "{}",
+            summary.name
+        );
         let published = load_published(&datasets, &session);
         let fit = reference::fit(
             session.labels.len(),
@@ -183,12 +202,24 @@ fn the_reference_estimator_reproduces_every_published_session() {
         );
         let largest = largest_differences(&session, &published, &fit);
         for (what, difference) in ["theta", "se", "outfit", "infit"].iter().zip(largest) {
-            assert!(difference < TOLERANCE, "{}: {what} off by {difference}", summary.name);
+            assert!(
+                difference < TOLERANCE,
+                "{}: {what} off by {difference}",
+                summary.name
+            );
         }
         let ssr = fit.ssr().unwrap();
         let g = fit.separation().unwrap();
-        assert!((ssr - summary.ssr).abs() < TOLERANCE, "{}: SSR {ssr}", summary.name);
-        assert!((g - summary.sep_g).abs() < TOLERANCE, "{}: G {g}", summary.name);
+        assert!(
+            (ssr - summary.ssr).abs() < TOLERANCE,
+            "{}: SSR {ssr}",
+            summary.name
+        );
+        assert!(
+            (g - summary.sep_g).abs() < TOLERANCE,
+            "{}: G {g}",
+            summary.name
+        );
     }
 }
 
@@ -329,8 +360,14 @@ fn the_order_effect_reproduces_bradley_terry2_on_baseball() {
     assert_eq!(comparisons.len(), 273);
     let effect = order_effect::estimate(teams.len(), &comparisons).unwrap();
     assert!(effect.converged);
-    assert!((effect.estimate - 0.3022607).abs() < BASEBALL_TOLERANCE, "{effect:?}");
-    assert!((effect.se - 0.1309436).abs() < BASEBALL_TOLERANCE, "{effect:?}");
+    assert!(
+        (effect.estimate - 0.3022607).abs() < BASEBALL_TOLERANCE,
+        "{effect:?}"
+    );
+    assert!(
+        (effect.se - 0.1309436).abs() < BASEBALL_TOLERANCE,
+        "{effect:?}"
+    );
     assert!(effect.flagged(), "η = 2.3 SE is a real home advantage");
     let baltimore = effect.thetas[teams.iter().position(|t| t == "Baltimore").unwrap()];
     for (team, ability) in [
@@ -342,6 +379,9 @@ fn the_order_effect_reproduces_bradley_terry2_on_baseball() {
         ("Toronto", 1.3271104),
     ] {
         let ours = effect.thetas[teams.iter().position(|t| t == team).unwrap()] - baltimore;
-        assert!((ours - ability).abs() < BASEBALL_TOLERANCE, "{team}: {ours} vs {ability}");
+        assert!(
+            (ours - ability).abs() < BASEBALL_TOLERANCE,
+            "{team}: {ours} vs {ability}"
+        );
     }
 }

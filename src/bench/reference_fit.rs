@@ -50,25 +50,42 @@ pub fn run(args: &ReferenceFitArgs) -> anyhow::Result<Report> {
         .collect();
     single.sort_by(f64::total_cmp);
     let started = Instant::now();
-    let split = split_half(items, comparisons, args.split_halves, DEFAULT_SEED, &options);
+    let split = split_half(
+        items,
+        comparisons,
+        args.split_halves,
+        DEFAULT_SEED,
+        &options,
+    );
     let split_ms = started.elapsed().as_secs_f64() * 1e3;
     let pairs: Vec<[usize; 2]> = comparisons.iter().map(|c| [c.first, c.second]).collect();
     let choix = time_choix(&args.python, items, &pairs, DEFAULT_ALPHA, repeats)?;
 
     let mut report = Report::new(format!(
         "Reference fit (sirt::btm): {} — {items} items × {} decisions",
-        args.session.file_name().unwrap_or_default().to_string_lossy(),
+        args.session
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy(),
         comparisons.len()
     ));
     report
         .compared(
             "one fit, median",
             millis(single[repeats / 2]),
-            format!("choix {} ILSR {}", choix.choix_version, millis(choix.median_ms)),
+            format!(
+                "choix {} ILSR {}",
+                choix.choix_version,
+                millis(choix.median_ms)
+            ),
             format!("{:.1}× faster", choix.median_ms / single[repeats / 2]),
         )
         .figure(
-            format!("fit + {} split halves ({} fits)", split.splits, 2 * split.splits),
+            format!(
+                "fit + {} split halves ({} fits)",
+                split.splits,
+                2 * split.splits
+            ),
             millis(split_ms),
         )
         .note(format!(

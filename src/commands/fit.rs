@@ -162,7 +162,12 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<Value> {
     let calibration =
         (!anchors.is_empty()).then(|| grading::calibrate(args.scale, &calibration_points));
     let ranks = ranks_of(&scores);
-    let flags = flag_misfits(&infits.iter().map(|v| v.unwrap_or(f64::NAN)).collect::<Vec<_>>());
+    let flags = flag_misfits(
+        &infits
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect::<Vec<_>>(),
+    );
     let essays: Vec<EssayFit> = (0..ids.len())
         .map(|i| {
             let mut essay = EssayFit {
@@ -281,8 +286,15 @@ fn audit(
 ) -> anyhow::Result<()> {
     let n = ids.len();
     let options = ReferenceOptions::default();
-    let split = (args.split_halves > 0)
-        .then(|| split_half(n, &input.comparisons, args.split_halves, args.seed, &options));
+    let split = (args.split_halves > 0).then(|| {
+        split_half(
+            n,
+            &input.comparisons,
+            args.split_halves,
+            args.seed,
+            &options,
+        )
+    });
     batch.insert("split_half".into(), serde_json::to_value(split)?);
     if !input.judges.is_empty() {
         let fitted = reference::fit(n, &input.comparisons, &options);
@@ -336,4 +348,3 @@ fn ranks_of(scores: &[f64]) -> Vec<u32> {
     }
     ranks
 }
-

@@ -175,7 +175,12 @@ fn json_rows(path: &Path, text: &str) -> anyhow::Result<Vec<Row>> {
 }
 
 fn csv_comparison_rows(path: &Path, text: &str) -> anyhow::Result<Vec<Row>> {
-    let known: Vec<&str> = WINNER.iter().chain(&LOSER).chain(&OPTIONAL).copied().collect();
+    let known: Vec<&str> = WINNER
+        .iter()
+        .chain(&LOSER)
+        .chain(&OPTIONAL)
+        .copied()
+        .collect();
     let (headers, records) = csv_records(path, text, &known)?;
     let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
     let required = |names: [&str; 2]| {

@@ -63,6 +63,9 @@ mod tests {
             Comparison::decided(2, 3),
             Comparison::decided(1, 2),
         ];
-        assert_eq!(connected_components(4, &comparisons), vec![vec![0, 1, 2, 3]]);
+        assert_eq!(
+            connected_components(4, &comparisons),
+            vec![vec![0, 1, 2, 3]]
+        );
     }
 }

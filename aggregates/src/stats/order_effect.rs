@@ -195,7 +195,16 @@ mod tests {
     fn no_position_preference_gives_an_effect_near_zero_and_no_flag() {
         // Every pair shown both ways with the same verdict: position carries nothing.
         let mut comparisons = Vec::new();
-        for (w, l) in [(0, 1), (1, 2), (0, 2), (2, 0), (1, 0), (2, 1), (0, 1), (1, 2)] {
+        for (w, l) in [
+            (0, 1),
+            (1, 2),
+            (0, 2),
+            (2, 0),
+            (1, 0),
+            (2, 1),
+            (0, 1),
+            (1, 2),
+        ] {
             comparisons.push(Comparison::decided(w, l));
             comparisons.push(Comparison {
                 first: l,

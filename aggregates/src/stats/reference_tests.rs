@@ -19,7 +19,10 @@ fn items_that_won_or_lost_everything_get_finite_scores_and_errors() {
     ];
     let fitted = fit(3, &comparisons, &options());
     assert!(fitted.converged);
-    assert!(fitted.items.iter().all(|i| i.theta.is_finite() && i.se.is_finite()));
+    assert!(fitted
+        .items
+        .iter()
+        .all(|i| i.theta.is_finite() && i.se.is_finite()));
     assert!(fitted.items[0].theta > fitted.items[1].theta);
     assert_eq!(fitted.items[0].comparisons, 3);
     assert_eq!(fitted.items[0].wins, 3.0);
@@ -54,7 +57,10 @@ fn a_disconnected_graph_is_still_fitted() {
     ];
     let fitted = fit(4, &comparisons, &options());
     assert!(fitted.items.iter().all(|i| i.theta.is_finite()));
-    assert_eq!(super::super::components::connected_components(4, &comparisons).len(), 2);
+    assert_eq!(
+        super::super::components::connected_components(4, &comparisons).len(),
+        2
+    );
 }
 
 #[test]

@@ -144,7 +144,13 @@ mod tests {
     #[test]
     fn consistent_judges_give_halves_that_agree() {
         let comparisons = ordered_session(6);
-        let result = split_half(10, &comparisons, 20, DEFAULT_SEED, &ReferenceOptions::default());
+        let result = split_half(
+            10,
+            &comparisons,
+            20,
+            DEFAULT_SEED,
+            &ReferenceOptions::default(),
+        );
         assert_eq!(result.by, SplitBy::Judges);
         assert_eq!(result.splits, 20);
         assert!(result.median.unwrap() > 0.9, "{result:?}");
