@@ -12,7 +12,7 @@ use cj_aggregates::stats::reference::{self, ReferenceFit, ReferenceOptions};
 use cj_aggregates::stats::split_half::{self, SplitBy, DEFAULT_SEED, DEFAULT_SPLITS};
 use cj_aggregates::stats::Comparison;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Published values are printed with 15–17 significant digits and the algorithm is copied
 /// exactly, so everything agrees to floating-point rounding; 1e-9 leaves room for the order
@@ -45,7 +45,7 @@ struct Session {
 }
 
 /// The data rows of a CSV file without quoted fields (none of the shared files has any).
-fn rows(path: &PathBuf) -> Vec<Vec<String>> {
+fn rows(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     text.lines()
         .skip(1)
@@ -55,7 +55,7 @@ fn rows(path: &PathBuf) -> Vec<Vec<String>> {
 }
 
 /// Positions of `names` in the file's header (sessions carry extra columns in any order).
-fn columns(path: &PathBuf, names: [&str; 3]) -> [usize; 3] {
+fn columns(path: &Path, names: [&str; 3]) -> [usize; 3] {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let header: Vec<&str> = text
         .lines()
@@ -72,7 +72,7 @@ fn columns(path: &PathBuf, names: [&str; 3]) -> [usize; 3] {
     })
 }
 
-fn load_session(datasets: &PathBuf, name: &str) -> Session {
+fn load_session(datasets: &Path, name: &str) -> Session {
     let mut labels = Vec::new();
     let mut items: HashMap<String, usize> = HashMap::new();
     let mut judges: HashMap<String, u32> = HashMap::new();
@@ -119,7 +119,7 @@ fn label_key(label: &str, numeric: bool) -> String {
     }
 }
 
-fn load_published(datasets: &PathBuf, session: &Session) -> Published {
+fn load_published(datasets: &Path, session: &Session) -> Published {
     let numeric = session.labels.iter().all(|l| l.parse::<f64>().is_ok());
     let path = datasets.join(format!("cj-meta-analysis/sirt/{}.csv", session.name));
     let by_label = rows(&path)
@@ -143,7 +143,7 @@ struct SessionSummary {
     median_split_corr: f64,
 }
 
-fn sessions(datasets: &PathBuf) -> Vec<SessionSummary> {
+fn sessions(datasets: &Path) -> Vec<SessionSummary> {
     rows(&datasets.join("cj-meta-analysis/sessions.csv"))
         .into_iter()
         .map(|row| SessionSummary {

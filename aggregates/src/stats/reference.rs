@@ -162,8 +162,11 @@ pub fn fit(items: usize, comparisons: &[Comparison], options: &ReferenceOptions)
             .iter()
             .map(|&i| (theta[i] - previous[i]).abs())
             .fold(0.0, f64::max);
-        if !(change > options.convergence) {
-            converged = true;
+        // sirt continues while the change exceeds conv; a NaN change (a diverged run) stops
+        // without converging.
+        let still_moving = change > options.convergence;
+        if !still_moving {
+            converged = !change.is_nan();
             break;
         }
         if iterations >= options.max_iterations {
