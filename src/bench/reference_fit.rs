@@ -82,7 +82,7 @@ pub fn run(args: &ReferenceFitArgs) -> anyhow::Result<Report> {
         )
         .figure(
             format!(
-                "fit + {} split halves ({} fits)",
+                "{} split halves ({} fits)",
                 split.splits,
                 2 * split.splits
             ),
