@@ -81,11 +81,7 @@ pub fn run(args: &ReferenceFitArgs) -> anyhow::Result<Report> {
             format!("{:.1}× faster", choix.median_ms / single[repeats / 2]),
         )
         .figure(
-            format!(
-                "{} split halves ({} fits)",
-                split.splits,
-                2 * split.splits
-            ),
+            format!("{} split halves ({} fits)", split.splits, 2 * split.splits),
             millis(split_ms),
         )
         .note(format!(
