@@ -76,11 +76,7 @@ impl Progress {
 
 /// Whole tenths of `total` that `done` covers (0..=10; `done` beyond `total` counts as all).
 fn tenths_done(done: u64, total: u64) -> u64 {
-    if total == 0 {
-        0
-    } else {
-        done.min(total) * 10 / total
-    }
+    (done.min(total) * 10).checked_div(total).unwrap_or(0)
 }
 
 #[cfg(test)]
