@@ -42,8 +42,13 @@ async fn json_log_lines_parse_and_a_callbacks_lines_carry_its_batch_id() {
         request_max_comparisons: 30,
         timeout_secs: 120,
     };
+    // Whether the batch is graded is the pipeline tests' business; here it must only end
+    // after its callbacks were recorded.
     let outcome = run_once(&run, false).await.expect("the run ends");
-    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(
+        outcome.state == "COMPLETED" && outcome.comparisons > 0,
+        "{outcome:?}"
+    );
     let stopped = service.terminate().await.expect("serve stops on SIGTERM");
     assert!(stopped.success(), "serve exited with {stopped}");
 
