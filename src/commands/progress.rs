@@ -68,9 +68,13 @@ impl Progress {
         ))
     }
 
-    /// Leaves the finished bar on the terminal.
+    /// Leaves the finished bar on the terminal, on a line of its own.
     pub fn finish(&self) {
         self.bar.finish();
+        if !self.bar.is_hidden() {
+            // indicatif leaves the cursor behind the bar: what comes next starts a new line.
+            eprintln!();
+        }
     }
 }
 
