@@ -5,7 +5,7 @@ use crate::commands::{
     anchors, bench, demo, fit, history, inspect, instructions, llm_sim, migrate, replay, run_eng5,
     serve, simulate, token,
 };
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::future::Future;
 
 #[derive(Debug, Parser)]
@@ -15,8 +15,33 @@ use std::future::Future;
     about = "Comparative-judgement assessment: LLM pairwise verdicts → Bradley–Terry scale → grades"
 )]
 pub struct Cli {
+    /// How log lines on stderr look: `text` for people, `json` (one object a line) for a
+    /// log pipeline (docs/ops/runbook.md, "Logs").
+    #[arg(long = "log-format", env = "CJ_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The shape of the log lines on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; span fields in front of the message.
+    #[default]
+    Text,
+    /// One JSON object a line: `timestamp`, `level`, `target`, the event's fields
+    /// (`message` among them) at the top level, and the innermost span's fields under `span`.
+    Json,
+}
+
+impl LogFormat {
+    /// The value `--log-format` / `CJ_LOG_FORMAT` takes for this format.
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,15 +115,27 @@ pub fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
     Ok(runtime.block_on(future))
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default: warnings only, so command output stays
-/// readable).
-pub fn init_tracing() {
+/// Logs to stderr in `format`, filtered by `RUST_LOG` (default: warnings only, so command
+/// output stays readable).
+pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        // Event fields flattened to the top level; of the spans only the innermost, whole,
+        // under `span` — each span the service opens carries `batch_id` and
+        // `correlation_id` itself, so a pipeline finds them at `span.batch_id` and
+        // `span.correlation_id` without walking a list.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// 2 for bad input the user can fix, 1 for everything else.
@@ -107,5 +144,31 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
         2
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_format_is_text_unless_asked_and_goes_before_or_after_the_subcommand() {
+        let default = Cli::try_parse_from(["cj-assessment", "demo"]).expect("parses");
+        assert_eq!(default.log_format, LogFormat::Text);
+        for args in [
+            ["cj-assessment", "--log-format", "json", "demo"],
+            ["cj-assessment", "demo", "--log-format", "json"],
+        ] {
+            let cli = Cli::try_parse_from(args).expect("parses");
+            assert_eq!(cli.log_format, LogFormat::Json, "{args:?}");
+        }
+        assert!(Cli::try_parse_from(["cj-assessment", "--log-format", "xml", "demo"]).is_err());
+    }
+
+    #[test]
+    fn the_format_round_trips_through_its_argument() {
+        for format in [LogFormat::Text, LogFormat::Json] {
+            assert_eq!(LogFormat::from_str(format.as_arg(), false), Ok(format));
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cj_assessment::cli::init_tracing();
+    cj_assessment::cli::init_tracing(cli.log_format);
     match cli.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

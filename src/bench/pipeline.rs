@@ -6,6 +6,7 @@
 
 use super::scratch_database::ScratchDatabase;
 use super::BenchEnvironment;
+use crate::cli::LogFormat;
 use crate::config::{KafkaSettings, ServiceSettings, TopicNames};
 use crate::harness::broker::{Broker, BrokerLaunch, BrokerStorage};
 use crate::harness::free_local_address;
@@ -103,6 +104,7 @@ impl Pipeline {
             binary: std::env::current_exe().context("locating this binary")?,
             log_path: self.log_path.clone(),
             log_filter: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            log_format: LogFormat::Text,
         };
         let service = ServiceProcess::start(launch, settings)?;
         let ready = service.wait_ready(READY_TIMEOUT).await.with_context(|| {

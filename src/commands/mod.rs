@@ -1,4 +1,4 @@
-//! One module per subcommand.
+//! One module per subcommand, plus [`progress`], the progress bar `replay` and `run-eng5` share.
 
 pub mod anchors;
 pub mod bench;
@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod instructions;
 pub mod llm_sim;
 pub mod migrate;
+pub mod progress;
 pub mod replay;
 pub mod run_eng5;
 pub mod serve;

@@ -1,12 +1,12 @@
 //! `cj-assessment replay`: rebuilds one projection (`--projection NAME`) or all of them from
 //! the event log, with progress on stderr and the rate on stdout.
 
+use super::progress::Progress;
 use crate::cli::{block_on, DatabaseArgs};
 use crate::store::database::connect_and_migrate;
 use cj_projections::catalogue;
 use cj_projections::replay::replay;
 use clap::Args;
-use std::io::Write;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -27,12 +27,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         };
         for projection in projections {
             let name = projection.name();
+            let mut progress = Progress::new(name, "events");
             let report = replay(&pool, projection.as_ref(), |applied, log_size| {
-                eprint!("\r{}", progress_bar(name, applied, log_size));
-                let _ = std::io::stderr().flush();
+                progress.update(applied, log_size.max(0) as u64);
             })
             .await?;
-            eprintln!();
+            progress.finish();
             println!(
                 "{name}: {} events in {:.2} s ({:.0} events/s)",
                 report.events,
@@ -42,30 +42,4 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })?
-}
-
-/// Width of the bar in characters.
-const BAR_WIDTH: usize = 30;
-
-/// `name [#######.......] applied/total`.
-fn progress_bar(name: &str, applied: u64, total: i64) -> String {
-    let total = total.max(1) as u64;
-    let filled = ((applied.min(total) * BAR_WIDTH as u64) / total) as usize;
-    format!(
-        "{name:<20} [{}{}] {applied}/{total}",
-        "#".repeat(filled),
-        ".".repeat(BAR_WIDTH - filled)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bar_fills_with_progress() {
-        assert!(progress_bar("p", 0, 10).contains(&".".repeat(BAR_WIDTH)));
-        assert!(progress_bar("p", 10, 10).contains(&"#".repeat(BAR_WIDTH)));
-        assert!(progress_bar("p", 20, 10).ends_with("20/10"));
-    }
 }

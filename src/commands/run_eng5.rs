@@ -1,10 +1,11 @@
 //! `cj-assessment run-eng5`: drives one real batch through a running service, end to end —
 //! registers an assignment with anchors (ENG5 national scale by default, or the Swedish
 //! scale), stores generated essays in the content store, publishes the request with a real
-//! Kafka producer, follows the batch with a progress line and prints the outcome with the
+//! Kafka producer, follows the batch with a progress bar and prints the outcome with the
 //! anchors' alignment. Exits non-zero unless the batch is COMPLETE_* / COMPLETED with
 //! grade projections.
 
+use super::progress::Progress;
 use crate::config::ServiceSettings;
 use crate::content::client::ContentClient;
 use crate::kafka::admin::ensure_topics;
@@ -15,7 +16,6 @@ use crate::runner::request::{request_envelope, store_essays};
 use crate::store::database::connect_and_migrate;
 use cj_aggregates::grade_scale::GradeScale;
 use clap::Args;
-use std::io::Write;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -74,31 +74,21 @@ pub async fn run_once(args: &RunArgs, show_progress: bool) -> anyhow::Result<Run
             &[],
         )
         .await?;
+    let mut progress = show_progress.then(|| Progress::new(upstream.as_str(), "comparisons"));
     let outcome = follow_batch(
         &pool,
         &upstream,
         args.scale,
         Duration::from_secs(args.timeout_secs),
         |resolved, planned| {
-            if show_progress {
-                let width = 30usize;
-                let filled = if planned > 0 {
-                    (resolved as usize * width) / planned as usize
-                } else {
-                    0
-                };
-                eprint!(
-                    "\r[{}{}] {resolved}/{planned} comparisons",
-                    "#".repeat(filled.min(width)),
-                    "-".repeat(width - filled.min(width))
-                );
-                let _ = std::io::stderr().flush();
+            if let Some(progress) = &mut progress {
+                progress.update(resolved.max(0) as u64, planned.max(0) as u64);
             }
         },
     )
     .await?;
-    if show_progress {
-        eprintln!();
+    if let Some(progress) = &progress {
+        progress.finish();
     }
     Ok(outcome)
 }

@@ -19,6 +19,7 @@ use rdkafka::message::Message;
 use sqlx::PgPool;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use tracing::{info_span, Instrument};
 
 /// `actor` of the events callbacks cause.
 pub const ACTOR: &str = "callback-consumer";
@@ -72,7 +73,16 @@ impl CallbackHandler {
             count_orphan(orphan.report.correlation_id, None);
         }
         let recorded: Vec<Option<()>> = stream::iter(routed.by_batch)
-            .map(|(batch_id, group)| self.record(batch_id, group, shutdown))
+            .map(|(batch_id, group)| {
+                // The correlation id the recorded events carry: the first callback's.
+                let span = info_span!(
+                    "record_callbacks",
+                    %batch_id,
+                    correlation_id = %group[0].correlation_id,
+                    callbacks = group.len()
+                );
+                self.record(batch_id, group, shutdown).instrument(span)
+            })
             .buffer_unordered(RECORD_CONCURRENCY)
             .collect()
             .await;
@@ -97,6 +107,7 @@ impl CallbackHandler {
             });
             match self.bus.execute(batch_id, command, &metadata).await {
                 Ok(()) => {
+                    tracing::debug!(recorded = group.len(), "callbacks recorded");
                     group.iter().for_each(count_recorded);
                     return Some(());
                 }

@@ -8,6 +8,7 @@ use super::request::{comparison_request, EssayTexts};
 use crate::content::client::{ContentClient, ContentError};
 use crate::llm::client::{LlmProviderClient, ProviderError};
 use std::sync::Arc;
+use tracing::{info_span, Instrument};
 
 /// Error code of a comparison whose essay text is gone from the content store.
 pub const CONTENT_MISSING: &str = "CJ_ESSAY_TEXT_UNAVAILABLE";
@@ -39,7 +40,18 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// Sends one comparison inside a span with its batch id and correlation id.
     pub async fn send(&self, comparison: ClaimedComparison) -> Dispatched {
+        let span = info_span!(
+            "dispatch_comparison",
+            batch_id = %comparison.batch_id,
+            correlation_id = %comparison.correlation_id,
+            attempt = comparison.attempt
+        );
+        self.send_in_span(comparison).instrument(span).await
+    }
+
+    async fn send_in_span(&self, comparison: ClaimedComparison) -> Dispatched {
         let outcome = match comparison.queue_status() {
             QueueStatus::Sent => Outcome::Accepted,
             QueueStatus::Failed => Outcome::Refused {
@@ -48,6 +60,7 @@ impl Sender {
             },
             QueueStatus::Pending => self.request(&comparison).await,
         };
+        tracing::debug!(?outcome, "comparison dispatched");
         Dispatched {
             comparison,
             outcome,

@@ -8,6 +8,7 @@ use super::child::{redirect_output, ChildProcess};
 use super::error::HarnessError;
 use super::readiness::{probe, probe_client, wait_ready, Answer};
 use super::signals::Signal;
+use crate::cli::LogFormat;
 use crate::config::ServiceSettings;
 use std::io::Write;
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub struct ServiceLaunch {
     pub log_path: PathBuf,
     /// `RUST_LOG` of the service.
     pub log_filter: String,
+    /// `CJ_LOG_FORMAT` of the service.
+    pub log_format: LogFormat,
 }
 
 /// The service's settings as the environment `serve` reads them from.
@@ -122,7 +125,8 @@ impl ServiceProcess {
         }
         command
             .envs(service_environment(&self.settings))
-            .env("RUST_LOG", &self.launch.log_filter);
+            .env("RUST_LOG", &self.launch.log_filter)
+            .env("CJ_LOG_FORMAT", self.launch.log_format.as_arg());
         redirect_output(&mut command, Some(&self.launch.log_path))?;
         self.process = Some(ChildProcess::spawn(&self.name(), command)?);
         Ok(())

@@ -1,23 +1,22 @@
 //! The teacher's report of a scored batch, rendered on the server as one HTML page with an
 //! inline SVG chart (no scripts, no external assets): every essay on the Bradley–Terry
 //! scale with its ±1 SE bar, anchors marked with their known grades, the grade boundaries
-//! of the calibration, and the grade table.
+//! of the calibration, and the grade table. Rendered with `maud`, which escapes every
+//! inserted value by construction; only the constant style sheet is inserted as is.
 
 use cj_aggregates::events::{BatchScored, EssayScore};
-use std::fmt::Write;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 const ROW_HEIGHT: f64 = 18.0;
 const CHART_WIDTH: f64 = 760.0;
 const LABEL_WIDTH: f64 = 170.0;
 const MARGIN: f64 = 24.0;
 
-/// Escapes text for HTML and SVG.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// The page's style sheet (a constant: nothing from a batch goes into it).
+const STYLE: &str =
+    "body{font-family:sans-serif;margin:2em;color:#222} table{border-collapse:collapse}\
+     td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}\
+     .anchor{color:#8a3b00;font-weight:bold} .num{text-align:right}";
 
 /// What the page says about the batch besides its scores.
 pub struct ReportHeading<'a> {
@@ -31,37 +30,51 @@ pub struct ReportHeading<'a> {
 pub fn render_report(heading: &ReportHeading<'_>, scored: &BatchScored) -> String {
     let mut essays: Vec<&EssayScore> = scored.essays.iter().collect();
     essays.sort_by_key(|e| e.rank);
-    let mut page = String::new();
-    let _ = write!(
-        page,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>CJ report {batch}</title><style>\
-         body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse}}\
-         td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}\
-         .anchor{{color:#8a3b00;font-weight:bold}} .num{{text-align:right}}</style></head><body>\
-         <h1>Comparative judgement report</h1>\
-         <p>Batch <code>{upstream}</code> (CJ batch <code>{batch}</code>) — status <b>{status}</b>, \
-         {comparisons} comparisons, scale {scale}{ssr}.</p>",
-        batch = escape(heading.batch_id),
-        upstream = escape(heading.upstream_batch_id),
-        status = escape(heading.status),
-        comparisons = heading.comparisons,
-        scale = scored.grade_scale,
-        ssr = scored
-            .ssr
-            .map(|s| format!(", scale separation reliability {s:.2}"))
-            .unwrap_or_default(),
-    );
-    page.push_str(&chart(&essays, scored));
-    if let Some(reason) = &scored.calibration_unavailable {
-        let _ = write!(page, "<p>Grades are unavailable: {}.</p>", escape(reason));
-    }
-    page.push_str(&grade_table(&essays));
-    page.push_str("</body></html>");
-    page
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "CJ report " (heading.batch_id) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "Comparative judgement report" }
+                p {
+                    "Batch " code { (heading.upstream_batch_id) }
+                    " (CJ batch " code { (heading.batch_id) } ") — status " b { (heading.status) }
+                    ", " (heading.comparisons) " comparisons, scale " (scored.grade_scale)
+                    @if let Some(ssr) = scored.ssr {
+                        ", scale separation reliability " (format!("{ssr:.2}"))
+                    }
+                    "."
+                }
+                (chart(&essays, scored))
+                @if let Some(reason) = &scored.calibration_unavailable {
+                    p { "Grades are unavailable: " (reason) "." }
+                }
+                (grade_table(&essays))
+            }
+        }
+    };
+    page.into_string()
 }
 
-fn chart(essays: &[&EssayScore], scored: &BatchScored) -> String {
+/// A coordinate as the chart writes it: one decimal.
+fn at(value: f64) -> String {
+    format!("{value:.1}")
+}
+
+/// The essays' row label: id, then the anchor's known grade or the student's projected one.
+fn row_label(essay: &EssayScore) -> String {
+    match (&essay.known_grade, &essay.projection) {
+        (Some(grade), _) => format!("{} [{}]", essay.essay_id, grade),
+        (None, Some(projection)) => format!("{} — {}", essay.essay_id, projection.grade),
+        (None, None) => essay.essay_id.to_string(),
+    }
+}
+
+fn chart(essays: &[&EssayScore], scored: &BatchScored) -> Markup {
     let (low, high) = essays
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), e| {
@@ -76,101 +89,179 @@ fn chart(essays: &[&EssayScore], scored: &BatchScored) -> String {
     let plot_width = CHART_WIDTH - LABEL_WIDTH - 2.0 * MARGIN;
     let x = |score: f64| LABEL_WIDTH + MARGIN + (score - low) / (high - low) * plot_width;
     let height = MARGIN * 2.0 + ROW_HEIGHT * essays.len() as f64 + 20.0;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"scale-chart\" role=\"img\" \
-         aria-label=\"Essays on the Bradley–Terry scale\" width=\"{CHART_WIDTH}\" height=\"{height}\" \
-         viewBox=\"0 0 {CHART_WIDTH} {height}\">"
-    );
-    if let Some(calibration) = &scored.calibration {
-        let grades = calibration.scale.grades();
-        for (i, boundary) in calibration.boundaries.iter().enumerate() {
-            if *boundary <= low || *boundary >= high {
-                continue;
+    let boundaries: Vec<(f64, &str, &str)> = match &scored.calibration {
+        Some(calibration) => {
+            let grades = calibration.scale.grades();
+            calibration
+                .boundaries
+                .iter()
+                .enumerate()
+                .filter(|(_, boundary)| **boundary > low && **boundary < high)
+                .map(|(i, boundary)| {
+                    let grade = |index: usize| grades.get(index).copied().unwrap_or("");
+                    (x(*boundary), grade(i), grade(i + 1))
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    // SVG elements get explicit end tags: an HTML parser does not close `<line>` by itself.
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" id="scale-chart" role="img"
+            aria-label="Essays on the Bradley–Terry scale" width=(CHART_WIDTH) height=(height)
+            viewBox=(format!("0 0 {CHART_WIDTH} {height}")) {
+            @for (bx, below, above) in &boundaries {
+                line class="boundary" x1=(at(*bx)) y1=(MARGIN) x2=(at(*bx)) y2=(at(height - 20.0))
+                    stroke="#9ab" stroke-dasharray="4 3" {}
+                text x=(at(*bx)) y=(at(MARGIN - 6.0)) font-size="10" text-anchor="middle" fill="#567" {
+                    (below) "|" (above)
+                }
             }
-            let bx = x(*boundary);
-            let _ = write!(
-                svg,
-                "<line class=\"boundary\" x1=\"{bx:.1}\" y1=\"{MARGIN}\" x2=\"{bx:.1}\" y2=\"{:.1}\" \
-                 stroke=\"#9ab\" stroke-dasharray=\"4 3\"/><text x=\"{bx:.1}\" y=\"{:.1}\" font-size=\"10\" \
-                 text-anchor=\"middle\" fill=\"#567\">{}|{}</text>",
-                height - 20.0,
-                MARGIN - 6.0,
-                escape(grades.get(i).copied().unwrap_or("")),
-                escape(grades.get(i + 1).copied().unwrap_or(""))
-            );
+            @for (row, essay) in essays.iter().enumerate() {
+                @let y = at(MARGIN + ROW_HEIGHT * (row as f64 + 0.5));
+                @let se = essay.standard_error.min(3.0);
+                @let colour = if essay.known_grade.is_some() { "#c05000" } else { "#1f5fa8" };
+                text x=(at(LABEL_WIDTH + MARGIN - 6.0)) y=(at(MARGIN + ROW_HEIGHT * (row as f64 + 0.5) + 4.0))
+                    font-size="11" text-anchor="end" { (row_label(essay)) }
+                line x1=(at(x(essay.bt_score - se))) y1=(y) x2=(at(x(essay.bt_score + se))) y2=(y)
+                    stroke=(colour) stroke-width="2" {}
+                circle class=(if essay.is_anchor { "anchor" } else { "student" })
+                    cx=(at(x(essay.bt_score))) cy=(y) r="4" fill=(colour) {}
+            }
+            text x=(at(LABEL_WIDTH + MARGIN)) y=(at(height - 4.0)) font-size="11" {
+                "lower ← Bradley–Terry score (logits, ±1 SE) → higher"
+            }
         }
     }
-    for (row, essay) in essays.iter().enumerate() {
-        let y = MARGIN + ROW_HEIGHT * (row as f64 + 0.5);
-        let se = essay.standard_error.min(3.0);
-        let (colour, label) = match &essay.known_grade {
-            Some(grade) => ("#c05000", format!("{} [{}]", essay.essay_id, grade)),
-            None => (
-                "#1f5fa8",
-                match &essay.projection {
-                    Some(p) => format!("{} — {}", essay.essay_id, p.grade),
-                    None => essay.essay_id.to_string(),
-                },
-            ),
-        };
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{}</text>\
-             <line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{colour}\" stroke-width=\"2\"/>\
-             <circle class=\"{}\" cx=\"{:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{colour}\"/>",
-            LABEL_WIDTH + MARGIN - 6.0,
-            y + 4.0,
-            escape(&label),
-            x(essay.bt_score - se),
-            x(essay.bt_score + se),
-            if essay.is_anchor { "anchor" } else { "student" },
-            x(essay.bt_score),
-        );
-    }
-    let _ = write!(
-        svg,
-        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">lower ← Bradley–Terry score (logits, ±1 SE) → higher</text></svg>",
-        LABEL_WIDTH + MARGIN,
-        height - 4.0
-    );
-    svg
 }
 
-fn grade_table(essays: &[&EssayScore]) -> String {
-    let mut table = String::from(
-        "<h2>Grades</h2><table><tr><th>rank</th><th>essay</th><th>score ± SE</th>\
-         <th>grade</th><th>probability</th><th>confidence</th><th>comparisons</th></tr>",
-    );
-    for essay in essays {
-        let (grade, probability, label, class) = match (&essay.known_grade, &essay.projection) {
-            (Some(known), _) => (
-                format!("{known} (anchor)"),
-                String::new(),
-                String::new(),
-                " class=\"anchor\"",
-            ),
-            (None, Some(p)) => (
-                p.grade.clone(),
-                format!("{:.2}", p.confidence),
-                format!("{:?}", p.label).to_uppercase(),
-                "",
-            ),
-            (None, None) => ("—".into(), String::new(), String::new(), ""),
+fn grade_table(essays: &[&EssayScore]) -> Markup {
+    html! {
+        h2 { "Grades" }
+        table {
+            tr {
+                th { "rank" } th { "essay" } th { "score ± SE" } th { "grade" }
+                th { "probability" } th { "confidence" } th { "comparisons" }
+            }
+            @for essay in essays {
+                @let (grade, probability, label) = match (&essay.known_grade, &essay.projection) {
+                    (Some(known), _) => (format!("{known} (anchor)"), String::new(), String::new()),
+                    (None, Some(p)) => (
+                        p.grade.clone(),
+                        format!("{:.2}", p.confidence),
+                        format!("{:?}", p.label).to_uppercase(),
+                    ),
+                    (None, None) => ("—".into(), String::new(), String::new()),
+                };
+                tr class=[essay.known_grade.is_some().then_some("anchor")] {
+                    td class="num" { (essay.rank) }
+                    td { (essay.essay_id.as_str()) }
+                    td class="num" { (format!("{:.2} ± {:.2}", essay.bt_score, essay.standard_error)) }
+                    td { (grade) }
+                    td class="num" { (probability) }
+                    td { (label) }
+                    td class="num" { (essay.comparisons) }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cj_aggregates::grade_scale::GradeScale;
+    use cj_aggregates::grading::{calibrate, AnchorPoint};
+    use cj_aggregates::ids::EssayId;
+
+    /// Two anchors of different grades and two students, one with a hostile id.
+    fn scored(student_id: &str, anchor_id: &str) -> BatchScored {
+        let scale = GradeScale::Swedish8Anchor;
+        let calibration = calibrate(
+            scale,
+            &[AnchorPoint::new(-1.0, 1), AnchorPoint::new(1.5, 5)],
+        )
+        .expect("two anchor grades calibrate");
+        let essay = |id: &str, rank: u32, score: f64, known: Option<&str>| EssayScore {
+            essay_id: EssayId::parse(id).expect("a valid essay id"),
+            is_anchor: known.is_some(),
+            known_grade: known.map(str::to_string),
+            bt_score: score,
+            standard_error: 0.4,
+            rank,
+            comparisons: 6,
+            projection: known.is_none().then(|| calibration.project(score, 0.4)),
         };
-        let _ = write!(
-            table,
-            "<tr{class}><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{:.2} ± {:.2}</td>\
-             <td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-            essay.rank,
-            escape(essay.essay_id.as_str()),
-            essay.bt_score,
-            essay.standard_error,
-            escape(&grade),
-            probability,
-            label,
-            essay.comparisons
+        let grades = scale.grades();
+        BatchScored {
+            essays: vec![
+                essay(anchor_id, 1, 1.5, Some(grades[5])),
+                essay("s-1", 2, 0.7, None),
+                essay(student_id, 3, 0.1, None),
+                essay("a-2", 4, -1.0, Some(grades[1])),
+            ],
+            ssr: Some(0.81),
+            grade_scale: scale,
+            calibration: Some(calibration),
+            calibration_unavailable: None,
+            successful_comparisons: 12,
+        }
+    }
+
+    fn heading() -> ReportHeading<'static> {
+        ReportHeading {
+            batch_id: "7b0c8a52-0d0e-4a39-9a0c-3f4c2a1d9e01",
+            upstream_batch_id: "bos-<b>&\"'",
+            status: "COMPLETE_STABLE",
+            comparisons: 12,
+        }
+    }
+
+    #[test]
+    fn hostile_ids_and_grades_appear_escaped_never_as_markup() {
+        let hostile = "<script>alert(\"x\")</script>&'";
+        let page = render_report(&heading(), &scored(hostile, "a-<i>&\"'"));
+        assert!(
+            !page.contains("<script"),
+            "a script tag got through: {page}"
+        );
+        assert!(!page.contains("<i>"), "markup in an anchor id got through");
+        let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;'";
+        // In the chart's label (with its projected grade) and in the grade table.
+        assert!(page.contains(&format!("{escaped} — ")), "{page}");
+        assert!(page.contains(&format!("<td>{escaped}</td>")), "{page}");
+        assert!(page.contains("a-&lt;i&gt;&amp;&quot;' ["), "{page}");
+        assert!(
+            page.contains("<code>bos-&lt;b&gt;&amp;&quot;'</code>"),
+            "{page}"
         );
     }
-    table.push_str("</table>");
-    table
+
+    #[test]
+    fn the_page_keeps_its_chart_boundaries_anchors_and_table() {
+        let page = render_report(&heading(), &scored("s-2", "a-1"));
+        assert!(page.starts_with("<!DOCTYPE html><html lang=\"en\">"));
+        assert!(page.contains("<title>CJ report 7b0c8a52-0d0e-4a39-9a0c-3f4c2a1d9e01</title>"));
+        assert!(page.contains("scale separation reliability 0.81."));
+        assert!(page.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"scale-chart\""));
+        assert!(
+            page.contains("class=\"boundary\""),
+            "grade boundaries are drawn"
+        );
+        assert_eq!(page.matches("<circle").count(), 4, "one dot per essay");
+        assert_eq!(
+            page.matches("<tr class=\"anchor\">").count(),
+            2,
+            "anchor rows marked"
+        );
+        // SVG shapes are closed explicitly, so the parser does not nest the next shape inside.
+        assert_eq!(
+            page.matches("<line").count(),
+            page.matches("</line>").count()
+        );
+        assert!(
+            !page.contains("src=") && !page.contains("href="),
+            "no external assets"
+        );
+    }
 }

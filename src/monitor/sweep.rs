@@ -10,6 +10,7 @@ use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchError, CjBatchEvent};
 use futures::stream::{self, StreamExt};
 use sqlx::PgPool;
+use tracing::{info_span, Instrument};
 use uuid::Uuid;
 
 /// What counts as stuck or unfinished.
@@ -69,6 +70,7 @@ SELECT s.batch_id,
 const SWEEP_CONCURRENCY: usize = 8;
 
 /// What one command of the sweep did to its batch.
+#[derive(Debug)]
 enum SweepOutcome {
     Recovered,
     Failed,
@@ -102,7 +104,11 @@ pub async fn sweep_once(
         .collect();
     let metadata = CommandMetadata::new(Uuid::new_v4(), "batch-monitor");
     let outcomes: Vec<Result<SweepOutcome, CommandError>> = stream::iter(commands)
-        .map(|(batch_id, command)| execute(bus, batch_id, command, &metadata))
+        .map(|(batch_id, command)| {
+            let span =
+                info_span!("monitor_command", %batch_id, correlation_id = %metadata.correlation_id);
+            execute(bus, batch_id, command, &metadata).instrument(span)
+        })
         .buffer_unordered(SWEEP_CONCURRENCY)
         .collect()
         .await;
@@ -162,11 +168,13 @@ async fn execute(
             let completed = events
                 .iter()
                 .any(|e| matches!(e, CjBatchEvent::BatchCompleted(_)));
-            Ok(if completed {
+            let outcome = if completed {
                 SweepOutcome::Recovered
             } else {
                 SweepOutcome::Failed
-            })
+            };
+            tracing::warn!(?outcome, "stuck batch forced to an end");
+            Ok(outcome)
         }
         Ok(_) => {
             tracing::warn!(%batch_id, "completion sweep finalized a batch the normal path left unfinished");

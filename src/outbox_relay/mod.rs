@@ -20,6 +20,7 @@ use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing::{info_span, Instrument};
 
 /// How often an idle leader looks for new messages when no notification came (one lost
 /// while the listener reconnected); notified, a finished batch's events leave at once.
@@ -155,6 +156,16 @@ impl OutboxRelay {
     /// Sends one row and waits for the broker's acknowledgement; returns the topic it went
     /// to and where it was stored.
     pub async fn publish(&self, row: &OutboxRow) -> anyhow::Result<(&str, Delivered)> {
+        let span = info_span!(
+            "relay_outbox_event",
+            batch_id = %row.batch_id,
+            correlation_id = row.payload.get("correlation_id").and_then(|id| id.as_str()),
+            event_id = %row.event_id
+        );
+        self.publish_in_span(row).instrument(span).await
+    }
+
+    async fn publish_in_span(&self, row: &OutboxRow) -> anyhow::Result<(&str, Delivered)> {
         let topic = self.topics.for_contract(&row.topic).with_context(|| {
             format!(
                 "outbox row {} names unknown topic {}",
@@ -166,6 +177,7 @@ impl OutboxRelay {
             .publisher
             .send(topic, &row.kafka_key, &payload, &[])
             .await?;
+        tracing::debug!(topic, "outbox event published");
         Ok((topic, delivered))
     }
 }

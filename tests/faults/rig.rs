@@ -10,6 +10,7 @@
 use crate::support::kafka::{settings_for_test_on, start_broker};
 use crate::support::service::service_settings_on;
 use crate::support::TestDatabase;
+use cj_assessment::cli::LogFormat;
 use cj_assessment::config::KafkaSettings;
 use cj_assessment::harness::broker::{Broker, BrokerStorage};
 use cj_assessment::harness::llm_sim::serve_llm_sim;
@@ -85,6 +86,7 @@ impl Rig {
             binary: PathBuf::from(env!("CARGO_BIN_EXE_cj-assessment")),
             log_path: faults_directory().join(format!("{run}.log")),
             log_filter: "warn,cj_assessment=info".into(),
+            log_format: LogFormat::Text,
         };
         eprintln!(
             "{name}: broker {} (SQLite in {}), service log {}",
