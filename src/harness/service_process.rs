@@ -52,6 +52,12 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
             settings.content_service_url.clone(),
         ),
         ("CJ_HTTP_ADDR", settings.http_addr.to_string()),
+        (
+            "CJ_INSECURE_NO_READ_AUTH",
+            settings.insecure_no_read_auth.to_string(),
+        ),
+        ("CJ_JWT_ISSUER", settings.auth.jwt_issuer.clone()),
+        ("CJ_JWT_AUDIENCE", settings.auth.jwt_audience.clone()),
         ("CJ_MAX_COMPARISONS", settings.max_comparisons.to_string()),
         (
             "CJ_DISPATCH_CONCURRENCY",
@@ -76,6 +82,15 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
             .kafka_debug
             .clone()
             .map(|contexts| ("CJ_KAFKA_DEBUG", contexts)),
+    )
+    .chain(
+        [
+            ("CJ_JWT_SECRET", &settings.auth.jwt_secret),
+            ("CJ_JWT_PUBLIC_KEY", &settings.auth.jwt_public_key),
+            ("CJ_CONTENT_SERVICE_TOKEN", &settings.content_service_token),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.clone()?))),
     )
     .collect()
 }
