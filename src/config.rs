@@ -141,7 +141,14 @@ pub struct ServiceSettings {
     pub content_service_token: Option<String>,
     /// INSECURE, a local demo only: batches, history, reports and stored texts answer
     /// without a token (admin routes still need one); `serve` warns at start.
-    #[arg(long, env = "CJ_INSECURE_NO_READ_AUTH", default_value_t = false)]
+    #[arg(
+        long,
+        env = "CJ_INSECURE_NO_READ_AUTH",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
     pub insecure_no_read_auth: bool,
     /// Token settings of the HTTP API (and of minted content-store tokens).
     #[command(flatten)]

@@ -272,6 +272,13 @@ mod tests {
             "10",
             "--kafka-debug",
             "cgrp",
+            "--jwt-secret",
+            "a-secret",
+            "--jwt-public-key",
+            "a-pem",
+            "--content-service-token",
+            "a-token",
+            "--insecure-no-read-auth",
         ])
         .settings;
         let flag_of: BTreeMap<String, String> = Serve::command()
@@ -293,5 +300,10 @@ mod tests {
         }
         let parsed = Serve::parse_from(arguments).settings;
         assert_eq!(format!("{parsed:?}"), format!("{original:?}"));
+        // Debug hides the secrets; they must survive the trip all the same.
+        assert_eq!(parsed.auth.jwt_secret.as_deref(), Some("a-secret"));
+        assert_eq!(parsed.auth.jwt_public_key.as_deref(), Some("a-pem"));
+        assert_eq!(parsed.content_service_token.as_deref(), Some("a-token"));
+        assert!(parsed.insecure_no_read_auth);
     }
 }
