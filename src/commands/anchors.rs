@@ -25,7 +25,7 @@ pub struct AnchorsArgs {
 #[derive(Debug, Subcommand)]
 pub enum AnchorsCommand {
     /// Register an anchor essay of known grade for an assignment.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List an assignment's anchors.
     List(ListArgs),
 }
@@ -65,7 +65,7 @@ pub struct ListArgs {
 
 pub fn run(args: AnchorsArgs) -> anyhow::Result<()> {
     match args.command {
-        AnchorsCommand::Add(add) => block_on(run_add(add))?,
+        AnchorsCommand::Add(add) => block_on(run_add(*add))?,
         AnchorsCommand::List(list) => block_on(run_list(list))?,
     }
 }
