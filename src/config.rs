@@ -2,6 +2,7 @@
 //! (prefix `CJ_`), shared by `serve`, `llm-sim` and the runner. Defaults suit a local run
 //! against the built-in content store; production sets the URLs and brokers.
 
+use crate::http::auth::AuthSettings;
 use cj_projections::contracts::topics;
 use clap::Args;
 use std::net::SocketAddr;
@@ -133,6 +134,25 @@ pub struct ServiceSettings {
         default_value = "http://127.0.0.1:8090/api/v1/content"
     )]
     pub content_service_url: String,
+    /// Bearer token sent to the content service. Unset, a short-lived service token is
+    /// minted per request from CJ_JWT_SECRET (right for the built-in store); set it for an
+    /// external Content Service, or when tokens are RS256 (the service cannot sign those).
+    #[arg(long, env = "CJ_CONTENT_SERVICE_TOKEN", hide_env_values = true)]
+    pub content_service_token: Option<String>,
+    /// INSECURE, a local demo only: batches, history, reports and stored texts answer
+    /// without a token (admin routes still need one); `serve` warns at start.
+    #[arg(
+        long,
+        env = "CJ_INSECURE_NO_READ_AUTH",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub insecure_no_read_auth: bool,
+    /// Token settings of the HTTP API (and of minted content-store tokens).
+    #[command(flatten)]
+    pub auth: AuthSettings,
     /// Where the HTTP API listens.
     #[arg(long, env = "CJ_HTTP_ADDR", default_value = "127.0.0.1:8090")]
     pub http_addr: SocketAddr,

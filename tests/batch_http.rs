@@ -1,11 +1,12 @@
-//! The batch routes over a finished batch in a real database: state from the projections,
-//! the history in order, and the teacher's report with its chart.
+//! The batch routes over a finished batch in a real database, read with a reader token:
+//! state from the projections, the history in order, and the teacher's report with its
+//! chart.
 
 mod support;
 
-use cj_assessment::http::batches::batch_routes;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use support::http::{get_json, serve};
+use support::service::{reader_token, test_api};
 use support::{drain_projections, run_simulated_batch, TestDatabase};
 
 #[tokio::test]
@@ -14,11 +15,13 @@ async fn a_finished_batch_shows_its_state_history_and_report() {
     let store = PostgresBatchStore::new(db.pool.clone());
     let run = run_simulated_batch(&store, 3).await;
     drain_projections(&db.pool).await;
-    let base = serve(batch_routes(db.pool.clone())).await;
+    let base = serve(test_api(db.pool.clone())).await;
     let http = reqwest::Client::new();
     let id = run.batch_id.to_string();
+    let token = reader_token();
+    let token = Some(token.as_str());
 
-    let state: serde_json::Value = get_json(&format!("{base}/api/v1/batches/{id}"), None).await;
+    let state: serde_json::Value = get_json(&format!("{base}/api/v1/batches/{id}"), token).await;
     assert!(state["upload_status"]
         .as_str()
         .unwrap()
@@ -27,7 +30,7 @@ async fn a_finished_batch_shows_its_state_history_and_report() {
     assert_eq!(state["divergent"], false);
 
     let history: Vec<serde_json::Value> =
-        get_json(&format!("{base}/api/v1/batches/{id}/history"), None).await;
+        get_json(&format!("{base}/api/v1/batches/{id}/history"), token).await;
     assert_eq!(history.first().unwrap()["event_type"], "BatchRegistered");
     assert_eq!(history.last().unwrap()["event_type"], "BatchCompleted");
     let sequences: Vec<i64> = history
@@ -38,6 +41,7 @@ async fn a_finished_batch_shows_its_state_history_and_report() {
 
     let report = http
         .get(format!("{base}/api/v1/batches/{id}/report"))
+        .bearer_auth(reader_token())
         .send()
         .await
         .unwrap();
@@ -60,12 +64,14 @@ async fn a_finished_batch_shows_its_state_history_and_report() {
 
     let missing = http
         .get(format!("{base}/api/v1/batches/{}", uuid::Uuid::new_v4()))
+        .bearer_auth(reader_token())
         .send()
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
     let malformed = http
         .get(format!("{base}/api/v1/batches/not-a-uuid/report"))
+        .bearer_auth(reader_token())
         .send()
         .await
         .unwrap();

@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use support::http::{content_store, recording, serve, RecordedBodies};
 use support::kafka::{settings_for_test, TopicReader};
+use support::service::test_auth;
 use support::{eventually, TestDatabase};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -74,6 +75,9 @@ impl Running {
             kafka,
             llm_provider_url: serve(provider).await,
             content_service_url: serve(content_store(texts)).await,
+            content_service_token: None,
+            insecure_no_read_auth: false,
+            auth: test_auth(),
             http_addr: "127.0.0.1:0".parse().expect("address"),
             max_comparisons: 100,
             dispatch_concurrency: 4,

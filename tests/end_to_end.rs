@@ -40,7 +40,7 @@ async fn a_request_from_a_stock_client_ends_as_both_completion_events() {
     let service = RunningService::start(&settings).await;
 
     // Twenty student essays in the built-in content store.
-    let content = ContentClient::new(&settings.content_service_url).unwrap();
+    let content = ContentClient::for_service(&settings).unwrap();
     let mut essays = Vec::new();
     for i in 0..20 {
         let storage_id = content

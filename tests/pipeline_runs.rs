@@ -56,7 +56,7 @@ async fn sigterm_mid_batch_then_restart_completes_the_batch_without_losing_a_cal
     register_assignment(&db.pool, assignment, GradeScale::Swedish8Anchor)
         .await
         .unwrap();
-    let content = ContentClient::new(&settings.content_service_url).unwrap();
+    let content = ContentClient::for_service(&settings).unwrap();
     let essays = store_essays(&content, 16, "sigterm").await.unwrap();
     let upstream = format!("sigterm-{}", uuid::Uuid::new_v4().simple());
     let request = request_envelope(&upstream, assignment, essays, 60);

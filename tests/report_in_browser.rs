@@ -1,13 +1,48 @@
 //! The teacher's report as a person sees it: headless Chromium renders the page of a real
-//! finished batch to a PNG; the picture is not blank and the DOM holds the chart.
+//! finished batch to a PNG; the picture is not blank and the DOM holds the chart. The report
+//! needs a reader token: the browser goes through a stand-in for the gateway that adds the
+//! teacher's bearer token (as a deployment's gateway does), and straight at the API without
+//! one it gets the 401 answer, not the report.
 //! Needs Debian's `chromium` (`.ci/run` installs it).
 
 mod support;
 
-use cj_assessment::http::batches::batch_routes;
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use std::process::Command;
+use support::http::serve;
+use support::service::{reader_token, test_api};
 use support::{drain_projections, run_simulated_batch, TestDatabase};
+
+/// A gateway stand-in: `GET /report/{id}` fetches the API's report with `token`.
+fn token_adding_gateway(api: String, token: String) -> Router {
+    Router::new().route(
+        "/report/{id}",
+        get(move |Path(id): Path<String>| {
+            let (api, token) = (api.clone(), token.clone());
+            async move {
+                let answer = reqwest::Client::new()
+                    .get(format!("{api}/api/v1/batches/{id}/report"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("the API answers");
+                let status = answer.status();
+                let page = answer.text().await.expect("a body");
+                (
+                    status,
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    page,
+                )
+                    .into_response()
+            }
+        }),
+    )
+}
 
 fn chromium(args: &[&str], url: &str) -> std::process::Output {
     let profile = std::env::temp_dir().join(format!("cj-chromium-{}", uuid::Uuid::new_v4()));
@@ -51,11 +86,19 @@ async fn the_report_renders_in_a_browser_with_its_chart() {
     let store = PostgresBatchStore::new(db.pool.clone());
     let run = run_simulated_batch(&store, 5).await;
     drain_projections(&db.pool).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = batch_routes(db.pool.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let url = format!("http://{address}/api/v1/batches/{}/report", run.batch_id);
+    let api = serve(test_api(db.pool.clone())).await;
+    let gateway = serve(token_adding_gateway(api.clone(), reader_token())).await;
+    let url = format!("{gateway}/report/{}", run.batch_id);
+
+    let without_token = format!("{api}/api/v1/batches/{}/report", run.batch_id);
+    let refused = tokio::task::spawn_blocking(move || chromium(&["--dump-dom"], &without_token))
+        .await
+        .unwrap();
+    let refused = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        refused.contains("a bearer token is required") && !refused.contains("scale-chart"),
+        "without a token the browser gets the 401 answer: {refused}"
+    );
 
     let screenshot = std::env::temp_dir().join(format!("cj-report-{}.png", run.batch_id));
     let shot = {

@@ -5,7 +5,7 @@ mod support;
 
 use cj_assessment::commands::serve::serve;
 use std::time::Duration;
-use support::service::{no_admin_tokens, service_settings, wait_until_ready};
+use support::service::{service_settings, wait_until_ready};
 use support::TestDatabase;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +15,7 @@ async fn serve_becomes_ready_exposes_metrics_and_stops_on_request() {
     let settings = service_settings(&db.url);
     let base = format!("http://{}", settings.http_addr);
     let shutdown = CancellationToken::new();
-    let service = tokio::spawn(serve(settings, no_admin_tokens(), shutdown.clone()));
+    let service = tokio::spawn(serve(settings, shutdown.clone()));
 
     let http = reqwest::Client::new();
     let ready = wait_until_ready(&base).await;

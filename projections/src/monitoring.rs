@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// One batch's monitoring row; also the body of `GET /api/v1/batches/{id}`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct BatchMonitoringRow {
     pub batch_id: Uuid,
     pub upstream_batch_id: String,

@@ -104,7 +104,7 @@ pub async fn run(env: &BenchEnvironment, args: &CompletionLatencyArgs) -> anyhow
     ));
     let assignment = "bench-latency";
     register_assignment(&pipeline.db.pool, assignment, GradeScale::Swedish8Anchor).await?;
-    let content = ContentClient::new(&format!("{}/api/v1/content", pipeline.base_url()?))?;
+    let content = ContentClient::for_service(pipeline.service()?.settings())?;
     let essays = store_essays(&content, args.essays, "latency").await?;
 
     let upstream_ids: Vec<String> = (0..args.batches)

@@ -11,11 +11,13 @@ use crate::config::{KafkaSettings, ServiceSettings, TopicNames};
 use crate::harness::broker::{Broker, BrokerLaunch, BrokerStorage};
 use crate::harness::free_local_address;
 use crate::harness::service_process::{ServiceLaunch, ServiceProcess};
+use crate::http::auth::AuthSettings;
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::producer::Publisher;
 use anyhow::Context;
 use std::path::PathBuf;
 use std::time::Duration;
+use uuid::Uuid;
 
 /// Tansu answers a fetch only when `fetch.wait.max.ms` expires (real Kafka answers as soon
 /// as data arrives), so this bounds every hop's latency; the tests use the same.
@@ -92,6 +94,9 @@ impl Pipeline {
             kafka: self.kafka.clone(),
             llm_provider_url: provider_url.to_string(),
             content_service_url: format!("http://{http_addr}/api/v1/content"),
+            content_service_token: None,
+            insecure_no_read_auth: false,
+            auth: AuthSettings::with_secret(&format!("bench-{}", Uuid::new_v4())),
             http_addr,
             max_comparisons: 350,
             dispatch_concurrency: 16,

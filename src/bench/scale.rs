@@ -64,7 +64,7 @@ pub async fn run(env: &BenchEnvironment, args: &ScaleArgs) -> anyhow::Result<Rep
         .await?;
     let assignment = "bench-scale";
     register_assignment(&pipeline.db.pool, assignment, GradeScale::Swedish8Anchor).await?;
-    let content = ContentClient::new(&format!("{}/api/v1/content", pipeline.base_url()?))?;
+    let content = ContentClient::for_service(pipeline.service()?.settings())?;
     let essays = store_essays(&content, args.essays, "scale").await?;
     let idle_kib = pipeline
         .service()?

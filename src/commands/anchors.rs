@@ -5,8 +5,9 @@
 //! the same database, so no running service is needed.
 
 use crate::cli::{block_on, DatabaseArgs};
-use crate::content::client::ContentClient;
+use crate::content::client::{ContentClient, ContentCredentials};
 use crate::content::store::{put_text, StoredText};
+use crate::http::auth::AuthSettings;
 use crate::registry::{self, NewAnchor};
 use crate::simulation::content_store::sha256_hex;
 use crate::store::database::connect_and_migrate;
@@ -24,7 +25,7 @@ pub struct AnchorsArgs {
 #[derive(Debug, Subcommand)]
 pub enum AnchorsCommand {
     /// Register an anchor essay of known grade for an assignment.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List an assignment's anchors.
     List(ListArgs),
 }
@@ -45,6 +46,11 @@ pub struct AddArgs {
     /// Store the text in this Content Service instead of the built-in store.
     #[arg(long, env = "CJ_CONTENT_SERVICE_URL")]
     pub content_service_url: Option<String>,
+    /// Bearer token for that Content Service; unset, one is minted from CJ_JWT_SECRET.
+    #[arg(long, env = "CJ_CONTENT_SERVICE_TOKEN", hide_env_values = true)]
+    pub content_service_token: Option<String>,
+    #[command(flatten)]
+    pub auth: AuthSettings,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -59,7 +65,7 @@ pub struct ListArgs {
 
 pub fn run(args: AnchorsArgs) -> anyhow::Result<()> {
     match args.command {
-        AnchorsCommand::Add(add) => block_on(run_add(add))?,
+        AnchorsCommand::Add(add) => block_on(run_add(*add))?,
         AnchorsCommand::List(list) => block_on(run_list(list))?,
     }
 }
@@ -75,7 +81,15 @@ async fn run_add(args: AddArgs) -> anyhow::Result<()> {
         text: &text,
     };
     registry::validate_anchor(&pool, &anchor).await?;
-    let stored = store_text(&pool, args.content_service_url.as_deref(), &text).await?;
+    let credentials =
+        ContentCredentials::resolve(args.content_service_token.as_deref(), &args.auth);
+    let stored = store_text(
+        &pool,
+        args.content_service_url.as_deref(),
+        credentials,
+        &text,
+    )
+    .await?;
     let added = registry::add_anchor(&pool, &anchor, &stored).await?;
     println!(
         "anchor {} registered: assignment {}, label {}, grade {}, essay id {}, text {}",
@@ -92,11 +106,12 @@ async fn run_add(args: AddArgs) -> anyhow::Result<()> {
 async fn store_text(
     pool: &PgPool,
     content_service_url: Option<&str>,
+    credentials: ContentCredentials,
     text: &str,
 ) -> anyhow::Result<StoredText> {
     match content_service_url {
         Some(url) => {
-            let storage_id = ContentClient::new(url)?
+            let storage_id = ContentClient::new(url, credentials)?
                 .store(text)
                 .await
                 .with_context(|| format!("storing the anchor text at {url}"))?;

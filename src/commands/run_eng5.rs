@@ -60,7 +60,7 @@ pub async fn run_once(args: &RunArgs, show_progress: bool) -> anyhow::Result<Run
     let run_id = Uuid::new_v4().simple().to_string();
     let assignment = format!("run-{}-{}", args.scale, &run_id[..8]);
     register_assignment(&pool, &assignment, args.scale).await?;
-    let content = ContentClient::new(&settings.content_service_url)?;
+    let content = ContentClient::for_service(settings)?;
     let essays = store_essays(&content, args.students, &run_id[..8]).await?;
     let upstream = format!("run-{run_id}");
     let request = request_envelope(&upstream, &assignment, essays, args.request_max_comparisons);

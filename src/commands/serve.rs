@@ -7,13 +7,11 @@
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceSettings;
 use crate::consumer::run_consumer;
-use crate::content::client::ContentClient;
-use crate::content::content_routes;
+use crate::content::client::{ContentClient, ContentCredentials};
 use crate::dispatcher::Dispatcher;
-use crate::http::admin::admin_routes;
-use crate::http::auth::{AuthSettings, Verifier};
-use crate::http::batches::batch_routes;
-use crate::http::{operational_routes, Readiness, ReadinessCheck};
+use crate::http::api::{api_router, ApiParts};
+use crate::http::auth::Verifier;
+use crate::http::{Readiness, ReadinessCheck};
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
@@ -41,15 +39,13 @@ const GAUGE_REFRESH: Duration = Duration::from_secs(5);
 pub struct ServeArgs {
     #[command(flatten)]
     pub settings: ServiceSettings,
-    #[command(flatten)]
-    pub auth: AuthSettings,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async { serve(args.settings, args.auth, shutdown_on_signal()).await })
+    runtime.block_on(async { serve(args.settings, shutdown_on_signal()).await })
 }
 
 /// A token cancelled by SIGTERM or SIGINT.
@@ -82,12 +78,28 @@ pub fn shutdown_on_signal() -> CancellationToken {
 }
 
 /// Runs the service until `shutdown` is cancelled.
-pub async fn serve(
-    settings: ServiceSettings,
-    auth: AuthSettings,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let verifier = Arc::new(Verifier::from_settings(&auth)?);
+pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let verifier = Arc::new(
+        Verifier::from_settings(&settings.auth)?
+            .with_insecure_open_reads(settings.insecure_no_read_auth),
+    );
+    if verifier.reads_are_open() {
+        tracing::warn!(
+            "INSECURE: CJ_INSECURE_NO_READ_AUTH is on; batches, history, reports and stored \
+             essays answer anyone without a token (admin routes still need one)"
+        );
+    }
+    if !verifier.reads_are_open()
+        && matches!(
+            ContentCredentials::resolve(settings.content_service_token.as_deref(), &settings.auth),
+            ContentCredentials::Anonymous
+        )
+    {
+        tracing::warn!(
+            "no CJ_JWT_SECRET and no CJ_CONTENT_SERVICE_TOKEN: this service cannot authenticate \
+             to a content store that checks tokens, its own included; essays will not be fetched"
+        );
+    }
     let pool = connect_and_migrate(&settings.database_url)
         .await
         .context("connecting to PostgreSQL")?;
@@ -108,10 +120,11 @@ pub async fn serve(
         &cj_projections::catalogue::names(),
     );
     let mut tasks = JoinSet::new();
-    let app = operational_routes(readiness(pool.clone(), publisher.clone()))
-        .merge(batch_routes(pool.clone()))
-        .merge(content_routes(pool.clone()))
-        .merge(admin_routes(pool.clone(), verifier));
+    let app = api_router(ApiParts {
+        pool: pool.clone(),
+        readiness: readiness(pool.clone(), publisher.clone()),
+        verifier,
+    });
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
         .with_context(|| format!("binding {}", settings.http_addr))?;
@@ -147,7 +160,7 @@ pub async fn serve(
     let consumer_settings = settings.clone();
     let (consumer_pool, consumer_bus, consumer_publisher) =
         (pool.clone(), Arc::clone(&bus), publisher.clone());
-    let content = ContentClient::new(&settings.content_service_url)?;
+    let content = ContentClient::for_service(&settings)?;
     let consumer_shutdown = shutdown.clone();
     tasks.spawn(async move {
         run_consumer(

@@ -1,8 +1,14 @@
 //! Client of the Content Service (or the built-in content store with the same HTTP shape):
 //! `GET {base}/{storage_id}` returns the plain text, `POST {base}` stores a text and answers
-//! `201 {"storage_id": ...}`. Transient failures (5xx, network) are retried with backoff;
-//! an empty body is an error, never an empty essay.
+//! `201 {"storage_id": ...}`. Transient failures (5xx, network) and refused credentials
+//! (401/403: a configuration error, not the essay's) are retried with backoff and end as
+//! [`ContentError::Unavailable`]; an empty body is an error, never an empty essay. Every request carries the bearer token
+//! of its [`ContentCredentials`]: a fixed one (`CJ_CONTENT_SERVICE_TOKEN`, for an external
+//! Content Service) or a short-lived service token minted from `CJ_JWT_SECRET` per request
+//! (the built-in store, which checks tokens with the same settings).
 
+use crate::config::ServiceSettings;
+use crate::http::auth::{mint_token, AuthSettings, Role};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -11,6 +17,74 @@ const ATTEMPTS: u32 = 3;
 /// Backoff before the first retry; doubles after each.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lifetime of a minted service token: one request with its retries fits well inside it,
+/// and a token that leaks is useless soon after.
+const MINTED_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// The `sub` of minted service tokens, as the store's logs show it.
+const SERVICE_SUBJECT: &str = "cj-assessment-service";
+
+/// How the client authenticates to the content service.
+#[derive(Clone)]
+pub enum ContentCredentials {
+    /// No `Authorization` header: a store with insecurely open reads, or one without auth.
+    Anonymous,
+    /// A fixed bearer token, e.g. an external Content Service's.
+    Bearer(String),
+    /// A reader + content-writer token minted from the HS256 secret for every request.
+    Minted {
+        secret: String,
+        issuer: String,
+        audience: String,
+    },
+}
+
+impl std::fmt::Debug for ContentCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token or the secret.
+        f.write_str(match self {
+            ContentCredentials::Anonymous => "Anonymous",
+            ContentCredentials::Bearer(_) => "Bearer(..)",
+            ContentCredentials::Minted { .. } => "Minted(..)",
+        })
+    }
+}
+
+impl ContentCredentials {
+    /// `token` when given; otherwise tokens minted from the HS256 secret of `auth`;
+    /// otherwise none (RS256 deployments must give a token: the service cannot sign).
+    pub fn resolve(token: Option<&str>, auth: &AuthSettings) -> ContentCredentials {
+        match (token.filter(|t| !t.is_empty()), auth.jwt_secret.as_deref()) {
+            (Some(token), _) => ContentCredentials::Bearer(token.to_string()),
+            (None, Some(secret)) if !secret.is_empty() => ContentCredentials::Minted {
+                secret: secret.to_string(),
+                issuer: auth.jwt_issuer.clone(),
+                audience: auth.jwt_audience.clone(),
+            },
+            _ => ContentCredentials::Anonymous,
+        }
+    }
+
+    fn bearer(&self) -> Result<Option<String>, String> {
+        match self {
+            ContentCredentials::Anonymous => Ok(None),
+            ContentCredentials::Bearer(token) => Ok(Some(token.clone())),
+            ContentCredentials::Minted {
+                secret,
+                issuer,
+                audience,
+            } => mint_token(
+                secret,
+                issuer,
+                audience,
+                SERVICE_SUBJECT,
+                &[Role::Reader, Role::ContentWriter],
+                MINTED_TOKEN_LIFETIME,
+            )
+            .map(Some)
+            .map_err(|e| format!("minting a service token: {e}")),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
@@ -26,6 +100,7 @@ pub enum ContentError {
 pub struct ContentClient {
     http: reqwest::Client,
     base_url: String,
+    credentials: ContentCredentials,
 }
 
 #[derive(Deserialize)]
@@ -34,12 +109,31 @@ struct Stored {
 }
 
 impl ContentClient {
-    pub fn new(base_url: &str) -> anyhow::Result<Self> {
+    pub fn new(base_url: &str, credentials: ContentCredentials) -> anyhow::Result<Self> {
         Ok(ContentClient {
             http: reqwest::Client::builder()
                 .timeout(REQUEST_TIMEOUT)
                 .build()?,
             base_url: base_url.trim_end_matches('/').to_string(),
+            credentials,
+        })
+    }
+
+    /// The client of the content service `settings` name, with their credentials.
+    pub fn for_service(settings: &ServiceSettings) -> anyhow::Result<Self> {
+        ContentClient::new(
+            &settings.content_service_url,
+            ContentCredentials::resolve(settings.content_service_token.as_deref(), &settings.auth),
+        )
+    }
+
+    fn authorised(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        Ok(match self.credentials.bearer()? {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         })
     }
 
@@ -49,7 +143,13 @@ impl ContentClient {
         let mut backoff = FIRST_BACKOFF;
         let mut last_failure = String::new();
         for attempt in 1..=ATTEMPTS {
-            match self.http.get(&url).send().await {
+            let request = self.authorised(self.http.get(&url)).map_err(|reason| {
+                ContentError::Unavailable {
+                    storage_id: storage_id.into(),
+                    reason,
+                }
+            })?;
+            match request.send().await {
                 Ok(response) if response.status().is_success() => {
                     let text = response
                         .text()
@@ -64,6 +164,15 @@ impl ContentClient {
                         });
                     }
                     return Ok(text);
+                }
+                Ok(response) if matches!(response.status().as_u16(), 401 | 403) => {
+                    // Our credentials, not the essay: retried (and, past the attempts,
+                    // reported as unavailable) so a fixed token recovers without losing it.
+                    last_failure = format!(
+                        "HTTP {}: the content service refused this service's token \
+                         (CJ_CONTENT_SERVICE_TOKEN or CJ_JWT_SECRET)",
+                        response.status()
+                    )
                 }
                 Ok(response) if response.status().is_client_error() => {
                     return Err(ContentError::NotFound {
@@ -88,8 +197,8 @@ impl ContentClient {
     /// Stores a text; returns its storage id.
     pub async fn store(&self, text: &str) -> anyhow::Result<String> {
         let response = self
-            .http
-            .post(&self.base_url)
+            .authorised(self.http.post(&self.base_url))
+            .map_err(anyhow::Error::msg)?
             .header("content-type", "text/plain; charset=utf-8")
             .body(text.to_string())
             .send()

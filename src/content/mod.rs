@@ -6,4 +6,4 @@ pub mod client;
 pub mod routes;
 pub mod store;
 
-pub use routes::content_routes;
+pub use routes::{content_read_routes, content_write_routes};

@@ -63,7 +63,7 @@ impl Dispatcher {
             sender: Sender {
                 provider: LlmProviderClient::new(&settings.llm_provider_url)
                     .context("creating the LLM provider client")?,
-                content: ContentClient::new(&settings.content_service_url)
+                content: ContentClient::for_service(settings)
                     .context("creating the content client")?,
                 prompts: Arc::new(NoPromptContext),
                 callback_topic: settings.kafka.topics.callbacks.clone(),

@@ -55,6 +55,12 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
             settings.content_service_url.clone(),
         ),
         ("CJ_HTTP_ADDR", settings.http_addr.to_string()),
+        (
+            "CJ_INSECURE_NO_READ_AUTH",
+            settings.insecure_no_read_auth.to_string(),
+        ),
+        ("CJ_JWT_ISSUER", settings.auth.jwt_issuer.clone()),
+        ("CJ_JWT_AUDIENCE", settings.auth.jwt_audience.clone()),
         ("CJ_MAX_COMPARISONS", settings.max_comparisons.to_string()),
         (
             "CJ_DISPATCH_CONCURRENCY",
@@ -79,6 +85,15 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
             .kafka_debug
             .clone()
             .map(|contexts| ("CJ_KAFKA_DEBUG", contexts)),
+    )
+    .chain(
+        [
+            ("CJ_JWT_SECRET", &settings.auth.jwt_secret),
+            ("CJ_JWT_PUBLIC_KEY", &settings.auth.jwt_public_key),
+            ("CJ_CONTENT_SERVICE_TOKEN", &settings.content_service_token),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.clone()?))),
     )
     .collect()
 }
@@ -261,6 +276,13 @@ mod tests {
             "10",
             "--kafka-debug",
             "cgrp",
+            "--jwt-secret",
+            "a-secret",
+            "--jwt-public-key",
+            "a-pem",
+            "--content-service-token",
+            "a-token",
+            "--insecure-no-read-auth",
         ])
         .settings;
         let flag_of: BTreeMap<String, String> = Serve::command()
@@ -282,5 +304,10 @@ mod tests {
         }
         let parsed = Serve::parse_from(arguments).settings;
         assert_eq!(format!("{parsed:?}"), format!("{original:?}"));
+        // Debug hides the secrets; they must survive the trip all the same.
+        assert_eq!(parsed.auth.jwt_secret.as_deref(), Some("a-secret"));
+        assert_eq!(parsed.auth.jwt_public_key.as_deref(), Some("a-pem"));
+        assert_eq!(parsed.content_service_token.as_deref(), Some("a-token"));
+        assert!(parsed.insecure_no_read_auth);
     }
 }

@@ -1,24 +1,29 @@
-//! The HTTP surface: liveness, readiness, metrics ([`operational_routes`]); batch state,
-//! history and the teacher's report ([`batches`], [`report`]); bearer-token checks of the
-//! admin routes ([`auth`]). Routes that need the database
-//! or the broker read them through `Readiness` checks supplied by whoever starts the server.
+//! The HTTP surface: liveness, readiness, metrics ([`operational_routes`], open to all);
+//! batch state, history and the teacher's report ([`batches`], [`report`]); the admin API
+//! ([`admin`]); bearer-token checks ([`auth`]); the whole app, its body limits and its
+//! OpenAPI document ([`api`]). Routes that need the database or the broker read them
+//! through `Readiness` checks supplied by whoever starts the server.
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod batches;
+pub mod body_limit;
 pub mod report;
 
 use crate::metrics::metrics;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// One named readiness check: Ok when the dependency is usable.
 pub type ReadinessCheck =
@@ -37,21 +42,30 @@ impl Readiness {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One readiness check's outcome.
+#[derive(Debug, Serialize, ToSchema)]
 struct CheckResult {
+    #[schema(value_type = String)]
     name: &'static str,
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
 
-/// The operational routes: `/healthz/live`, `/healthz/ready`, `/metrics`.
-pub fn operational_routes(readiness: Readiness) -> Router {
-    Router::new()
-        .route("/healthz/live", get(|| async { "ok" }))
-        .route("/healthz/ready", get(ready))
-        .route("/metrics", get(render_metrics))
-        .with_state(Arc::new(readiness))
+/// The operational routes, open without a token: `/healthz/live`, `/healthz/ready`,
+/// `/metrics` (state: the readiness checks).
+pub fn operational_routes() -> OpenApiRouter<Arc<Readiness>> {
+    OpenApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(ready))
+        .routes(routes!(render_metrics))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz/live", tag = "operations",
+    responses((status = 200, description = "alive", content_type = "text/plain", body = String)))]
+async fn live() -> &'static str {
+    "ok"
 }
 
 /// Longest one readiness check may take; a dependency that does not answer within it is not
@@ -59,6 +73,12 @@ pub fn operational_routes(readiness: Readiness) -> Router {
 /// timeout, one after the other, and probes time out before `/healthz/ready` answers at all.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Readiness: database, broker, projector lag, each check bounded by `CHECK_TIMEOUT`.
+#[utoipa::path(get, path = "/healthz/ready", tag = "operations",
+    responses(
+        (status = 200, description = "ready", body = [CheckResult]),
+        (status = 503, description = "not ready", body = [CheckResult]),
+    ))]
 async fn ready(State(readiness): State<Arc<Readiness>>) -> Response {
     // All checks at once, each bounded: the answer comes within CHECK_TIMEOUT.
     let running: Vec<_> = readiness
@@ -92,6 +112,9 @@ async fn ready(State(readiness): State<Arc<Readiness>>) -> Response {
     (status, Json(results)).into_response()
 }
 
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "text exposition format 0.0.4", content_type = "text/plain", body = String)))]
 async fn render_metrics() -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -24,7 +24,7 @@ pub struct NewAnchor<'a> {
 }
 
 /// A registered anchor.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct AnchorEssay {
     pub id: i64,
     pub assignment_id: String,

@@ -8,7 +8,7 @@ use cj_aggregates::grade_scale::GradeScale;
 use sqlx::PgPool;
 
 /// One assignment's registered instructions as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct AssessmentInstructions {
     pub assignment_id: String,
     pub instructions_text: Option<String>,

@@ -1,24 +1,37 @@
-//! The built-in content store over HTTP: what is posted reads back; unknown ids are 404; an
-//! empty body is refused.
+//! The built-in content store over HTTP: what is posted (with a content-writer token) reads
+//! back (with a reader token); unknown ids are 404; an empty body is refused; a body over the
+//! limit gets a JSON 413; the service's own client speaks to it with minted tokens.
 
 use crate::harness::serve_content_store;
+use crate::support::service::{service_credentials, token_with};
 use crate::support::TestDatabase;
-use cj_assessment::content::client::{ContentClient, ContentError};
+use cj_assessment::content::client::{ContentClient, ContentCredentials, ContentError};
+use cj_assessment::http::auth::Role;
+use cj_assessment::http::body_limit::ESSAY_BODY_LIMIT;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_posted_text_reads_back_unknown_ids_are_404_and_empty_bodies_400() {
     let db = TestDatabase::create().await;
     let base = serve_content_store(&db).await;
     let http = reqwest::Client::new();
+    let writer = token_with(&[Role::ContentWriter]);
+    let reader = token_with(&[Role::Reader]);
 
     let text = "Ett prov på svenska, med åäö.\nSecond line.";
-    let created = http.post(&base).body(text).send().await.expect("POST");
+    let created = http
+        .post(&base)
+        .bearer_auth(&writer)
+        .body(text)
+        .send()
+        .await
+        .expect("POST");
     assert_eq!(created.status(), 201);
     let body: serde_json::Value = created.json().await.expect("json body");
     let storage_id = body["storage_id"].as_str().expect("storage_id").to_string();
 
     let read = http
         .get(format!("{base}/{storage_id}"))
+        .bearer_auth(&reader)
         .send()
         .await
         .expect("GET");
@@ -29,19 +42,83 @@ async fn a_posted_text_reads_back_unknown_ids_are_404_and_empty_bodies_400() {
 
     let missing = http
         .get(format!("{base}/nothing-here"))
+        .bearer_auth(&reader)
         .send()
         .await
         .expect("GET");
     assert_eq!(missing.status(), 404);
-    let empty = http.post(&base).body("").send().await.expect("POST");
+    let empty = http
+        .post(&base)
+        .bearer_auth(&writer)
+        .body("")
+        .send()
+        .await
+        .expect("POST");
     assert_eq!(empty.status(), 400);
 
     // The service's own content client speaks to it.
-    let client = ContentClient::new(&base).expect("client");
+    let client = ContentClient::new(&base, service_credentials()).expect("client");
     let id = client.store("another text").await.expect("stored");
     assert_eq!(client.fetch(&id).await.expect("fetched"), "another text");
     assert!(matches!(
         client.fetch("nothing-here").await,
         Err(ContentError::NotFound { status: 404, .. })
     ));
+    // Without credentials it is refused, not served, and the client reports it as a
+    // (retryable) configuration problem, never as a missing essay.
+    let anonymous = ContentClient::new(&base, ContentCredentials::Anonymous).expect("client");
+    match anonymous.fetch(&id).await {
+        Err(ContentError::Unavailable { reason, .. }) => {
+            assert!(reason.contains("401"), "{reason}")
+        }
+        other => panic!("expected Unavailable for a refused token, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_gets_a_json_413_declared_or_streamed() {
+    let db = TestDatabase::create().await;
+    let base = serve_content_store(&db).await;
+    let http = reqwest::Client::new();
+    let writer = token_with(&[Role::ContentWriter]);
+    let too_long = "x".repeat(ESSAY_BODY_LIMIT + 1);
+
+    let declared = http
+        .post(&base)
+        .bearer_auth(&writer)
+        .body(too_long.clone())
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(declared.status(), 413);
+    let error: serde_json::Value = declared.json().await.expect("JSON error");
+    assert!(
+        error["error"].as_str().unwrap().contains("limit"),
+        "{error}"
+    );
+
+    let chunks = futures::stream::iter(
+        too_long
+            .into_bytes()
+            .chunks(64 * 1024)
+            .map(|chunk| Ok::<_, std::io::Error>(chunk.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let streamed = http
+        .post(&base)
+        .bearer_auth(&writer)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(streamed.status(), 413);
+
+    let at_the_limit = http
+        .post(&base)
+        .bearer_auth(&writer)
+        .body("y".repeat(ESSAY_BODY_LIMIT))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(at_the_limit.status(), 201);
 }

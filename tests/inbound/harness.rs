@@ -3,13 +3,13 @@
 
 pub use crate::support::inbound_messages::request;
 use crate::support::kafka::settings_for_test;
+use crate::support::service::{service_credentials, test_api, test_auth};
 use crate::support::TestDatabase;
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::CjBatchEvent;
 use cj_assessment::config::ServiceSettings;
 use cj_assessment::consumer::run_consumer;
 use cj_assessment::content::client::ContentClient;
-use cj_assessment::content::content_routes;
 use cj_assessment::kafka::admin::ensure_topics;
 use cj_assessment::kafka::producer::Publisher;
 use cj_assessment::store::BatchCommandBus;
@@ -45,7 +45,7 @@ pub async fn serve_content_store(db: &TestDatabase) -> String {
 }
 
 pub async fn serve_on(listener: tokio::net::TcpListener, db: &TestDatabase) {
-    let app = content_routes(db.pool.clone());
+    let app = test_api(db.pool.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
 }
 
@@ -72,6 +72,9 @@ impl Inbound {
             kafka,
             llm_provider_url: "http://127.0.0.1:9/api/v1".into(),
             content_service_url: content_url.clone(),
+            content_service_token: None,
+            insecure_no_read_auth: false,
+            auth: test_auth(),
             http_addr: "127.0.0.1:0".parse().expect("address"),
             max_comparisons: 200,
             dispatch_concurrency: 4,
@@ -80,7 +83,8 @@ impl Inbound {
             shutdown_grace_secs: 5,
         };
         let publisher = Publisher::new(&settings.kafka).expect("producer");
-        let content = ContentClient::new(&content_url).expect("content client");
+        let content =
+            ContentClient::new(&content_url, service_credentials()).expect("content client");
         let shutdown = CancellationToken::new();
         let consumer = tokio::spawn({
             let settings = settings.clone();

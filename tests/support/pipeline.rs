@@ -2,7 +2,7 @@
 //! `serve`, both in-process, against the test database and broker.
 #![allow(dead_code)]
 
-use super::service::{no_admin_tokens, service_settings, wait_until_ready};
+use super::service::{service_settings, wait_until_ready};
 use cj_assessment::commands::serve::serve;
 use cj_assessment::config::{KafkaSettings, ServiceSettings};
 use cj_assessment::harness::llm_sim::serve_llm_sim;
@@ -42,7 +42,7 @@ pub struct RunningService {
 impl RunningService {
     pub async fn start(settings: &ServiceSettings) -> RunningService {
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(serve(settings.clone(), no_admin_tokens(), shutdown.clone()));
+        let task = tokio::spawn(serve(settings.clone(), shutdown.clone()));
         wait_until_ready(&format!("http://{}", settings.http_addr)).await;
         RunningService { shutdown, task }
     }

@@ -1,11 +1,26 @@
 //! Settings for running `serve` in a test: a fresh database, the test broker with topics of
-//! its own, free ports, and admin tokens off unless a test asks for them.
+//! its own, free ports, and tokens signed with [`TEST_JWT_SECRET`] (the service mints its own
+//! content-store tokens from it; tests mint theirs with [`token_with`]). Also the whole HTTP
+//! API on a test database ([`test_api`]).
 #![allow(dead_code)]
 
 use super::kafka::settings_for_test;
+use axum::Router;
 use cj_assessment::config::{KafkaSettings, ServiceSettings};
+use cj_assessment::content::client::ContentCredentials;
 use cj_assessment::harness::readiness::{probe_client, wait_ready};
-use cj_assessment::http::auth::AuthSettings;
+use cj_assessment::http::api::{api_router, ApiParts};
+use cj_assessment::http::auth::{
+    mint_token, AuthSettings, Role, Verifier, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
+};
+use cj_assessment::http::Readiness;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// The HS256 secret of every test service.
+pub const TEST_JWT_SECRET: &str = "test-secret-of-enough-length-for-hs256";
+/// How long test tokens stay valid: longer than any test runs.
+const TEST_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub fn free_address() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -27,6 +42,9 @@ pub fn service_settings_on(database_url: &str, kafka: KafkaSettings) -> ServiceS
         kafka,
         llm_provider_url: "http://127.0.0.1:9/api/v1".into(),
         content_service_url: format!("http://{http_addr}/api/v1/content"),
+        content_service_token: None,
+        insecure_no_read_auth: false,
+        auth: test_auth(),
         http_addr,
         max_comparisons: 350,
         dispatch_concurrency: 8,
@@ -36,13 +54,42 @@ pub fn service_settings_on(database_url: &str, kafka: KafkaSettings) -> ServiceS
     }
 }
 
-pub fn no_admin_tokens() -> AuthSettings {
-    AuthSettings {
-        jwt_secret: None,
-        jwt_public_key: None,
-        jwt_issuer: "huleedu-identity".into(),
-        jwt_audience: "cj_assessment_service".into(),
-    }
+/// Token settings of test services: HS256 with [`TEST_JWT_SECRET`].
+pub fn test_auth() -> AuthSettings {
+    AuthSettings::with_secret(TEST_JWT_SECRET)
+}
+
+/// A token with `roles`, valid for the test service.
+pub fn token_with(roles: &[Role]) -> String {
+    mint_token(
+        TEST_JWT_SECRET,
+        DEFAULT_ISSUER,
+        DEFAULT_AUDIENCE,
+        "tester",
+        roles,
+        TEST_TOKEN_LIFETIME,
+    )
+    .expect("a test token")
+}
+
+/// A `reader` token for the test service.
+pub fn reader_token() -> String {
+    token_with(&[Role::Reader])
+}
+
+/// What the service's own content client sends to a test service's store.
+pub fn service_credentials() -> ContentCredentials {
+    ContentCredentials::resolve(None, &test_auth())
+}
+
+/// The whole HTTP API on `pool`, checking tokens with the test settings (no readiness
+/// checks).
+pub fn test_api(pool: PgPool) -> Router {
+    api_router(ApiParts {
+        pool,
+        readiness: Readiness::default(),
+        verifier: Arc::new(Verifier::from_settings(&test_auth()).expect("test verifier")),
+    })
 }
 
 /// Polls `GET {base}/healthz/ready` until it answers 200 (30 s at most); its checks.
