@@ -67,10 +67,10 @@ pub struct ComparisonInput {
     pub judges: Names,
 }
 
-/// The two required columns (each with its alternative name) and the optional ones.
+/// The two required columns, each with its alternative name; `judge` and `first` are optional
+/// and any other column is ignored.
 const WINNER: [&str; 2] = ["winner", "candidate_chosen"];
 const LOSER: [&str; 2] = ["loser", "candidate_not_chosen"];
-const OPTIONAL: [&str; 2] = ["judge", "first"];
 
 /// One row before validation.
 struct Row {
@@ -139,7 +139,6 @@ pub fn read_comparisons(path: &Path, ids: &mut Names) -> anyhow::Result<Comparis
 
 fn json_rows(path: &Path, text: &str) -> anyhow::Result<Vec<Row>> {
     #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
     struct JsonRow {
         #[serde(alias = "candidate_chosen")]
         winner: String,
@@ -175,13 +174,9 @@ fn json_rows(path: &Path, text: &str) -> anyhow::Result<Vec<Row>> {
 }
 
 fn csv_comparison_rows(path: &Path, text: &str) -> anyhow::Result<Vec<Row>> {
-    let known: Vec<&str> = WINNER
-        .iter()
-        .chain(&LOSER)
-        .chain(&OPTIONAL)
-        .copied()
-        .collect();
-    let (headers, records) = csv_records(path, text, &known)?;
+    // Researchers' files carry more columns (study, session, timestamps): those are ignored;
+    // a misspelt required column still fails below, naming the column it misses.
+    let (headers, records) = csv_records(path, text, None)?;
     let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
     let required = |names: [&str; 2]| {
         column(&names).ok_or_else(|| {
@@ -217,8 +212,9 @@ pub fn read_text(path: &Path) -> anyhow::Result<String> {
 
 type Records = (Vec<String>, Vec<(usize, Vec<String>)>);
 
-/// The header and the rows (with line numbers) of a CSV file whose columns are all `known`.
-fn csv_records(path: &Path, text: &str, known: &[&str]) -> anyhow::Result<Records> {
+/// The header and the rows (with line numbers) of a CSV file; with `known`, every column must
+/// be one of them.
+fn csv_records(path: &Path, text: &str, known: Option<&[&str]>) -> anyhow::Result<Records> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -228,7 +224,9 @@ fn csv_records(path: &Path, text: &str, known: &[&str]) -> anyhow::Result<Record
         .iter()
         .map(str::to_string)
         .collect();
-    if let Some(unknown) = headers.iter().find(|h| !known.contains(&h.as_str())) {
+    if let Some((unknown, known)) =
+        known.and_then(|k| headers.iter().find(|h| !k.contains(&h.as_str())).map(|h| (h, k)))
+    {
         return Err(input_error(
             path,
             1,
@@ -259,7 +257,7 @@ fn csv_rows(
     text: &str,
     expected: &[&str],
 ) -> anyhow::Result<Vec<(usize, Vec<String>)>> {
-    let (headers, records) = csv_records(path, text, expected)?;
+    let (headers, records) = csv_records(path, text, Some(expected))?;
     let mut columns = Vec::new();
     for name in expected {
         let Some(position) = headers.iter().position(|h| h == name) else {
