@@ -56,7 +56,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/cj.
-    #[arg(long = "database-url", env = "CJ_DATABASE_URL")]
+    #[arg(long = "database-url", env = "CJ_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 }
 

@@ -1,12 +1,13 @@
 //! The teacher's report as a person sees it: headless Chromium renders the page of a real
 //! finished batch to a PNG; the picture is not blank and the DOM holds the chart.
-//! Needs Debian's `chromium` (`.ci/run` installs it).
+//! Needs Debian's `chromium` (`scripts/test.sh` installs it).
 
 mod support;
 
 use cj_assessment::http::batches::batch_routes;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use std::process::Command;
+use support::prerequisites::{is_not_found, missing};
 use support::{drain_projections, run_simulated_batch, TestDatabase};
 
 fn chromium(args: &[&str], url: &str) -> std::process::Output {
@@ -27,7 +28,10 @@ fn chromium(args: &[&str], url: &str) -> std::process::Output {
         .args(args)
         .arg(url)
         .output()
-        .expect("Debian's chromium is installed (apt-get install chromium)")
+        .unwrap_or_else(|error| match error {
+            error if is_not_found(&error) => missing("chromium", "apt-get install chromium"),
+            other => panic!("chromium does not start: {other}"),
+        })
 }
 
 /// Share of pixels that are not near-white.

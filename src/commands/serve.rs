@@ -15,6 +15,7 @@ use crate::http::auth::{AuthSettings, Verifier};
 use crate::http::batches::batch_routes;
 use crate::http::{operational_routes, Readiness, ReadinessCheck};
 use crate::kafka::admin::ensure_topics;
+use crate::kafka::connectivity::verify_brokers;
 use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
 use crate::metrics_tap::MetricsTap;
@@ -34,6 +35,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Readiness fails when any projector is further behind than this many events.
 pub const MAX_READY_PROJECTOR_LAG: i64 = 10_000;
+/// How long `serve` waits at start for the brokers to answer (a TLS or authentication failure
+/// stops it at once): a broker restarting alongside the service is back well within it.
+const BROKER_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often gauges read from the database (projector lag, batches per state) refresh.
 const GAUGE_REFRESH: Duration = Duration::from_secs(5);
 
@@ -91,6 +95,7 @@ pub async fn serve(
     let pool = connect_and_migrate(&settings.database_url)
         .await
         .context("connecting to PostgreSQL")?;
+    verify_brokers(&settings.kafka, BROKER_CHECK_TIMEOUT).await?;
     ensure_topics(&settings.kafka, &settings.kafka.topics.all())
         .await
         .context("creating Kafka topics")?;

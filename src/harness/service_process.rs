@@ -77,6 +77,17 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
             .clone()
             .map(|contexts| ("CJ_KAFKA_DEBUG", contexts)),
     )
+    .chain(
+        kafka
+            .properties
+            .inline
+            .as_ref()
+            .map(|inline| ("CJ_KAFKA_PROPERTIES", inline.to_environment_value())),
+    )
+    .chain(kafka.properties.file.as_ref().map(|file| {
+        let path = file.path.to_string_lossy().into_owned();
+        ("CJ_KAFKA_PROPERTIES_FILE", path)
+    }))
     .collect()
 }
 
@@ -245,6 +256,11 @@ mod tests {
 
     #[test]
     fn every_setting_of_serve_survives_the_trip_through_the_environment() {
+        let properties_file = std::env::temp_dir().join(format!(
+            "cj-service-environment-{}.properties",
+            std::process::id()
+        ));
+        std::fs::write(&properties_file, "client.id=cj\nsasl.password=a;b\n").unwrap();
         let original = Serve::parse_from([
             "serve",
             "--database-url",
@@ -257,6 +273,10 @@ mod tests {
             "10",
             "--kafka-debug",
             "cgrp",
+            "--kafka-properties",
+            "security.protocol=SSL;ssl.key.password=secret",
+            "--kafka-properties-file",
+            properties_file.to_str().unwrap(),
         ])
         .settings;
         let flag_of: BTreeMap<String, String> = Serve::command()
@@ -277,6 +297,11 @@ mod tests {
             arguments.push(value);
         }
         let parsed = Serve::parse_from(arguments).settings;
+        let _ = std::fs::remove_file(&properties_file);
         assert_eq!(format!("{parsed:?}"), format!("{original:?}"));
+        assert_eq!(
+            parsed.kafka.properties.inline, original.kafka.properties.inline,
+            "secrets too (Debug hides them)"
+        );
     }
 }
