@@ -56,7 +56,13 @@ async fn without_its_client_certificate_a_client_is_refused() {
 
     let refused = verify_brokers(&kafka, Duration::from_secs(30)).await;
     assert!(
-        matches!(refused, Err(BrokerCheckError::TlsHandshake { .. })),
+        matches!(
+            refused,
+            Err(BrokerCheckError::TlsHandshake {
+                summary: "the broker requires a client certificate",
+                ..
+            })
+        ),
         "{refused:?}"
     );
 }

@@ -9,8 +9,8 @@ use super::client_config;
 use crate::config::KafkaSettings;
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::util::Timeout;
 use std::sync::Mutex;
@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 /// How long one metadata request may wait before the check looks at the errors reported
 /// meanwhile: a TLS failure is reported within milliseconds, so it ends the check early.
 const ATTEMPT: Duration = Duration::from_millis(500);
+/// How long the check then waits for librdkafka's error events (they arrive on the client's
+/// queue, served only while it is polled).
+const ERROR_EVENTS: Duration = Duration::from_millis(100);
 
 /// What the check found wrong. Each renders as one line naming what to check.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +60,9 @@ pub async fn verify_brokers(
 }
 
 fn verify_blocking(settings: &KafkaSettings, within: Duration) -> Result<(), BrokerCheckError> {
-    let client: BaseConsumer<ErrorRecorder> = client_config::admin(settings)
+    // A producer only because its poll hands librdkafka's error events, with their reasons,
+    // to the context; it never sends anything.
+    let client: BaseProducer<ErrorRecorder> = client_config::admin(settings)
         .create_with_context(ErrorRecorder::default())
         .map_err(BrokerCheckError::Client)?;
     let deadline = Instant::now() + within;
@@ -65,10 +70,11 @@ fn verify_blocking(settings: &KafkaSettings, within: Duration) -> Result<(), Bro
         let wait = deadline
             .saturating_duration_since(Instant::now())
             .min(ATTEMPT);
-        let attempt = client.fetch_metadata(None, Timeout::After(wait));
+        let attempt = client.client().fetch_metadata(None, Timeout::After(wait));
         if attempt.is_ok() {
             return Ok(());
         }
+        client.poll(ERROR_EVENTS);
         if let Some(failure) = client.context().failure() {
             return Err(failure);
         }
@@ -110,8 +116,16 @@ impl ErrorRecorder {
             .find_map(|(code, reason)| classify(code, reason))
     }
 
+    /// The last reported error that says more than how many brokers are down.
     fn last_error(&self) -> Option<String> {
-        self.reported().pop().map(|(_, reason)| reason)
+        let reported = self.reported();
+        let telling = reported
+            .iter()
+            .rev()
+            .find(|(code, _)| *code != Some(RDKafkaErrorCode::AllBrokersDown));
+        telling
+            .or(reported.last())
+            .map(|(_, reason)| reason.clone())
     }
 }
 
@@ -130,18 +144,32 @@ impl ClientContext for ErrorRecorder {
     }
 }
 
-impl ConsumerContext for ErrorRecorder {}
+impl ProducerContext for ErrorRecorder {
+    type DeliveryOpaque = ();
 
-/// A reported error that retrying will not cure, as the check's error.
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
+}
+
+/// A reported error that retrying will not cure, as the check's error. TLS 1.3 brokers
+/// refuse a client certificate after the handshake, so their alert arrives as a receive
+/// failure that names the SSL routines.
 fn classify(code: Option<RDKafkaErrorCode>, reason: String) -> Option<BrokerCheckError> {
-    let tls = code == Some(RDKafkaErrorCode::SSL) || reason.contains("SSL handshake failed");
+    let tls = code == Some(RDKafkaErrorCode::SSL)
+        || reason.contains("SSL handshake failed")
+        || reason.contains("SSL routines");
     if tls {
         let (summary, check) = if reason.contains("certificate verify failed") {
             ("certificate verify failed", "ssl.ca.location")
+        } else if reason.contains("alert certificate required") {
+            (
+                "the broker requires a client certificate",
+                "ssl.certificate.location and ssl.key.location",
+            )
         } else {
             (
-                "the broker refused the connection",
-                "ssl.certificate.location and ssl.key.location: it may want a client certificate",
+                "the broker ended the TLS session",
+                "ssl.certificate.location and ssl.key.location: the broker may want a client \
+                 certificate of another CA",
             )
         };
         return Some(BrokerCheckError::TlsHandshake {
@@ -171,10 +199,21 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_handshake_points_at_the_client_certificate() {
-        let reason = "ssl://b:9093/bootstrap: SSL handshake failed: ssl/record/rec_layer_s3.c: \
-                      sslv3 alert handshake failure";
-        let error = classify(Some(RDKafkaErrorCode::SSL), reason.into()).expect("a failure");
+    fn a_refused_client_certificate_points_at_the_client_certificate() {
+        let missing = "ssl://127.0.0.1:9093/bootstrap: Receive failed: error:0A00045C:SSL \
+                       routines::tlsv13 alert certificate required: SSL alert number 116";
+        let error = classify(
+            Some(RDKafkaErrorCode::BrokerTransportFailure),
+            missing.into(),
+        )
+        .expect("a failure");
+        assert!(error.to_string().starts_with(
+            "Kafka TLS handshake failed: the broker requires a client certificate (check \
+             ssl.certificate.location and ssl.key.location)"
+        ));
+        let refused = "ssl://b:9093/bootstrap: SSL handshake failed: ssl/record/rec_layer_s3.c: \
+                       sslv3 alert bad certificate";
+        let error = classify(Some(RDKafkaErrorCode::SSL), refused.into()).expect("a failure");
         assert!(error.to_string().contains("check ssl.certificate.location"));
     }
 

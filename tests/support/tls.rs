@@ -81,8 +81,11 @@ impl TestPki {
 
     /// A key and a certificate for `common_name` signed by `ca`, with `extensions`.
     fn signed(&self, name: &str, common_name: &str, extensions: &str) {
-        let (key, request, certificate) =
-            (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"));
+        let (key, request, certificate) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
         let extensions_file = format!("{name}.ext");
         std::fs::write(self.directory.join(&extensions_file), extensions)
             .expect("write the extensions");
@@ -95,7 +98,14 @@ impl TestPki {
         openssl(
             &self.directory,
             "x509 -req -CA ca.pem -CAkey ca.key -CAcreateserial",
-            &["-in", &request, "-extfile", &extensions_file, "-out", &certificate],
+            &[
+                "-in",
+                &request,
+                "-extfile",
+                &extensions_file,
+                "-out",
+                &certificate,
+            ],
         );
     }
 }
@@ -105,7 +115,13 @@ impl TestPki {
 fn openssl(directory: &Path, command: &str, arguments: &[&str]) {
     let mut args: Vec<&str> = command.split_whitespace().collect();
     if args[0] == "req" {
-        args.extend(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]);
+        args.extend([
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ]);
     }
     if args[0] == "x509" || args.contains(&"-x509") {
         args.extend(["-days", VALIDITY_DAYS]);
