@@ -214,3 +214,28 @@ impl ServiceSettings {
         Duration::from_secs(self.shutdown_grace_secs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_variables_properties_win_over_the_files_and_both_over_the_services() {
+        let properties = KafkaClientProperties {
+            inline: Some(KafkaProperties::parse("client.id=from-variable").unwrap()),
+            file: Some(PropertiesFile {
+                path: PathBuf::from("kafka.properties"),
+                properties: KafkaProperties::parse_file_text(
+                    "kafka.properties",
+                    "client.id=from-file\nmessage.timeout.ms=30000\n",
+                )
+                .unwrap(),
+            }),
+        };
+        let mut config = ClientConfig::new();
+        config.set("message.timeout.ms", "120000");
+        properties.apply_to(&mut config);
+        assert_eq!(config.get("client.id"), Some("from-variable"));
+        assert_eq!(config.get("message.timeout.ms"), Some("30000"));
+    }
+}
