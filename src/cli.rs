@@ -72,7 +72,7 @@ pub enum Command {
     /// Set, show or delete an assignment's grade scale and judging instructions.
     Instructions(instructions::InstructionsArgs),
     /// Serve a simulated LLM Provider Service that publishes its verdicts to Kafka.
-    LlmSim(llm_sim::LlmSimArgs),
+    LlmSim(Box<llm_sim::LlmSimArgs>),
     /// Measure a promise of the service next to its physical limit (docs/benchmarks.md).
     Bench(bench::BenchArgs),
 }
@@ -81,7 +81,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/cj.
-    #[arg(long = "database-url", env = "CJ_DATABASE_URL")]
+    #[arg(long = "database-url", env = "CJ_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 }
 
@@ -100,7 +100,7 @@ impl Cli {
             Command::RunEng5(args) => run_eng5::run(*args),
             Command::Anchors(args) => anchors::run(args),
             Command::Instructions(args) => instructions::run(args),
-            Command::LlmSim(args) => llm_sim::run(args),
+            Command::LlmSim(args) => llm_sim::run(*args),
             Command::Bench(args) => bench::run(args),
         }
     }

@@ -3,9 +3,12 @@
 //! against the built-in content store; production sets the URLs and brokers.
 
 use crate::http::auth::AuthSettings;
+use crate::kafka::properties::{KafkaProperties, PropertiesError};
 use cj_projections::contracts::topics;
 use clap::Args;
+use rdkafka::ClientConfig;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Kafka topic names (the contract's by default).
@@ -108,14 +111,67 @@ pub struct KafkaSettings {
     #[arg(long, env = "CJ_KAFKA_DEBUG")]
     pub kafka_debug: Option<String>,
     #[command(flatten)]
+    pub properties: KafkaClientProperties,
+    #[command(flatten)]
     pub topics: TopicNames,
+}
+
+/// librdkafka properties the operator adds to every Kafka client of the service (TLS, SASL,
+/// …), after the service's own settings; checked when read ([`KafkaProperties`]).
+#[derive(Debug, Clone, Default, Args)]
+pub struct KafkaClientProperties {
+    /// librdkafka properties for every client, `key=value` pairs separated by `;` or new
+    /// lines (e.g. `security.protocol=SASL_SSL;sasl.mechanism=SCRAM-SHA-512`). Applied after
+    /// the file's. Secret values are never shown; prefer the variable or the file to the flag
+    /// (a command line is visible to every user of the machine).
+    #[arg(
+        long = "kafka-properties",
+        env = "CJ_KAFKA_PROPERTIES",
+        value_parser = KafkaProperties::parse,
+        hide_env_values = true
+    )]
+    pub inline: Option<KafkaProperties>,
+    /// A Java-style `.properties` file of librdkafka properties for every client (`key=value`
+    /// lines, `#` comments).
+    #[arg(
+        long = "kafka-properties-file",
+        env = "CJ_KAFKA_PROPERTIES_FILE",
+        value_parser = PropertiesFile::read
+    )]
+    pub file: Option<PropertiesFile>,
+}
+
+impl KafkaClientProperties {
+    /// Sets the file's properties, then the inline ones, on `config`.
+    pub fn apply_to(&self, config: &mut ClientConfig) {
+        let file = self.file.as_ref().map(|file| &file.properties);
+        for properties in file.into_iter().chain(self.inline.as_ref()) {
+            properties.apply_to(config);
+        }
+    }
+}
+
+/// A properties file and what it holds (read once, when the settings are).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertiesFile {
+    pub path: PathBuf,
+    pub properties: KafkaProperties,
+}
+
+impl PropertiesFile {
+    pub fn read(path: &str) -> Result<PropertiesFile, PropertiesError> {
+        let path = PathBuf::from(path);
+        let properties = KafkaProperties::read_file(&path)?;
+        Ok(PropertiesFile { path, properties })
+    }
 }
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone, Args)]
 pub struct ServiceSettings {
-    /// PostgreSQL URL of the event store and read models.
-    #[arg(long, env = "CJ_DATABASE_URL")]
+    /// PostgreSQL URL of the event store and read models (TLS: `?sslmode=verify-full&
+    /// sslrootcert=FILE`). Its value is not shown in `--help`: it may hold a password.
+    #[arg(long, env = "CJ_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
     #[command(flatten)]
     pub kafka: KafkaSettings,
@@ -176,5 +232,30 @@ pub struct ServiceSettings {
 impl ServiceSettings {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_variables_properties_win_over_the_files_and_both_over_the_services() {
+        let properties = KafkaClientProperties {
+            inline: Some(KafkaProperties::parse("client.id=from-variable").unwrap()),
+            file: Some(PropertiesFile {
+                path: PathBuf::from("kafka.properties"),
+                properties: KafkaProperties::parse_file_text(
+                    "kafka.properties",
+                    "client.id=from-file\nmessage.timeout.ms=30000\n",
+                )
+                .unwrap(),
+            }),
+        };
+        let mut config = ClientConfig::new();
+        config.set("message.timeout.ms", "120000");
+        properties.apply_to(&mut config);
+        assert_eq!(config.get("client.id"), Some("from-variable"));
+        assert_eq!(config.get("message.timeout.ms"), Some("30000"));
     }
 }

@@ -12,15 +12,31 @@ use cj_assessment::runner::assignment::{essay_text, register_assignment};
 use serde_json::Value;
 use std::process::Command;
 use support::pipeline::{pipeline_settings, RunningService};
+use support::prerequisites::{is_not_found, missing};
 use support::TestDatabase;
 use uuid::Uuid;
 
+/// The Python with kafka-python: `CJ_TEST_PYTHON`, else `python3` on PATH (scripts/test.sh
+/// puts its venv's first).
+fn python_with_kafka() -> String {
+    let python = std::env::var("CJ_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let imports = Command::new(&python).args(["-c", "import kafka"]).output();
+    match imports {
+        Ok(output) if output.status.success() => python,
+        Err(error) if !is_not_found(&error) => panic!("{python} does not start: {error}"),
+        _ => missing(
+            "python3 with kafka-python",
+            "set CJ_TEST_PYTHON to a python that has it (pip install kafka-python)",
+        ),
+    }
+}
+
 fn python(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new("python3")
+    let output = Command::new(python_with_kafka())
         .arg("scripts/kafka_client.py")
         .args(args)
         .output()
-        .expect("python3 with kafka-python (pip install kafka-python)");
+        .expect("the python that imported kafka starts again");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).to_string(),

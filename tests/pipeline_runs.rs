@@ -5,7 +5,6 @@ mod support;
 
 use cj_aggregates::grade_scale::GradeScale;
 use cj_aggregates::CjBatchEvent;
-use cj_assessment::commands::run_eng5::{run_once, RunArgs};
 use cj_assessment::content::client::ContentClient;
 use cj_assessment::kafka::producer::Publisher;
 use cj_assessment::runner::assignment::register_assignment;
@@ -13,7 +12,7 @@ use cj_assessment::runner::follow::follow_batch;
 use cj_assessment::runner::request::{request_envelope, store_essays};
 use std::collections::HashSet;
 use std::time::Duration;
-use support::pipeline::{pipeline_settings, RunningService};
+use support::pipeline::{pipeline_settings, run_one_batch, RunningService};
 use support::TestDatabase;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -22,18 +21,7 @@ async fn the_runner_passes_on_the_eng5_and_swedish_scales() {
     let settings = pipeline_settings(&db.url, (1, 10)).await;
     let service = RunningService::start(&settings).await;
     for scale in [GradeScale::Eng5NpNational9Step, GradeScale::Swedish8Anchor] {
-        let outcome = run_once(
-            &RunArgs {
-                settings: settings.clone(),
-                scale,
-                students: 20,
-                request_max_comparisons: 80,
-                timeout_secs: 120,
-            },
-            false,
-        )
-        .await
-        .expect("the run ends");
+        let outcome = run_one_batch(&settings, scale).await;
         assert!(outcome.succeeded(), "{scale}: {outcome:?}");
         assert_eq!(outcome.projections, 20);
         assert!(outcome.anchors >= 4, "{scale}: {outcome:?}");

@@ -3,7 +3,7 @@
 //! needs a reader token: the browser goes through a stand-in for the gateway that adds the
 //! teacher's bearer token (as a deployment's gateway does), and straight at the API without
 //! one it gets the 401 answer, not the report.
-//! Needs Debian's `chromium` (`.ci/run` installs it).
+//! Needs Debian's `chromium` (`scripts/test.sh` installs it).
 
 mod support;
 
@@ -16,6 +16,7 @@ use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use std::process::Command;
 use support::http::serve;
 use support::service::{reader_token, test_api};
+use support::prerequisites::{is_not_found, missing};
 use support::{drain_projections, run_simulated_batch, TestDatabase};
 
 /// A gateway stand-in: `GET /report/{id}` fetches the API's report with `token`.
@@ -62,7 +63,10 @@ fn chromium(args: &[&str], url: &str) -> std::process::Output {
         .args(args)
         .arg(url)
         .output()
-        .expect("Debian's chromium is installed (apt-get install chromium)")
+        .unwrap_or_else(|error| match error {
+            error if is_not_found(&error) => missing("chromium", "apt-get install chromium"),
+            other => panic!("chromium does not start: {other}"),
+        })
 }
 
 /// Share of pixels that are not near-white.

@@ -70,7 +70,7 @@ pub async fn pgbench_single_row_inserts(
         }
     })
     .await?
-    .context("running pgbench (Debian: postgresql-client)")?;
+    .context("running pgbench (not found? scripts/test.sh installs it, or apt-get install postgresql-client-15)")?;
     let _ = std::fs::remove_file(&script);
     let stdout = String::from_utf8_lossy(&output.stdout);
     anyhow::ensure!(

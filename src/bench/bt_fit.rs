@@ -111,7 +111,7 @@ pub fn time_choix(
     let output = child.wait_with_output()?;
     anyhow::ensure!(
         output.status.success(),
-        "choix timing failed ({}); is choix installed (pip install choix numpy)?",
+        "choix timing failed ({}); is choix installed? scripts/test.sh makes a venv with it: CJ_BENCH_PYTHON=~/.cache/cj-tools/venv/bin/python3; or pip install choix numpy",
         output.status
     );
     serde_json::from_slice(&output.stdout).context("reading choix's timing")

@@ -53,7 +53,7 @@ impl Pipeline {
                     storage: BrokerStorage::Memory,
                     log_path: None,
                 })
-                .context("starting Tansu (set --kafka-brokers, or put tansu on PATH)")?;
+                .context("starting Tansu (set --kafka-brokers, or put tansu on PATH: scripts/test.sh installs it in ~/.cache/cj-tools/tansu-0.6.0/bin)")?;
                 (broker.address(), Some(broker))
             }
         };
@@ -64,6 +64,7 @@ impl Pipeline {
             fetch_wait_ms: FETCH_WAIT_MS,
             partitions: 3,
             kafka_debug: None,
+            properties: Default::default(),
             topics: TopicNames::suffixed(&suffix),
         };
         ensure_topics(&kafka, &kafka.topics.all())

@@ -13,6 +13,7 @@ use crate::http::api::{api_router, ApiParts};
 use crate::http::auth::Verifier;
 use crate::http::{Readiness, ReadinessCheck};
 use crate::kafka::admin::ensure_topics;
+use crate::kafka::connectivity::verify_brokers;
 use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
 use crate::metrics_tap::MetricsTap;
@@ -32,6 +33,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Readiness fails when any projector is further behind than this many events.
 pub const MAX_READY_PROJECTOR_LAG: i64 = 10_000;
+/// How long `serve` waits at start for the brokers to answer (a TLS or authentication failure
+/// stops it at once): a broker restarting alongside the service is back well within it.
+const BROKER_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often gauges read from the database (projector lag, batches per state) refresh.
 const GAUGE_REFRESH: Duration = Duration::from_secs(5);
 
@@ -103,6 +107,7 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
     let pool = connect_and_migrate(&settings.database_url)
         .await
         .context("connecting to PostgreSQL")?;
+    verify_brokers(&settings.kafka, BROKER_CHECK_TIMEOUT).await?;
     ensure_topics(&settings.kafka, &settings.kafka.topics.all())
         .await
         .context("creating Kafka topics")?;

@@ -1,6 +1,7 @@
 //! A Tansu broker as a child process on a free local port, with memory storage (gone when it
 //! stops) or SQLite storage in a directory (topics, messages and committed offsets survive a
-//! stop). [`Broker::stop`] kills or terminates it; [`Broker::start_again`] brings it back on
+//! stop). It may advertise another address than its own ([`Broker::start_behind`]: a TLS
+//! proxy in front of it). [`Broker::stop`] kills or terminates it; [`Broker::start_again`] brings it back on
 //! the same port and storage, as an outage that ends would; [`Broker::signal`] can freeze
 //! and thaw it instead. Dropped, it is killed.
 
@@ -53,14 +54,33 @@ pub struct BrokerLaunch {
 pub struct Broker {
     launch: BrokerLaunch,
     address: SocketAddr,
+    /// Where its metadata sends clients, when not to `address`.
+    advertised: Option<SocketAddr>,
     process: Option<ChildProcess>,
 }
 
 impl Broker {
     /// Starts the broker on a free port and waits until it accepts connections.
     pub fn start(launch: BrokerLaunch) -> Result<Broker, HarnessError> {
+        Broker::launch(launch, None)
+    }
+
+    /// [`Broker::start`], with metadata that sends clients to `advertised` (a proxy in front
+    /// of the broker) instead of the broker's own port.
+    pub fn start_behind(
+        launch: BrokerLaunch,
+        advertised: SocketAddr,
+    ) -> Result<Broker, HarnessError> {
+        Broker::launch(launch, Some(advertised))
+    }
+
+    fn launch(
+        launch: BrokerLaunch,
+        advertised: Option<SocketAddr>,
+    ) -> Result<Broker, HarnessError> {
         let mut broker = Broker {
             address: free_local_address()?,
+            advertised,
             launch,
             process: None,
         };
@@ -137,10 +157,11 @@ impl Broker {
 
     fn command(&self) -> Result<Command, HarnessError> {
         let url = format!("tcp://{}", self.address);
+        let advertised = format!("tcp://{}", self.advertised.unwrap_or(self.address));
         let mut command = Command::new(&self.launch.binary);
         command
             .args(["broker", "--listener-url", &url])
-            .args(["--advertised-listener-url", &url])
+            .args(["--advertised-listener-url", &advertised])
             .args(["--storage-engine", self.launch.storage.engine_url()])
             .stdin(Stdio::null());
         if let BrokerStorage::Sqlite(directory) = &self.launch.storage {

@@ -95,6 +95,17 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
         .into_iter()
         .filter_map(|(name, value)| Some((name, value.clone()?))),
     )
+    .chain(
+        kafka
+            .properties
+            .inline
+            .as_ref()
+            .map(|inline| ("CJ_KAFKA_PROPERTIES", inline.to_environment_value())),
+    )
+    .chain(kafka.properties.file.as_ref().map(|file| {
+        let path = file.path.to_string_lossy().into_owned();
+        ("CJ_KAFKA_PROPERTIES_FILE", path)
+    }))
     .collect()
 }
 
@@ -264,6 +275,11 @@ mod tests {
 
     #[test]
     fn every_setting_of_serve_survives_the_trip_through_the_environment() {
+        let properties_file = std::env::temp_dir().join(format!(
+            "cj-service-environment-{}.properties",
+            std::process::id()
+        ));
+        std::fs::write(&properties_file, "client.id=cj\nsasl.password=a;b\n").unwrap();
         let original = Serve::parse_from([
             "serve",
             "--database-url",
@@ -283,6 +299,10 @@ mod tests {
             "--content-service-token",
             "a-token",
             "--insecure-no-read-auth",
+            "--kafka-properties",
+            "security.protocol=SSL;ssl.key.password=secret",
+            "--kafka-properties-file",
+            properties_file.to_str().unwrap(),
         ])
         .settings;
         let flag_of: BTreeMap<String, String> = Serve::command()
@@ -303,11 +323,16 @@ mod tests {
             arguments.push(value);
         }
         let parsed = Serve::parse_from(arguments).settings;
+        let _ = std::fs::remove_file(&properties_file);
         assert_eq!(format!("{parsed:?}"), format!("{original:?}"));
         // Debug hides the secrets; they must survive the trip all the same.
         assert_eq!(parsed.auth.jwt_secret.as_deref(), Some("a-secret"));
         assert_eq!(parsed.auth.jwt_public_key.as_deref(), Some("a-pem"));
         assert_eq!(parsed.content_service_token.as_deref(), Some("a-token"));
         assert!(parsed.insecure_no_read_auth);
+        assert_eq!(
+            parsed.kafka.properties.inline, original.kafka.properties.inline,
+            "secrets too (Debug hides them)"
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! librdkafka configurations of the service's clients.
+//! librdkafka configurations of the service's clients: the service's own settings, then the
+//! operator's properties (`CJ_KAFKA_PROPERTIES[_FILE]`, [`super::properties`]: TLS, SASL, …),
+//! which win over everything the service does not reserve.
 
 use crate::config::KafkaSettings;
 use rdkafka::ClientConfig;
@@ -19,14 +21,16 @@ pub fn producer(settings: &KafkaSettings) -> ClientConfig {
         .set("acks", "all")
         .set("linger.ms", "0")
         .set("message.timeout.ms", MESSAGE_TIMEOUT_MS);
-    with_debug(config, settings)
+    with_operator_settings(config, settings)
 }
 
-/// librdkafka's own debug logging, when the settings ask for it.
-fn with_debug(mut config: ClientConfig, settings: &KafkaSettings) -> ClientConfig {
+/// librdkafka's own debug logging when the settings ask for it, then the operator's
+/// properties.
+fn with_operator_settings(mut config: ClientConfig, settings: &KafkaSettings) -> ClientConfig {
     if let Some(contexts) = settings.kafka_debug.as_deref().filter(|c| !c.is_empty()) {
         config.set("debug", contexts);
     }
+    settings.properties.apply_to(&mut config);
     config
 }
 
@@ -44,12 +48,12 @@ pub fn consumer(settings: &KafkaSettings) -> ClientConfig {
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
         .set("fetch.wait.max.ms", settings.fetch_wait_ms.to_string());
-    with_debug(config, settings)
+    with_operator_settings(config, settings)
 }
 
-/// The admin client (topic creation).
+/// The admin client (topic creation, the start-up connectivity check).
 pub fn admin(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &settings.kafka_brokers);
-    config
+    with_operator_settings(config, settings)
 }

@@ -1,13 +1,14 @@
 //! A real Kafka-protocol broker for integration tests. `CJ_TEST_KAFKA_BROKERS` names one
 //! (CI starts Tansu and sets it); otherwise the tests start their own throwaway in-memory
-//! Tansu (the harness's [`Broker`]; `tansu` on PATH, or `CJ_TEST_TANSU` naming the binary:
-//! `cargo install tansu --locked --features postgres,dynostore,libsql`), once per test
-//! binary, killed when the test process exits. Tests that need messages to survive or to be
+//! Tansu (the harness's [`Broker`]; `tansu` on PATH, or `CJ_TEST_TANSU` naming the binary;
+//! `scripts/test.sh` builds one with the features the tests use), once per test binary, killed when the test process exits. Tests that need messages to survive or to be
 //! sent concurrently start a broker of their own with SQLite storage ([`start_broker`]).
 #![allow(dead_code)]
 
+use super::prerequisites::started_or_missing;
 use cj_assessment::config::{KafkaSettings, TopicNames};
 use cj_assessment::harness::broker::{Broker, BrokerLaunch, BrokerStorage};
+use cj_assessment::harness::HarnessError;
 use cj_assessment::kafka::topic_reader::assigned_reader;
 use rdkafka::message::{Message, OwnedMessage};
 use std::path::PathBuf;
@@ -35,14 +36,29 @@ pub fn tansu_binary() -> PathBuf {
 
 /// A broker of this test binary's own with `storage`.
 pub fn start_broker(storage: BrokerStorage, log_path: Option<PathBuf>) -> Broker {
-    Broker::start(BrokerLaunch {
+    started(Broker::start(BrokerLaunch {
         binary: tansu_binary(),
         storage,
         log_path,
-    })
-    .expect(
-        "tansu on PATH or CJ_TEST_TANSU (cargo install tansu --locked --features \
-         postgres,dynostore,libsql: SQLite storage needs libsql)",
+    }))
+}
+
+/// A broker of this test binary's own with `storage`, advertising `proxy` (in front of it).
+pub fn start_broker_behind(storage: BrokerStorage, proxy: std::net::SocketAddr) -> Broker {
+    let launch = BrokerLaunch {
+        binary: tansu_binary(),
+        storage,
+        log_path: None,
+    };
+    started(Broker::start_behind(launch, proxy))
+}
+
+/// The broker, or the test fails with one line (how to get tansu when it is missing).
+fn started(broker: Result<Broker, HarnessError>) -> Broker {
+    started_or_missing(
+        broker,
+        "tansu",
+        "set CJ_TEST_TANSU to a tansu built with --features libsql",
     )
 }
 
@@ -80,6 +96,7 @@ pub fn settings_for_test_on(brokers: String) -> KafkaSettings {
         fetch_wait_ms: 10,
         partitions: 2,
         kafka_debug: std::env::var("CJ_TEST_KAFKA_DEBUG").ok(),
+        properties: Default::default(),
         topics: TopicNames::suffixed(&suffix),
     }
 }

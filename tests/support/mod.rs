@@ -10,7 +10,9 @@ pub mod http;
 pub mod inbound_messages;
 pub mod kafka;
 pub mod pipeline;
+pub mod prerequisites;
 pub mod service;
+pub mod tls;
 
 use cj_aggregates::commands::{
     CallbackOutcome, CallbackReport, EssayRef, Position, RegisterAnchors, RegisterBatch,

@@ -2,13 +2,17 @@
 //! `serve`, both in-process, against the test database and broker.
 #![allow(dead_code)]
 
-use super::service::{service_settings, wait_until_ready};
+use super::kafka::settings_for_test;
+use super::service::{service_settings_on, wait_until_ready};
+use cj_aggregates::grade_scale::GradeScale;
+use cj_assessment::commands::run_eng5::{run_once, RunArgs};
 use cj_assessment::commands::serve::serve;
 use cj_assessment::config::{KafkaSettings, ServiceSettings};
 use cj_assessment::harness::llm_sim::serve_llm_sim;
 use cj_assessment::kafka::admin::ensure_topics;
 use cj_assessment::llm_sim::judge::TextJudge;
 use cj_assessment::llm_sim::server::SimulatorSettings;
+use cj_assessment::runner::follow::RunOutcome;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -60,7 +64,30 @@ impl RunningService {
 /// Settings for a pipeline on `database_url` with the simulated provider answering after
 /// `latency_ms`.
 pub async fn pipeline_settings(database_url: &str, latency_ms: (u64, u64)) -> ServiceSettings {
-    let mut settings = service_settings(database_url);
+    pipeline_settings_on(database_url, settings_for_test(), latency_ms).await
+}
+
+/// [`pipeline_settings`] with the given Kafka settings (another broker, TLS properties).
+pub async fn pipeline_settings_on(
+    database_url: &str,
+    kafka: KafkaSettings,
+    latency_ms: (u64, u64),
+) -> ServiceSettings {
+    let mut settings = service_settings_on(database_url, kafka);
     settings.llm_provider_url = start_llm_sim(&settings.kafka, latency_ms).await;
     settings
+}
+
+/// Drives one batch of 20 students (80 comparisons at most) on `scale` through the running
+/// service, as `run-eng5` does: the request through the service's own producer, the batch
+/// followed to its end (120 s at most).
+pub async fn run_one_batch(settings: &ServiceSettings, scale: GradeScale) -> RunOutcome {
+    let args = RunArgs {
+        settings: settings.clone(),
+        scale,
+        students: 20,
+        request_max_comparisons: 80,
+        timeout_secs: 120,
+    };
+    run_once(&args, false).await.expect("the run ends")
 }
