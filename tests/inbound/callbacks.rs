@@ -141,7 +141,8 @@ async fn a_callbacks_provider_and_model_land_on_the_verdict_with_the_prompt_it_w
     let (batch, planned) = batch_with_a_first_wave(&inbound).await;
     // planned[0]'s submission is recorded before its verdict; the others' verdicts overtake
     // theirs.
-    let bus = PostgresBatchStore::new(inbound.db.pool.clone()).bus();
+    let store = PostgresBatchStore::new(inbound.db.pool.clone());
+    let bus = store.bus();
     let submit = crate::support::submit_pairs(vec![planned[0]]);
     bus.execute(batch, submit, &CommandMetadata::new(Uuid::new_v4(), "tests"))
         .await
