@@ -46,7 +46,11 @@ impl JudgeId {
     }
 
     /// A judge whose parts may be missing (an older event, a callback without them).
-    pub fn from_parts(provider: Option<&str>, model: Option<&str>, prompt_hash: Option<&str>) -> Self {
+    pub fn from_parts(
+        provider: Option<&str>,
+        model: Option<&str>,
+        prompt_hash: Option<&str>,
+    ) -> Self {
         JudgeId::new(
             provider.unwrap_or(UNKNOWN),
             model.unwrap_or(UNKNOWN),

@@ -3,8 +3,8 @@
 mod support;
 
 use cj_aggregates::commands::{Finalize, ForceRecovery, Position};
-use cj_aggregates::judge::{JudgeId, Verdict};
 use cj_aggregates::events::*;
+use cj_aggregates::judge::{JudgeId, Verdict};
 use cj_aggregates::status::{BatchState, UploadStatus};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::test::TestFramework;
@@ -139,12 +139,8 @@ fn submitting_pairs_records_acceptance_once() {
         .unwrap();
     assert_eq!(names(&first), ["PairsSubmitted"]);
     let mut after = History::started(4, settings(10), &[]);
-    after
-        .run(submit(ids.clone()))
-        .unwrap();
-    given(&after)
-        .when(submit(ids))
-        .then_expect_events(vec![]);
+    after.run(submit(ids.clone())).unwrap();
+    given(&after).when(submit(ids)).then_expect_events(vec![]);
 }
 
 #[test]
@@ -190,8 +186,14 @@ fn a_verdict_records_the_callbacks_provider_and_model_with_the_submitted_prompt_
     let CjBatchEvent::ComparisonRecorded(recorded) = &events[0] else {
         panic!("expected ComparisonRecorded, got {events:?}")
     };
-    assert_eq!(recorded.judge, JudgeId::new("openai", "gpt-5.1", PROMPT_HASH));
-    assert_eq!(recorded.judge.to_string(), "openai/gpt-5.1/ab12cd34ef567890");
+    assert_eq!(
+        recorded.judge,
+        JudgeId::new("openai", "gpt-5.1", PROMPT_HASH)
+    );
+    assert_eq!(
+        recorded.judge.to_string(),
+        "openai/gpt-5.1/ab12cd34ef567890"
+    );
 }
 
 #[test]

@@ -135,8 +135,14 @@ mod tests {
         assert_eq!(hash.len(), PROMPT_HASH_HEX_DIGITS);
         assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(prompt_hash(&parts(None, "Another essay."), None), hash);
-        assert_ne!(prompt_hash(&parts(Some("Spelling only."), "First essay."), None), hash);
-        assert_ne!(prompt_hash(&parts(None, "First essay."), Some("Be strict.")), hash);
+        assert_ne!(
+            prompt_hash(&parts(Some("Spelling only."), "First essay."), None),
+            hash
+        );
+        assert_ne!(
+            prompt_hash(&parts(None, "First essay."), Some("Be strict.")),
+            hash
+        );
         let without_instructions = PromptParts {
             instructions: None,
             ..parts(None, "First essay.")

@@ -144,9 +144,13 @@ async fn a_callbacks_provider_and_model_land_on_the_verdict_with_the_prompt_it_w
     let store = PostgresBatchStore::new(inbound.db.pool.clone());
     let bus = store.bus();
     let submit = crate::support::submit_pairs(vec![planned[0]]);
-    bus.execute(batch, submit, &CommandMetadata::new(Uuid::new_v4(), "tests"))
-        .await
-        .expect("submit");
+    bus.execute(
+        batch,
+        submit,
+        &CommandMetadata::new(Uuid::new_v4(), "tests"),
+    )
+    .await
+    .expect("submit");
     let echoing = |id: CorrelationId| {
         let mut echoed = callback(SUCCESS, id.0, Some(batch));
         echoed["data"]["request_metadata"]["cj_prompt_hash"] = json!("ec40ed0000000000");
@@ -154,7 +158,12 @@ async fn a_callbacks_provider_and_model_land_on_the_verdict_with_the_prompt_it_w
     };
     send_callback(&inbound, batch, echoing(planned[0])).await;
     send_callback(&inbound, batch, echoing(planned[1])).await;
-    send_callback(&inbound, batch, callback(SUCCESS, planned[2].0, Some(batch))).await;
+    send_callback(
+        &inbound,
+        batch,
+        callback(SUCCESS, planned[2].0, Some(batch)),
+    )
+    .await;
     let events = inbound
         .wait_for_event(
             batch,

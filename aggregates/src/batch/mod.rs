@@ -66,7 +66,6 @@ impl BatchComparison {
             _ => None,
         }
     }
-
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
