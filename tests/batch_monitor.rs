@@ -8,6 +8,7 @@ use chrono::{Duration, Utc};
 use cj_aggregates::commands::{Position, RecordCallbacks};
 use cj_aggregates::events::{ComparisonRecorded, WavePlanned};
 use cj_aggregates::ids::BatchId;
+use cj_aggregates::judge::JudgeId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::clock::ManualClock;
 use cj_assessment::monitor::sweep::{sweep_once, SweepReport, SweepSettings};
@@ -130,8 +131,7 @@ async fn the_completion_sweep_finalizes_a_batch_left_unfinished_and_counts_it() 
             winner_position: Position::A,
             confidence: None,
             justification: None,
-            provider: None,
-            model: None,
+            judge: JudgeId::unknown(),
             cost_estimate: None,
             total_tokens: None,
         })

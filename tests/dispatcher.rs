@@ -322,6 +322,24 @@ async fn each_planned_comparison_is_sent_once_submitted_and_answered_on_the_call
         asked.values().all(|&n| n == 1),
         "each comparison POSTed once: {asked:?}"
     );
+    // Every request names its prompt template; the submissions record that hash.
+    let prompt_hashes: BTreeSet<String> = requests
+        .all()
+        .iter()
+        .map(|body| {
+            let hash = body["metadata"]["cj_prompt_hash"].as_str();
+            hash.expect("the request names its prompt hash").to_string()
+        })
+        .collect();
+    assert_eq!(prompt_hashes.len(), 1, "one template: {prompt_hashes:?}");
+    let submitted_hashes: BTreeSet<String> = log
+        .iter()
+        .filter_map(|event| match event {
+            CjBatchEvent::PairsSubmitted(submitted) => Some(submitted.prompt_hash.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(submitted_hashes, prompt_hashes);
     for body in requests.all() {
         let (essay_a, essay_b) = &wave[&correlation_id_of(&body)];
         let metadata = &body["metadata"];
@@ -353,6 +371,7 @@ async fn each_planned_comparison_is_sent_once_submitted_and_answered_on_the_call
         assert_eq!(&echoed["essay_a_id"], essay_a);
         assert_eq!(&echoed["essay_b_id"], essay_b);
         assert_eq!(echoed["bos_batch_id"], format!("bos-{batch_id}"));
+        assert!(prompt_hashes.contains(echoed["cj_prompt_hash"].as_str().unwrap_or_default()));
         assert!(callback.data.winner.is_some());
         answered.insert(id);
     }

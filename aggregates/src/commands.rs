@@ -69,10 +69,12 @@ pub struct RegisterAnchors {
     pub anchors: Vec<AnchorRef>,
 }
 
-/// The provider accepted these comparisons (HTTP 202).
+/// The provider accepted these comparisons (HTTP 202), all sent with the prompt template
+/// whose hash is `prompt_hash` (see `docs/adr/0010-judge-identity-on-the-verdict.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubmitPairs {
     pub correlation_ids: Vec<CorrelationId>,
+    pub prompt_hash: String,
 }
 
 /// Which essay the judge preferred, by the position it was shown in.
@@ -104,6 +106,10 @@ pub struct CallbackReport {
     pub outcome: CallbackOutcome,
     pub provider: Option<String>,
     pub model: Option<String>,
+    /// The prompt hash the provider echoed from the request's metadata. Used only when the
+    /// verdict arrives before the comparison's submission was recorded (the hash recorded
+    /// at submission is the batch's own record and wins).
+    pub prompt_hash: Option<String>,
     pub cost_estimate: Option<f64>,
     pub total_tokens: Option<u64>,
 }

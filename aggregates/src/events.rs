@@ -6,14 +6,20 @@ use crate::commands::{AnchorRef, EssayRef, FailedEssay, Position};
 use crate::grade_scale::GradeScale;
 use crate::grading::{Calibration, GradeProjection};
 use crate::ids::{BatchId, CorrelationId, EssayId};
+use crate::judge::JudgeId;
 use crate::settings::{BatchSettings, LlmSettings};
 use crate::status::UploadStatus;
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Current version of every event type's payload.
+/// Current version of every event type's payload, unless [`CjBatchEvent::version`] names
+/// a later one for its type.
 pub const EVENT_VERSION: &str = "1.0";
+
+/// Version of `PairsSubmitted` and `ComparisonRecorded` since they record the judge
+/// (`prompt_hash`, `judge`); 1.0 payloads are read through the upcasters.
+pub const JUDGE_EVENT_VERSION: &str = "1.1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CjBatchEvent {
@@ -105,11 +111,16 @@ pub struct WavePlanned {
     pub fit: Option<FitSnapshot>,
 }
 
+/// The provider accepted these comparisons, all sent with the prompt template whose hash
+/// is `prompt_hash` (since 1.1; `unknown` before).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairsSubmitted {
     pub correlation_ids: Vec<CorrelationId>,
+    pub prompt_hash: String,
 }
 
+/// A verdict. `judge` (since 1.1) is the callback's provider and model with the prompt
+/// hash the comparison was submitted with; 1.0 events had `provider` and `model` only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonRecorded {
     pub correlation_id: CorrelationId,
@@ -117,8 +128,7 @@ pub struct ComparisonRecorded {
     pub winner_position: Position,
     pub confidence: Option<f64>,
     pub justification: Option<String>,
-    pub provider: Option<String>,
-    pub model: Option<String>,
+    pub judge: JudgeId,
     pub cost_estimate: Option<f64>,
     pub total_tokens: Option<u64>,
 }
@@ -256,6 +266,14 @@ impl CjBatchEvent {
         "RecoveryForced",
     ];
 
+    /// The current payload version of an event type.
+    pub fn version_of(event_type: &str) -> &'static str {
+        match event_type {
+            "PairsSubmitted" | "ComparisonRecorded" => JUDGE_EVENT_VERSION,
+            _ => EVENT_VERSION,
+        }
+    }
+
     /// The event's type name as stored in the log.
     pub fn name(&self) -> &'static str {
         match self {
@@ -282,6 +300,6 @@ impl DomainEvent for CjBatchEvent {
     }
 
     fn event_version(&self) -> String {
-        EVENT_VERSION.to_string()
+        Self::version_of(self.name()).to_string()
     }
 }

@@ -17,6 +17,8 @@
 //! - [`grading`] — anchor calibration on the BT axis and grade probabilities (with
 //!   [`anchor_shrinkage`] steadying noisy anchors);
 //!   [`grade_scale`] — the contract's grade scales.
+//! - [`judge`] — who gave a verdict (provider, model, prompt hash) and the verdict as
+//!   statistics read it.
 //! - [`ids`], [`status`], [`settings`] — identifiers, the contract's state enums, batch
 //!   settings.
 //! - [`synthetic_outcomes`] — seeded Bradley–Terry comparison data for benchmarks.
@@ -33,6 +35,7 @@ pub mod events;
 pub mod grade_scale;
 pub mod grading;
 pub mod ids;
+pub mod judge;
 pub mod matching;
 pub mod pairing;
 pub mod random_pairing;

@@ -7,8 +7,13 @@
 //! Registered:
 //! - `ComparisonFailed` before 1.0 (the foundation's development log) had no `attempt`;
 //!   such failures were always first asks, so the upcaster records `attempt: 1`.
+//! - `PairsSubmitted` before 1.1 had no `prompt_hash`: it is read as `unknown`.
+//! - `ComparisonRecorded` before 1.1 had `provider` and `model` (each possibly null) and no
+//!   judge: they become `judge {provider, model, prompt_hash: "unknown"}`, a missing part
+//!   `unknown` too.
 
-use crate::events::CjBatchEvent;
+use crate::events::{CjBatchEvent, JUDGE_EVENT_VERSION};
+use crate::judge::UNKNOWN;
 use cqrs_es::persist::{EventUpcaster, SemanticVersionEventUpcaster, SerializedEvent};
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,11 +21,27 @@ use std::sync::OnceLock;
 
 /// All upcasters, in the order they apply (older versions first).
 pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
-    vec![Box::new(SemanticVersionEventUpcaster::new(
-        "ComparisonFailed",
-        "1.0",
-        Box::new(|payload| with_default_field(payload, "ComparisonFailed", "attempt", 1.into())),
-    ))]
+    vec![
+        Box::new(SemanticVersionEventUpcaster::new(
+            "ComparisonFailed",
+            "1.0",
+            Box::new(|payload| {
+                with_default_field(payload, "ComparisonFailed", "attempt", 1.into())
+            }),
+        )),
+        Box::new(SemanticVersionEventUpcaster::new(
+            "PairsSubmitted",
+            JUDGE_EVENT_VERSION,
+            Box::new(|payload| {
+                with_default_field(payload, "PairsSubmitted", "prompt_hash", UNKNOWN.into())
+            }),
+        )),
+        Box::new(SemanticVersionEventUpcaster::new(
+            "ComparisonRecorded",
+            JUDGE_EVENT_VERSION,
+            Box::new(judge_from_provider_and_model),
+        )),
+    ]
 }
 
 /// Why a stored event could not be read.
@@ -82,6 +103,26 @@ fn with_default_field(mut payload: Value, variant: &str, field: &str, default: V
     payload
 }
 
+/// A 1.0 `ComparisonRecorded`: its `provider` and `model` move into `judge`, with the
+/// prompt hash unknown (it was not recorded before 1.1).
+fn judge_from_provider_and_model(mut payload: Value) -> Value {
+    if let Some(Value::Object(body)) = payload.get_mut("ComparisonRecorded") {
+        if !body.contains_key("judge") {
+            let mut part = |name: &str| match body.remove(name) {
+                Some(Value::String(value)) if !value.trim().is_empty() => Value::String(value),
+                _ => UNKNOWN.into(),
+            };
+            let judge = serde_json::json!({
+                "provider": part("provider"),
+                "model": part("model"),
+                "prompt_hash": UNKNOWN,
+            });
+            body.insert("judge".to_string(), judge);
+        }
+    }
+    payload
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +156,34 @@ mod tests {
             event,
             CjBatchEvent::ComparisonFailed(ComparisonFailed { attempt: 3, .. })
         ));
+    }
+
+    #[test]
+    fn a_verdict_written_as_1_0_keeps_its_provider_and_model_and_has_an_unknown_prompt() {
+        let old = json!({"ComparisonRecorded": {
+            "correlation_id": "6a1f3c2e-9b7d-4e55-8c1a-2f0e7d3b91c4",
+            "winner": "e1", "winner_position": "A", "confidence": 4.0,
+            "justification": null, "provider": "openai", "model": null,
+            "cost_estimate": 0.002, "total_tokens": 1500
+        }});
+        let event = decode_event("ComparisonRecorded", "1.0", &old).expect("upcast and decode");
+        let CjBatchEvent::ComparisonRecorded(recorded) = event else {
+            panic!("decoded to another event: {event:?}");
+        };
+        assert_eq!(recorded.judge.to_string(), "openai/unknown/unknown");
+        assert_eq!(recorded.total_tokens, Some(1500));
+    }
+
+    #[test]
+    fn a_submission_written_as_1_0_has_an_unknown_prompt() {
+        let old = json!({"PairsSubmitted": {
+            "correlation_ids": ["6a1f3c2e-9b7d-4e55-8c1a-2f0e7d3b91c4"]
+        }});
+        let event = decode_event("PairsSubmitted", "1.0", &old).expect("upcast and decode");
+        let CjBatchEvent::PairsSubmitted(submitted) = event else {
+            panic!("decoded to another event: {event:?}");
+        };
+        assert_eq!(submitted.prompt_hash, UNKNOWN);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 mod support;
 
 use cj_aggregates::batch::ComparisonResult;
-use cj_aggregates::commands::{Finalize, ForceRecovery, Position, SubmitPairs};
+use cj_aggregates::commands::{Finalize, ForceRecovery, Position};
 use cj_aggregates::status::{BatchState, UploadStatus};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchEvent};
 use cqrs_es::Aggregate;
@@ -104,9 +104,7 @@ fn command_for(history: &History, step: &Step) -> Option<CjBatchCommand> {
             }
             (!callbacks.is_empty()).then(|| record(callbacks))
         }
-        Step::Submit => Some(CjBatchCommand::SubmitPairs(SubmitPairs {
-            correlation_ids: pending,
-        })),
+        Step::Submit => Some(submit(pending)),
         Step::ForceRecovery => Some(CjBatchCommand::ForceRecovery(ForceRecovery {
             observed_progress: history.batch.progress().completion_share(),
             idle_seconds: 14_400,

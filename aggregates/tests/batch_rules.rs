@@ -2,8 +2,9 @@
 
 mod support;
 
-use cj_aggregates::commands::{Finalize, ForceRecovery, Position, SubmitPairs};
+use cj_aggregates::commands::{Finalize, ForceRecovery, Position};
 use cj_aggregates::events::*;
+use cj_aggregates::judge::{JudgeId, Verdict};
 use cj_aggregates::status::{BatchState, UploadStatus};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::test::TestFramework;
@@ -133,23 +134,13 @@ fn submitting_pairs_records_acceptance_once() {
     let history = History::started(4, settings(10), &[]);
     let ids = history.pending();
     let first = given(&history)
-        .when(CjBatchCommand::SubmitPairs(SubmitPairs {
-            correlation_ids: ids.clone(),
-        }))
+        .when(submit(ids.clone()))
         .inspect_result()
         .unwrap();
     assert_eq!(names(&first), ["PairsSubmitted"]);
     let mut after = History::started(4, settings(10), &[]);
-    after
-        .run(CjBatchCommand::SubmitPairs(SubmitPairs {
-            correlation_ids: ids.clone(),
-        }))
-        .unwrap();
-    given(&after)
-        .when(CjBatchCommand::SubmitPairs(SubmitPairs {
-            correlation_ids: ids,
-        }))
-        .then_expect_events(vec![]);
+    after.run(submit(ids.clone())).unwrap();
+    given(&after).when(submit(ids)).then_expect_events(vec![]);
 }
 
 #[test]
@@ -181,6 +172,99 @@ fn a_callback_arriving_before_its_202_is_recorded() {
         .inspect_result()
         .unwrap();
     assert_eq!(names(&events)[0], "ComparisonRecorded");
+}
+
+#[test]
+fn a_verdict_records_the_callbacks_provider_and_model_with_the_submitted_prompt_hash() {
+    let mut history = History::started(4, settings(10), &[]);
+    let id = history.pending()[0];
+    history.run(submit(vec![id])).unwrap();
+    let events = given(&history)
+        .when(record(vec![verdict(id, Position::A)]))
+        .inspect_result()
+        .unwrap();
+    let CjBatchEvent::ComparisonRecorded(recorded) = &events[0] else {
+        panic!("expected ComparisonRecorded, got {events:?}")
+    };
+    assert_eq!(
+        recorded.judge,
+        JudgeId::new("openai", "gpt-5.1", PROMPT_HASH)
+    );
+    assert_eq!(
+        recorded.judge.to_string(),
+        "openai/gpt-5.1/ab12cd34ef567890"
+    );
+}
+
+#[test]
+fn the_submitted_prompt_hash_wins_over_the_one_the_provider_echoes() {
+    let mut history = History::started(4, settings(10), &[]);
+    let id = history.pending()[0];
+    history.run(submit(vec![id])).unwrap();
+    let mut callback = verdict(id, Position::A);
+    callback.prompt_hash = Some("echoed0000000000".into());
+    let events = given(&history)
+        .when(record(vec![callback]))
+        .inspect_result()
+        .unwrap();
+    let CjBatchEvent::ComparisonRecorded(recorded) = &events[0] else {
+        panic!("expected ComparisonRecorded, got {events:?}")
+    };
+    assert_eq!(recorded.judge.prompt_hash(), PROMPT_HASH);
+}
+
+#[test]
+fn a_verdict_that_overtakes_its_submission_takes_the_echoed_prompt_hash_or_unknown() {
+    let history = History::started(4, settings(10), &[]);
+    let ids = history.pending();
+    let mut echoed = verdict(ids[0], Position::A);
+    echoed.prompt_hash = Some("echoed0000000000".into());
+    let mut bare = verdict(ids[1], Position::B);
+    bare.provider = None;
+    let events = given(&history)
+        .when(record(vec![echoed, bare]))
+        .inspect_result()
+        .unwrap();
+    let judges: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            CjBatchEvent::ComparisonRecorded(r) => Some(r.judge.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        judges,
+        ["openai/gpt-5.1/echoed0000000000", "unknown/gpt-5.1/unknown"]
+    );
+}
+
+#[test]
+fn the_batch_lists_its_verdicts_with_the_essay_shown_first_and_the_judge() {
+    let mut history = History::started(8, settings(20), &[]);
+    let ids = history.pending();
+    history.run(submit(ids.clone())).unwrap();
+    history
+        .run(record(vec![
+            verdict(ids[0], Position::A),
+            verdict(ids[1], Position::B),
+            error(ids[2]),
+        ]))
+        .unwrap();
+    let essay = |index: usize| history.batch.essays()[index].essay_id.clone();
+    let expected: Vec<Verdict> = [(ids[0], 1.0), (ids[1], 0.0)]
+        .into_iter()
+        .map(|(id, first_won)| {
+            let comparison = history.batch.comparison(&id).unwrap();
+            Verdict {
+                first: essay(comparison.essay_a),
+                second: essay(comparison.essay_b),
+                first_won,
+                judge: JudgeId::new("openai", "gpt-5.1", PROMPT_HASH),
+            }
+        })
+        .collect();
+    let verdicts: Vec<Verdict> = history.batch.verdicts().collect();
+    assert_eq!(verdicts, expected);
 }
 
 #[test]

@@ -255,6 +255,7 @@ mod tests {
     fn submitted_pairs_add_their_count() {
         let event = CjBatchEvent::PairsSubmitted(PairsSubmitted {
             correlation_ids: vec![CorrelationId(Uuid::nil()), CorrelationId(Uuid::max())],
+            prompt_hash: "h".into(),
         });
         assert_eq!(change_for(&event).map(|c| c.submitted), Some(2));
     }

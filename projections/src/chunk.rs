@@ -76,6 +76,7 @@ mod tests {
         logged(
             CjBatchEvent::PairsSubmitted(PairsSubmitted {
                 correlation_ids: vec![],
+                prompt_hash: "h".into(),
             }),
             seq,
         )

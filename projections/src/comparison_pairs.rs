@@ -2,7 +2,8 @@
 //! its correlation id — how a callback finds its batch (table:
 //! `migrations/*_cj_comparison_pairs.sql`). Submissions, verdicts and failures each touch
 //! their own comparisons' rows, so a run of them ([`crate::chunk`]) is written with one
-//! statement per kind.
+//! statement per kind. A verdict's row keeps its judge (provider, model, prompt hash and the
+//! judge's string form).
 
 use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
@@ -35,10 +36,12 @@ UPDATE cj_comparison_pairs p SET submitted_at = s.at
 const RECORD_VERDICTS: &str = "
 UPDATE cj_comparison_pairs p
    SET completed_at = v.at, winner = v.winner, winner_position = v.position,
-       confidence = v.confidence, provider = v.provider, model = v.model
+       confidence = v.confidence, provider = v.provider, model = v.model,
+       prompt_hash = v.prompt_hash, judge = v.judge
   FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::float8[],
-              $6::text[], $7::text[])
-       AS v (correlation_id, at, winner, position, confidence, provider, model)
+              $6::text[], $7::text[], $8::text[], $9::text[])
+       AS v (correlation_id, at, winner, position, confidence, provider, model,
+             prompt_hash, judge)
  WHERE p.correlation_id = v.correlation_id";
 
 const RECORD_FAILURES: &str = "
@@ -147,6 +150,8 @@ async fn record_run(conn: &mut PgConnection, run: &[LoggedEvent]) -> Result<(), 
             .bind(verdicts.confidences)
             .bind(verdicts.providers)
             .bind(verdicts.models)
+            .bind(verdicts.prompt_hashes)
+            .bind(verdicts.judges)
             .execute(&mut *conn)
             .await?;
     }
@@ -171,6 +176,8 @@ struct Verdicts<'a> {
     confidences: Vec<Option<f64>>,
     providers: Vec<Option<&'a str>>,
     models: Vec<Option<&'a str>>,
+    prompt_hashes: Vec<Option<&'a str>>,
+    judges: Vec<String>,
 }
 
 impl<'a> Verdicts<'a> {
@@ -183,8 +190,10 @@ impl<'a> Verdicts<'a> {
             Position::B => "B",
         });
         self.confidences.push(recorded.confidence);
-        self.providers.push(recorded.provider.as_deref());
-        self.models.push(recorded.model.as_deref());
+        self.providers.push(recorded.judge.known_provider());
+        self.models.push(recorded.judge.known_model());
+        self.prompt_hashes.push(recorded.judge.known_prompt_hash());
+        self.judges.push(recorded.judge.to_string());
     }
 }
 

@@ -181,6 +181,7 @@ async fn open_batch(
         batch_id,
         CjBatchCommand::SubmitPairs(SubmitPairs {
             correlation_ids: planned.clone(),
+            prompt_hash: "bench".into(),
         }),
         &metadata,
     )

@@ -22,8 +22,9 @@ pub fn summary(event: &CjBatchEvent) -> String {
         }
         CjBatchEvent::PairsSubmitted(p) => {
             format!(
-                "{} comparisons accepted by the provider",
-                p.correlation_ids.len()
+                "{} comparisons accepted by the provider (prompt {})",
+                p.correlation_ids.len(),
+                p.prompt_hash
             )
         }
         CjBatchEvent::ComparisonRecorded(r) => {
@@ -31,7 +32,10 @@ pub fn summary(event: &CjBatchEvent) -> String {
                 Position::A => "A",
                 Position::B => "B",
             };
-            format!("{}: {} wins (as {position})", r.correlation_id, r.winner)
+            format!(
+                "{}: {} wins (as {position}), judged by {}",
+                r.correlation_id, r.winner, r.judge
+            )
         }
         CjBatchEvent::ComparisonFailed(f) => format!(
             "{}: {} (attempt {})",

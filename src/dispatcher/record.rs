@@ -1,5 +1,6 @@
 //! Turning what the provider answered into commands: accepted comparisons of one batch
-//! become one `SubmitPairs`, refused ones one `RecordCallbacks` with error outcomes (the
+//! sent with one prompt template become one `SubmitPairs` carrying its hash (one per
+//! batch, as long as the assignment's context does not change mid-batch), refused ones one `RecordCallbacks` with error outcomes (the
 //! aggregate fails them and plans their reversed retries by its own policy), passing
 //! failures go back to the queue with a back-off. Several batches are recorded at once.
 //! When a command cannot be recorded the rows stay leased and come back after the lease;
@@ -34,7 +35,7 @@ pub struct Recorder {
 
 impl Recorder {
     pub async fn record(&self, dispatched: &[Dispatched]) {
-        let mut accepted: BTreeMap<Uuid, Vec<&ClaimedComparison>> = BTreeMap::new();
+        let mut accepted: BTreeMap<(Uuid, &str), Vec<&ClaimedComparison>> = BTreeMap::new();
         let mut refused: BTreeMap<Uuid, Vec<Refusal<'_>>> = BTreeMap::new();
         for Dispatched {
             comparison,
@@ -42,8 +43,8 @@ impl Recorder {
         } in dispatched
         {
             match outcome {
-                Outcome::Accepted => accepted
-                    .entry(comparison.batch_id)
+                Outcome::Accepted { prompt_hash } => accepted
+                    .entry((comparison.batch_id, prompt_hash.as_str()))
                     .or_default()
                     .push(comparison),
                 Outcome::Refused { code, message } => refused
@@ -54,8 +55,10 @@ impl Recorder {
             }
         }
         // Each batch's command waits mostly on its commit: several batches at once.
-        stream::iter(accepted.values())
-            .for_each_concurrent(RECORD_CONCURRENCY, |comparisons| self.submit(comparisons))
+        stream::iter(accepted.iter())
+            .for_each_concurrent(RECORD_CONCURRENCY, |((_, prompt_hash), comparisons)| {
+                self.submit(comparisons, prompt_hash)
+            })
             .await;
         stream::iter(refused.values())
             .for_each_concurrent(RECORD_CONCURRENCY, |refusals| self.fail(refusals))
@@ -72,13 +75,14 @@ impl Recorder {
         }
     }
 
-    async fn submit(&self, comparisons: &[&ClaimedComparison]) {
+    async fn submit(&self, comparisons: &[&ClaimedComparison], prompt_hash: &str) {
         let ids: Vec<Uuid> = comparisons.iter().map(|c| c.correlation_id).collect();
         if let Err(error) = queue::mark_sent(&self.pool, &ids).await {
             tracing::error!(%error, "noting accepted comparisons failed; recording SubmitPairs anyway");
         }
         let command = CjBatchCommand::SubmitPairs(SubmitPairs {
             correlation_ids: ids.iter().copied().map(CorrelationId).collect(),
+            prompt_hash: prompt_hash.to_string(),
         });
         if self.execute(comparisons[0], command).await {
             metrics()
@@ -106,6 +110,7 @@ impl Recorder {
                 },
                 provider: None,
                 model: None,
+                prompt_hash: None,
                 cost_estimate: None,
                 total_tokens: None,
             })

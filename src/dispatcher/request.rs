@@ -1,12 +1,12 @@
 //! The body of one comparison request, built from a claimed queue row, its prompt context
-//! and the two essay texts. Pure, so the contract details (metadata the callback echoes,
-//! `cj_retry` for retries, overrides with an explicit 0.0 temperature kept) are tested
-//! without HTTP.
+//! and the two essay texts, and the hash of its prompt template. Pure, so the contract
+//! details (metadata the callback echoes — the prompt hash among it —, `cj_retry` for
+//! retries, overrides with an explicit 0.0 temperature kept) are tested without HTTP.
 
 use super::prompt_context::PromptContext;
 use super::queue::ClaimedComparison;
-use crate::llm::prompt::{render, PromptParts};
-use cj_projections::contracts::llm_provider::CJ_SOURCE;
+use crate::llm::prompt::{prompt_hash, render, PromptParts};
+use cj_projections::contracts::llm_provider::{CJ_SOURCE, PROMPT_HASH_METADATA_KEY};
 use cj_projections::contracts::{
     CjRequestType, ComparisonOverrides, ComparisonRequestMetadata, LlmComparisonRequest,
 };
@@ -18,6 +18,40 @@ pub struct EssayTexts {
     pub essay_b: String,
 }
 
+/// The prompt of `comparison` with the essays `essay_a` and `essay_b`.
+fn prompt_parts<'a>(
+    comparison: &'a ClaimedComparison,
+    context: &'a PromptContext,
+    essay_a: &'a str,
+    essay_b: &'a str,
+) -> PromptParts<'a> {
+    // A rubric the request asked for wins over the assignment's.
+    let rubric = comparison
+        .llm
+        .0
+        .judge_rubric_override
+        .as_deref()
+        .or(context.rubric.as_deref());
+    PromptParts {
+        instructions: context.instructions.as_deref(),
+        student_prompt: context.student_prompt.as_deref(),
+        rubric,
+        essay_a,
+        essay_b,
+    }
+}
+
+/// The hash of the prompt template `comparison` is (or was) sent with in `context`: known
+/// without the essays' texts.
+pub fn comparison_prompt_hash(comparison: &ClaimedComparison, context: &PromptContext) -> String {
+    prompt_hash(
+        &prompt_parts(comparison, context, "", ""),
+        comparison.llm.0.system_prompt_override.as_deref(),
+    )
+}
+
+/// The request for `comparison`; its metadata carries the prompt hash
+/// ([`comparison_prompt_hash`]) for the callback to echo.
 pub fn comparison_request(
     comparison: &ClaimedComparison,
     context: &PromptContext,
@@ -25,18 +59,17 @@ pub fn comparison_request(
     callback_topic: &str,
 ) -> LlmComparisonRequest {
     let llm = &comparison.llm.0;
-    // A rubric the request asked for wins over the assignment's.
-    let rubric = llm
-        .judge_rubric_override
-        .as_deref()
-        .or(context.rubric.as_deref());
-    let user_prompt = render(&PromptParts {
-        instructions: context.instructions.as_deref(),
-        student_prompt: context.student_prompt.as_deref(),
-        rubric,
-        essay_a: &texts.essay_a,
-        essay_b: &texts.essay_b,
-    });
+    let user_prompt = render(&prompt_parts(
+        comparison,
+        context,
+        &texts.essay_a,
+        &texts.essay_b,
+    ));
+    let mut extra = Map::new();
+    extra.insert(
+        PROMPT_HASH_METADATA_KEY.to_string(),
+        comparison_prompt_hash(comparison, context).into(),
+    );
     let request_type = if comparison.attempt > 1 {
         CjRequestType::CjRetry
     } else {
@@ -51,7 +84,7 @@ pub fn comparison_request(
             cj_batch_id: comparison.batch_id.to_string(),
             cj_source: CJ_SOURCE.to_string(),
             cj_request_type: request_type,
-            extra: Map::new(),
+            extra,
         },
         correlation_id: comparison.correlation_id,
         callback_topic: callback_topic.to_string(),
@@ -140,5 +173,35 @@ mod tests {
         assert!(request.user_prompt.contains("Judge the spelling only."));
         assert!(!request.user_prompt.contains("Assignment rubric."));
         assert!(request.user_prompt.contains("Assignment instructions."));
+    }
+
+    #[test]
+    fn the_request_carries_the_hash_of_its_template_which_the_essays_do_not_change() {
+        let context = PromptContext {
+            rubric: Some("Assignment rubric.".into()),
+            ..PromptContext::default()
+        };
+        let comparison = claimed(1, LlmSettings::default());
+        let request = comparison_request(&comparison, &context, &texts(), "cb");
+        let hash = comparison_prompt_hash(&comparison, &context);
+        assert_eq!(request.metadata.extra[PROMPT_HASH_METADATA_KEY], hash);
+        let other_texts = EssayTexts {
+            essay_a: "Something else.".into(),
+            essay_b: "And more.".into(),
+        };
+        let other = comparison_request(&comparison, &context, &other_texts, "cb");
+        assert_eq!(other.metadata.extra[PROMPT_HASH_METADATA_KEY], hash);
+        let overridden = claimed(
+            1,
+            LlmSettings {
+                system_prompt_override: Some("Be strict.".into()),
+                ..LlmSettings::default()
+            },
+        );
+        assert_ne!(comparison_prompt_hash(&overridden, &context), hash);
+        assert_ne!(
+            comparison_prompt_hash(&comparison, &PromptContext::default()),
+            hash
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! Sending one claimed comparison: fetch both texts, render the prompt, `POST` it, and sort
 //! what happened into [`Outcome`]s. Rows claimed again after a crash skip the request:
-//! `sent` ones were accepted already, `failed` ones refused.
+//! `sent` ones were accepted already (their prompt hash is computed again from the
+//! assignment's context, which needs no essay text), `failed` ones refused.
 
-use super::prompt_context::PromptContextSource;
+use super::prompt_context::{PromptContext, PromptContextSource};
 use super::queue::{ClaimedComparison, QueueStatus};
-use super::request::{comparison_request, EssayTexts};
+use super::request::{comparison_prompt_hash, comparison_request, EssayTexts};
 use crate::content::client::{ContentClient, ContentError};
 use crate::llm::client::{LlmProviderClient, ProviderError};
 use std::sync::Arc;
@@ -16,8 +17,9 @@ pub const CONTENT_MISSING: &str = "CJ_ESSAY_TEXT_UNAVAILABLE";
 /// What became of one comparison.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// The provider queued it (202): record SubmitPairs.
-    Accepted,
+    /// The provider queued it (202), sent with the prompt template `prompt_hash`: record
+    /// SubmitPairs.
+    Accepted { prompt_hash: String },
     /// It can never be sent: record it as failed with `code`.
     Refused { code: String, message: String },
     /// A passing failure: try again later.
@@ -53,7 +55,7 @@ impl Sender {
 
     async fn send_in_span(&self, comparison: ClaimedComparison) -> Dispatched {
         let outcome = match comparison.queue_status() {
-            QueueStatus::Sent => Outcome::Accepted,
+            QueueStatus::Sent => self.accepted_before(&comparison).await,
             QueueStatus::Failed => Outcome::Refused {
                 code: comparison.last_error.clone().unwrap_or_default(),
                 message: "refused by the LLM provider".into(),
@@ -67,18 +69,29 @@ impl Sender {
         }
     }
 
-    async fn request(&self, comparison: &ClaimedComparison) -> Outcome {
-        let context = match self
-            .prompts
+    /// A comparison the provider accepted before a crash: only its record is missing.
+    async fn accepted_before(&self, comparison: &ClaimedComparison) -> Outcome {
+        match self.context(comparison).await {
+            Ok(context) => Outcome::Accepted {
+                prompt_hash: comparison_prompt_hash(comparison, &context),
+            },
+            Err(outcome) => outcome,
+        }
+    }
+
+    async fn context(&self, comparison: &ClaimedComparison) -> Result<PromptContext, Outcome> {
+        self.prompts
             .context_for(comparison.assignment_id.as_deref())
             .await
-        {
+            .map_err(|error| Outcome::Retry {
+                reason: format!("prompt context: {error:#}"),
+            })
+    }
+
+    async fn request(&self, comparison: &ClaimedComparison) -> Outcome {
+        let context = match self.context(comparison).await {
             Ok(context) => context,
-            Err(error) => {
-                return Outcome::Retry {
-                    reason: format!("prompt context: {error:#}"),
-                }
-            }
+            Err(outcome) => return outcome,
         };
         let texts = match self.texts(comparison).await {
             Ok(texts) => texts,
@@ -86,7 +99,9 @@ impl Sender {
         };
         let request = comparison_request(comparison, &context, &texts, &self.callback_topic);
         match self.provider.request_comparison(&request).await {
-            Ok(_) => Outcome::Accepted,
+            Ok(_) => Outcome::Accepted {
+                prompt_hash: comparison_prompt_hash(comparison, &context),
+            },
             Err(error @ ProviderError::Rejected { .. }) => Outcome::Refused {
                 code: error.error_code(),
                 message: error.to_string(),

@@ -24,6 +24,13 @@ use uuid::Uuid;
 /// Who the driver's commands are recorded as.
 pub const SIMULATION_ACTOR: &str = "simulation";
 
+/// The simulated judge's identity on every verdict (`simulated/bt-judge/no-prompt`): it
+/// answers from the essays' hidden qualities and reads no prompt, so its prompt hash says
+/// so instead of naming a template.
+pub const SIMULATED_PROVIDER: &str = "simulated";
+pub const SIMULATED_MODEL: &str = "bt-judge";
+pub const SIMULATED_PROMPT_HASH: &str = "no-prompt";
+
 /// Where the driver sends commands and reads back what the batch decided.
 #[async_trait::async_trait]
 pub trait BatchStore: Send + Sync {
@@ -158,6 +165,7 @@ pub async fn run_batch_on(
         let ids: Vec<CorrelationId> = to_ask.iter().map(|c| c.correlation_id).collect();
         execute(CjBatchCommand::SubmitPairs(SubmitPairs {
             correlation_ids: ids,
+            prompt_hash: SIMULATED_PROMPT_HASH.into(),
         }))
         .await
         .context("submitting pairs")?;
@@ -239,8 +247,9 @@ fn callback(correlation_id: CorrelationId, answer: JudgeAnswer) -> CallbackRepor
     CallbackReport {
         correlation_id,
         outcome,
-        provider: Some("simulated".into()),
-        model: Some("bt-judge".into()),
+        provider: Some(SIMULATED_PROVIDER.into()),
+        model: Some(SIMULATED_MODEL.into()),
+        prompt_hash: None,
         cost_estimate: Some(0.0),
         total_tokens: Some(0),
     }

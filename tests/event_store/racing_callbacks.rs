@@ -6,7 +6,7 @@ use crate::support::{
     batch_counters, drain_projections, planned_comparisons, register_command,
     register_without_anchors, TestDatabase,
 };
-use cj_aggregates::commands::{CallbackReport, Position, RecordCallbacks, SubmitPairs};
+use cj_aggregates::commands::{CallbackReport, Position, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
@@ -47,9 +47,7 @@ async fn two_consumers_racing_on_one_batch_lose_no_callback() {
     );
     bus.execute(
         batch_id,
-        CjBatchCommand::SubmitPairs(SubmitPairs {
-            correlation_ids: planned.clone(),
-        }),
+        crate::support::submit_pairs(planned.clone()),
         &metadata,
     )
     .await

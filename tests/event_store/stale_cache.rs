@@ -7,7 +7,7 @@
 use crate::support::{
     planned_comparisons, register_command, register_without_anchors, verdict, TestDatabase,
 };
-use cj_aggregates::commands::{Position, RecordCallbacks, SubmitPairs};
+use cj_aggregates::commands::{Position, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::{BatchCommandBus, CommandMetadata};
@@ -45,9 +45,7 @@ async fn opened_batch(
     let wave = planned_comparisons(pool, batch_id).await;
     bus.execute(
         batch_id,
-        CjBatchCommand::SubmitPairs(SubmitPairs {
-            correlation_ids: wave.clone(),
-        }),
+        crate::support::submit_pairs(wave.clone()),
         &metadata,
     )
     .await

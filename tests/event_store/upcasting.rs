@@ -1,8 +1,10 @@
 //! An event stored in an older shape is upcast wherever the log is read: by the event
 //! store when it loads the aggregate for a command, and by the projectors.
 
-use crate::support::{batch_counters, drain_projections, register_command, TestDatabase};
-use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors, SubmitPairs};
+use crate::support::{
+    batch_counters, drain_projections, register_command, register_without_anchors, TestDatabase,
+};
+use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
@@ -35,9 +37,7 @@ async fn a_comparison_failure_stored_before_1_0_is_upcast_by_the_store_and_the_p
         .flatten()
         .map(|c| c.correlation_id)
         .collect();
-    let submit = CjBatchCommand::SubmitPairs(SubmitPairs {
-        correlation_ids: planned.clone(),
-    });
+    let submit = crate::support::submit_pairs(planned.clone());
     bus.execute(batch_id, submit, &metadata)
         .await
         .expect("submit");
@@ -90,4 +90,110 @@ async fn a_comparison_failure_stored_before_1_0_is_upcast_by_the_store_and_the_p
             .await
             .expect("pair");
     assert_eq!(error_code.as_deref(), Some("TIMEOUT"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_and_a_verdict_stored_as_1_0_are_read_with_an_unknown_prompt_everywhere() {
+    let db = TestDatabase::create().await;
+    let store = PostgresBatchStore::new(db.pool.clone());
+    let bus = store.bus();
+    let batch_id = BatchId(Uuid::new_v4());
+    let metadata = CommandMetadata::new(Uuid::new_v4(), "upcast-test");
+    let register = register_command(batch_id, 6, 30);
+    register_without_anchors(bus, batch_id, register, &metadata).await;
+    let events = batch_events(&db.pool, batch_id.0, 0).await.expect("events");
+    let planned: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            CjBatchEvent::WavePlanned(w) => Some(w.comparisons.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let sequence = events.len() as i64;
+
+    // A submission and a verdict written by the 1.0 code: no prompt hash, no judge.
+    let mut tx = db.pool.begin().await.expect("begin");
+    let old_events = [
+        (
+            "PairsSubmitted",
+            json!({"PairsSubmitted": {
+                "correlation_ids": planned.iter().map(|c| c.correlation_id).collect::<Vec<_>>()
+            }}),
+        ),
+        (
+            "ComparisonRecorded",
+            json!({"ComparisonRecorded": {
+                "correlation_id": planned[0].correlation_id,
+                "winner": planned[0].essay_a, "winner_position": "A",
+                "confidence": 4.0, "justification": null,
+                "provider": "openai", "model": "gpt-4o",
+                "cost_estimate": 0.001, "total_tokens": 100
+            }}),
+        ),
+    ];
+    for (offset, (event_type, payload)) in old_events.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                                 event_version, payload, metadata)
+             VALUES ('CjBatch', $1, $2, $3, '1.0', $4, '{}')",
+        )
+        .bind(batch_id.to_string())
+        .bind(sequence + 1 + offset as i64)
+        .bind(event_type)
+        .bind(payload)
+        .execute(&mut *tx)
+        .await
+        .expect("old event");
+    }
+    tx.commit().await.expect("commit");
+
+    // The store loads both to decide a new verdict; the old submission names no prompt,
+    // so the hash the provider echoed is taken.
+    let mut echoed = crate::support::verdict(planned[1].correlation_id, Position::B);
+    echoed.prompt_hash = Some("ec40ed0000000000".into());
+    let callback = CjBatchCommand::RecordCallbacks(RecordCallbacks {
+        callbacks: vec![echoed],
+    });
+    bus.execute(batch_id, callback, &metadata)
+        .await
+        .expect("the aggregate loads upcast events");
+    let judges: Vec<(String, String)> = batch_events(&db.pool, batch_id.0, sequence)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e.event {
+            CjBatchEvent::ComparisonRecorded(r) => Some((e.event_version, r.judge.to_string())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        judges,
+        [
+            ("1.0".to_string(), "openai/gpt-4o/unknown".to_string()),
+            ("1.1".to_string(), "test/test/ec40ed0000000000".to_string()),
+        ]
+    );
+
+    drain_projections(&db.pool).await;
+    // NULL is written as an empty field, true as `t`.
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%s|%s|%s|%s|%s', provider, model, prompt_hash, judge,
+                       submitted_at IS NOT NULL)
+           FROM cj_comparison_pairs WHERE correlation_id = ANY($1) ORDER BY judge",
+    )
+    .bind(vec![
+        planned[0].correlation_id.0,
+        planned[1].correlation_id.0,
+    ])
+    .fetch_all(&db.pool)
+    .await
+    .expect("pairs");
+    assert_eq!(
+        rows,
+        [
+            "openai|gpt-4o||openai/gpt-4o/unknown|t",
+            "test|test|ec40ed0000000000|test/test/ec40ed0000000000|t",
+        ]
+    );
 }

@@ -5,6 +5,8 @@ use crate::harness::{batch_of, borrowed, is_wave_planned, request, Inbound};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::CjBatchEvent;
 use cj_assessment::metrics::metrics;
+use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::CommandMetadata;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -52,9 +54,9 @@ fn failed(events: &[CjBatchEvent], id: CorrelationId) -> usize {
         .count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn callbacks_are_recorded_once_and_orphans_are_counted_and_dropped() {
-    let inbound = Inbound::start().await;
+/// Starts a batch of six essays and waits for its first wave: the batch and the wave's
+/// comparisons (at least four).
+async fn batch_with_a_first_wave(inbound: &Inbound) -> (BatchId, Vec<CorrelationId>) {
     let essays = inbound.store_essays(6).await;
     let mut request = request(&borrowed(&essays), None);
     request["metadata"]["max_comparisons"] = json!(30);
@@ -77,19 +79,25 @@ async fn callbacks_are_recorded_once_and_orphans_are_counted_and_dropped() {
         "wave 1 has {} comparisons",
         planned.len()
     );
+    (batch, planned)
+}
+
+/// Produces `callback` on the callback topic, keyed by `batch` like a provider does.
+async fn send_callback(inbound: &Inbound, batch: BatchId, callback: Value) {
+    let payload = serde_json::to_vec(&callback).expect("json");
+    let topic = &inbound.settings.kafka.topics.callbacks;
+    inbound.produce(topic, &batch.to_string(), &payload).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_are_recorded_once_and_orphans_are_counted_and_dropped() {
+    let inbound = Inbound::start().await;
+    let (batch, planned) = batch_with_a_first_wave(&inbound).await;
     // Callbacks that do not name their batch are found through the comparison pairs.
     crate::support::drain_projections(&inbound.db.pool).await;
 
     let orphans_before = metrics().orphan_callbacks.get();
-    let key = batch.to_string();
-    let topic = inbound.settings.kafka.topics.callbacks.clone();
-    let send = |callback: Value| {
-        let payload = serde_json::to_vec(&callback).expect("json");
-        let inbound = &inbound;
-        let key = key.clone();
-        let topic = topic.clone();
-        async move { inbound.produce(&topic, &key, &payload).await }
-    };
+    let send = |callback: Value| send_callback(&inbound, batch, callback);
     send(callback(SUCCESS, planned[0].0, Some(batch))).await;
     send(callback(ERROR, planned[1].0, None)).await;
     send(callback(SUCCESS, Uuid::new_v4(), None)).await; // orphan: nobody's comparison
@@ -124,5 +132,67 @@ async fn callbacks_are_recorded_once_and_orphans_are_counted_and_dropped() {
     assert_eq!(recorded(&events, planned[3]), 1);
     assert_eq!(metrics().orphan_callbacks.get() - orphans_before, 2);
     assert!(inbound.consumer_is_running());
+    inbound.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callbacks_provider_and_model_land_on_the_verdict_with_the_prompt_it_was_sent_with() {
+    let inbound = Inbound::start().await;
+    let (batch, planned) = batch_with_a_first_wave(&inbound).await;
+    // planned[0]'s submission is recorded before its verdict; the others' verdicts overtake
+    // theirs.
+    let store = PostgresBatchStore::new(inbound.db.pool.clone());
+    let bus = store.bus();
+    let submit = crate::support::submit_pairs(vec![planned[0]]);
+    bus.execute(
+        batch,
+        submit,
+        &CommandMetadata::new(Uuid::new_v4(), "tests"),
+    )
+    .await
+    .expect("submit");
+    let echoing = |id: CorrelationId| {
+        let mut echoed = callback(SUCCESS, id.0, Some(batch));
+        echoed["data"]["request_metadata"]["cj_prompt_hash"] = json!("ec40ed0000000000");
+        echoed
+    };
+    send_callback(&inbound, batch, echoing(planned[0])).await;
+    send_callback(&inbound, batch, echoing(planned[1])).await;
+    send_callback(
+        &inbound,
+        batch,
+        callback(SUCCESS, planned[2].0, Some(batch)),
+    )
+    .await;
+    let events = inbound
+        .wait_for_event(
+            batch,
+            "the third verdict",
+            |e| matches!(e, CjBatchEvent::ComparisonRecorded(c) if c.correlation_id == planned[2]),
+        )
+        .await;
+
+    let judge_of = |id: CorrelationId| {
+        events.iter().find_map(|e| match e {
+            CjBatchEvent::ComparisonRecorded(c) if c.correlation_id == id => {
+                Some(c.judge.to_string())
+            }
+            _ => None,
+        })
+    };
+    // The sample callback names provider "openai" and model "gpt-5.1".
+    assert_eq!(
+        judge_of(planned[0]).as_deref(),
+        Some("openai/gpt-5.1/7e57000000000000"),
+        "the hash recorded at submission wins over the echoed one"
+    );
+    assert_eq!(
+        judge_of(planned[1]).as_deref(),
+        Some("openai/gpt-5.1/ec40ed0000000000")
+    );
+    assert_eq!(
+        judge_of(planned[2]).as_deref(),
+        Some("openai/gpt-5.1/unknown")
+    );
     inbound.stop().await;
 }

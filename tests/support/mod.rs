@@ -139,13 +139,19 @@ pub fn opening_events(batch_id: BatchId, students: usize) -> Vec<CjBatchEvent> {
         CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
     );
     let planned = batch.unsubmitted().map(|c| c.correlation_id).collect();
-    decide(
-        &mut batch,
-        CjBatchCommand::SubmitPairs(SubmitPairs {
-            correlation_ids: planned,
-        }),
-    );
+    decide(&mut batch, submit_pairs(planned));
     events
+}
+
+/// The prompt hash the tests' dispatcher submits comparisons with.
+pub const TEST_PROMPT_HASH: &str = "7e57000000000000";
+
+/// The provider accepted these comparisons, sent with [`TEST_PROMPT_HASH`].
+pub fn submit_pairs(correlation_ids: Vec<CorrelationId>) -> CjBatchCommand {
+    CjBatchCommand::SubmitPairs(SubmitPairs {
+        correlation_ids,
+        prompt_hash: TEST_PROMPT_HASH.into(),
+    })
 }
 
 /// A judge's verdict for one comparison, as the callback consumer records it.
@@ -159,6 +165,7 @@ pub fn verdict(correlation_id: CorrelationId, winner: Position) -> CallbackRepor
         },
         provider: Some("test".into()),
         model: Some("test".into()),
+        prompt_hash: None,
         cost_estimate: None,
         total_tokens: None,
     }

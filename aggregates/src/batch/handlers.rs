@@ -3,7 +3,7 @@
 //! is decided — so later decisions in the same command see earlier ones (the deciding
 //! callback and the finalization it triggers are one command).
 
-use super::{CjBatch, ComparisonResult};
+use super::{BatchComparison, CjBatch, ComparisonResult};
 use crate::commands::{
     CallbackOutcome, CallbackReport, CjBatchCommand, Finalize, ForceRecovery, RecordCallbacks,
     RegisterAnchors, RegisterBatch, SubmitPairs,
@@ -14,6 +14,7 @@ use crate::events::{
     LateCallbackRecorded, PairsSubmitted, RecoveryForced,
 };
 use crate::ids::CorrelationId;
+use crate::judge::{JudgeId, UNKNOWN};
 use crate::status::BatchState;
 use cqrs_es::Aggregate;
 use std::collections::HashSet;
@@ -101,6 +102,21 @@ impl CjBatch {
     }
 }
 
+impl CjBatch {
+    /// The judge of a verdict on `comparison`: the callback's provider and model with the
+    /// prompt hash recorded at submission — or, when the verdict overtook its submission
+    /// (or the submission predates prompt hashes), the hash the provider echoed.
+    fn judge_for(&self, comparison: &BatchComparison, callback: &CallbackReport) -> JudgeId {
+        JudgeId::from_parts(
+            callback.provider.as_deref(),
+            callback.model.as_deref(),
+            self.prompt_hash_of(comparison)
+                .filter(|hash| *hash != UNKNOWN)
+                .or(callback.prompt_hash.as_deref()),
+        )
+    }
+}
+
 impl Draft {
     fn ensure_not_terminal(&self) -> Result<(), CjBatchError> {
         if self.batch.is_terminal() {
@@ -158,6 +174,7 @@ impl Draft {
         if !correlation_ids.is_empty() {
             self.emit(CjBatchEvent::PairsSubmitted(PairsSubmitted {
                 correlation_ids,
+                prompt_hash: command.prompt_hash,
             }));
         }
         Ok(())
@@ -190,6 +207,7 @@ impl Draft {
         if comparison.result != ComparisonResult::Pending {
             return; // duplicate delivery
         }
+        let judge = self.batch.judge_for(comparison, &callback);
         let event = match callback.outcome {
             CallbackOutcome::Verdict {
                 winner,
@@ -206,8 +224,7 @@ impl Draft {
                     winner_position: winner,
                     confidence,
                     justification,
-                    provider: callback.provider,
-                    model: callback.model,
+                    judge,
                     cost_estimate: callback.cost_estimate,
                     total_tokens: callback.total_tokens,
                 })

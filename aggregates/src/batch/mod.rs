@@ -11,6 +11,7 @@ use crate::events::{
     BatchRegistered, CjBatchEvent, ComparisonPurpose, FitSnapshot, PlannedComparison,
 };
 use crate::ids::{CorrelationId, EssayId};
+use crate::judge::{JudgeId, Verdict};
 use crate::status::{BatchState, UploadStatus};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
@@ -47,6 +48,13 @@ pub struct BatchComparison {
     pub result: ComparisonResult,
     /// A retry of this failed comparison has been planned.
     pub retried: bool,
+    /// The prompt template it was sent with, once its submission is recorded: an index
+    /// into the batch's prompt hashes ([`CjBatch::prompt_hash_of`]).
+    #[serde(default)]
+    pub prompt_hash: Option<u32>,
+    /// Who gave the verdict, once one is recorded: an index into [`CjBatch::judges`].
+    #[serde(default)]
+    pub judge: Option<u32>,
 }
 
 impl BatchComparison {
@@ -73,6 +81,13 @@ pub struct CjBatch {
     wave: u32,
     /// The fit when the current wave was planned: what stability is judged against.
     reference_fit: Option<FitSnapshot>,
+    /// Every distinct judge of a recorded verdict and every distinct prompt hash of a
+    /// submission, in the order first seen. Comparisons refer to them by index, so the
+    /// batch (cloned for every command) clones a handful of strings, not one per comparison.
+    #[serde(default)]
+    judges: Vec<JudgeId>,
+    #[serde(default)]
+    prompt_hashes: Vec<String>,
 }
 
 impl CjBatch {
@@ -108,6 +123,43 @@ impl CjBatch {
         self.status.is_terminal() || self.state.is_terminal()
     }
 
+    /// Every recorded verdict, in the order the comparisons were planned: which essay was
+    /// shown first, whether it won, and the judge. What per-judge misfit, split halves by
+    /// judge and the order effect are computed from.
+    pub fn verdicts(&self) -> impl Iterator<Item = Verdict> + '_ {
+        self.comparisons.iter().filter_map(|comparison| {
+            let ComparisonResult::Won(winner) = comparison.result else {
+                return None;
+            };
+            Some(Verdict {
+                first: self.essays[comparison.essay_a].essay_id.clone(),
+                second: self.essays[comparison.essay_b].essay_id.clone(),
+                first_won: if winner == Position::A { 1.0 } else { 0.0 },
+                judge: self
+                    .judge_of(comparison)
+                    .cloned()
+                    .unwrap_or_else(JudgeId::unknown),
+            })
+        })
+    }
+
+    /// Every distinct judge of the batch's verdicts, in the order first seen.
+    pub fn judges(&self) -> &[JudgeId] {
+        &self.judges
+    }
+
+    /// The judge of a comparison's recorded verdict.
+    pub fn judge_of(&self, comparison: &BatchComparison) -> Option<&JudgeId> {
+        comparison.judge.map(|i| &self.judges[i as usize])
+    }
+
+    /// The prompt hash a comparison's submission was recorded with.
+    pub fn prompt_hash_of(&self, comparison: &BatchComparison) -> Option<&str> {
+        comparison
+            .prompt_hash
+            .map(|i| self.prompt_hashes[i as usize].as_str())
+    }
+
     /// Comparisons planned but not yet accepted by the provider: what a dispatcher sends.
     pub fn unsubmitted(&self) -> impl Iterator<Item = &BatchComparison> {
         self.comparisons
@@ -136,6 +188,8 @@ impl CjBatch {
             submitted: false,
             result: ComparisonResult::Pending,
             retried: false,
+            prompt_hash: None,
+            judge: None,
         });
     }
 
@@ -210,15 +264,20 @@ impl Aggregate for CjBatch {
                 self.add_comparison(&retried.comparison, retried.wave);
             }
             CjBatchEvent::PairsSubmitted(submitted) => {
+                let prompt_hash = index_in(&mut self.prompt_hashes, submitted.prompt_hash);
                 for id in &submitted.correlation_ids {
                     if let Some(comparison) = self.comparison_mut(id) {
                         comparison.submitted = true;
+                        comparison.prompt_hash = Some(prompt_hash);
                     }
                 }
             }
             CjBatchEvent::ComparisonRecorded(recorded) => {
-                if let Some(comparison) = self.comparison_mut(&recorded.correlation_id) {
+                if let Some(&i) = self.comparison_index.get(&recorded.correlation_id) {
+                    let judge = index_in(&mut self.judges, recorded.judge);
+                    let comparison = &mut self.comparisons[i];
                     comparison.result = ComparisonResult::Won(recorded.winner_position);
+                    comparison.judge = Some(judge);
                 }
             }
             CjBatchEvent::ComparisonFailed(failed) => {
@@ -241,4 +300,17 @@ impl Aggregate for CjBatch {
             }
         }
     }
+}
+
+/// The index of `value` in `table`, added at the end when it is new. Tables hold a few
+/// entries (judges, prompt hashes of one batch), so a scan is cheapest.
+fn index_in<T: PartialEq>(table: &mut Vec<T>, value: T) -> u32 {
+    let index = match table.iter().position(|known| *known == value) {
+        Some(index) => index,
+        None => {
+            table.push(value);
+            table.len() - 1
+        }
+    };
+    index as u32
 }

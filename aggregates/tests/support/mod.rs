@@ -63,6 +63,17 @@ pub fn anchors(grades: &[&str]) -> CjBatchCommand {
     })
 }
 
+/// The prompt hash the tests' dispatcher submits comparisons with.
+pub const PROMPT_HASH: &str = "ab12cd34ef567890";
+
+/// The provider accepted these comparisons, sent with [`PROMPT_HASH`].
+pub fn submit(correlation_ids: Vec<CorrelationId>) -> CjBatchCommand {
+    CjBatchCommand::SubmitPairs(SubmitPairs {
+        correlation_ids,
+        prompt_hash: PROMPT_HASH.into(),
+    })
+}
+
 pub fn verdict(id: CorrelationId, winner: Position) -> CallbackReport {
     CallbackReport {
         correlation_id: id,
@@ -73,6 +84,7 @@ pub fn verdict(id: CorrelationId, winner: Position) -> CallbackReport {
         },
         provider: Some("openai".into()),
         model: Some("gpt-5.1".into()),
+        prompt_hash: None,
         cost_estimate: Some(0.002),
         total_tokens: Some(1500),
     }
@@ -87,6 +99,7 @@ pub fn error(id: CorrelationId) -> CallbackReport {
         },
         provider: Some("anthropic".into()),
         model: None,
+        prompt_hash: None,
         cost_estimate: None,
         total_tokens: None,
     }

@@ -3,6 +3,7 @@
 //! verdict or an error, plus provider, model, timing, tokens and cost.
 
 use crate::contracts::decode::ContractViolation;
+use crate::contracts::llm_provider::PROMPT_HASH_METADATA_KEY;
 use chrono::{DateTime, Utc};
 use cj_aggregates::commands::{CallbackOutcome, CallbackReport, Position};
 use cj_aggregates::ids::CorrelationId;
@@ -125,6 +126,11 @@ impl LlmComparisonResultV1 {
             outcome: self.outcome()?,
             provider: Some(self.provider.clone()),
             model: Some(self.model.clone()),
+            prompt_hash: self
+                .request_metadata
+                .get(PROMPT_HASH_METADATA_KEY)
+                .and_then(Value::as_str)
+                .map(str::to_string),
             cost_estimate: Some(self.cost_estimate),
             total_tokens: Some(self.token_usage.total_tokens),
         })

@@ -11,6 +11,11 @@ pub const DEFAULT_LLM_PROVIDER_URL: &str = "http://llm_provider_service:8080/api
 /// `cj_source` of every comparison this service requests.
 pub const CJ_SOURCE: &str = "els";
 
+/// The `metadata` field carrying the hash of the comparison's prompt template (ADR 0010).
+/// The provider echoes it in the callback's `request_metadata`, so a verdict that overtakes
+/// the record of its submission still names its prompt.
+pub const PROMPT_HASH_METADATA_KEY: &str = "cj_prompt_hash";
+
 /// First ask or a retry of a failed comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,7 +33,7 @@ pub struct ComparisonRequestMetadata {
     pub cj_batch_id: String,
     pub cj_source: String,
     pub cj_request_type: CjRequestType,
-    /// Additive fields (`prompt_sha256`, batching hints).
+    /// Additive fields (`cj_prompt_hash`, `prompt_sha256`, batching hints).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -71,8 +71,8 @@ impl FinishedBatch {
                 CjBatchEvent::BatchRegistered(_) => registered_at = Some(recorded.recorded_at),
                 CjBatchEvent::BatchScored(s) => scored = Some(s.clone()),
                 CjBatchEvent::ComparisonRecorded(c) => {
-                    models.add(c.model.as_deref());
-                    providers.add(c.provider.as_deref());
+                    models.add(c.judge.known_model());
+                    providers.add(c.judge.known_provider());
                 }
                 _ => {}
             }
