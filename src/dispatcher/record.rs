@@ -2,9 +2,10 @@
 //! become one `SubmitPairs`, refused ones one `RecordCallbacks` with error outcomes (the
 //! aggregate fails them and plans their reversed retries by its own policy), passing
 //! failures go back to the queue with a back-off. Several batches are recorded at once.
-//! When a command cannot be recorded the rows stay leased and come back after the lease;
-//! only the command is tried again.
+//! Leases are renewed until the results are recorded, then released. When a command
+//! cannot be recorded the rows come back after the lease; only the command is tried again.
 
+use super::lease::HeldLeases;
 use super::queue::{self, ClaimedComparison};
 use super::send::{Dispatched, Outcome};
 use crate::metrics::metrics;
@@ -30,6 +31,8 @@ type Refusal<'a> = (&'a ClaimedComparison, &'a str, &'a str);
 pub struct Recorder {
     pub pool: PgPool,
     pub bus: Arc<BatchCommandBus>,
+    /// Renewed until a result is recorded; released then.
+    pub leases: Arc<HeldLeases>,
 }
 
 impl Recorder {
@@ -60,13 +63,19 @@ impl Recorder {
         stream::iter(refused.values())
             .for_each_concurrent(RECORD_CONCURRENCY, |refusals| self.fail(refusals))
             .await;
+        self.leases
+            .release(dispatched.iter().map(|d| d.comparison.correlation_id));
     }
 
     async fn postpone(&self, comparison: &ClaimedComparison, reason: &str) {
         let delay = queue::backoff(comparison.dispatch_attempts);
         tracing::warn!(correlation_id = %comparison.correlation_id, %reason, ?delay, "comparison not sent; will retry");
-        if let Err(error) =
-            queue::postpone(&self.pool, comparison.correlation_id, reason, delay).await
+        // Released first: a renewal must not move the back-off's end.
+        self.leases.release([comparison.correlation_id]);
+        let marker = self.leases.marker();
+        if let Err(error) = marker
+            .postpone(&self.pool, comparison.correlation_id, reason, delay)
+            .await
         {
             tracing::error!(%error, "postponing a comparison failed; it returns after its lease");
         }
@@ -74,7 +83,7 @@ impl Recorder {
 
     async fn submit(&self, comparisons: &[&ClaimedComparison]) {
         let ids: Vec<Uuid> = comparisons.iter().map(|c| c.correlation_id).collect();
-        if let Err(error) = queue::mark_sent(&self.pool, &ids).await {
+        if let Err(error) = self.leases.marker().sent(&self.pool, &ids).await {
             tracing::error!(%error, "noting accepted comparisons failed; recording SubmitPairs anyway");
         }
         let command = CjBatchCommand::SubmitPairs(SubmitPairs {
@@ -90,8 +99,10 @@ impl Recorder {
 
     async fn fail(&self, refusals: &[Refusal<'_>]) {
         for (comparison, code, _) in refusals {
-            if let Err(error) =
-                queue::mark_refused(&self.pool, comparison.correlation_id, code).await
+            let marker = self.leases.marker();
+            if let Err(error) = marker
+                .refused(&self.pool, comparison.correlation_id, code)
+                .await
             {
                 tracing::error!(%error, "noting a refused comparison failed; recording it anyway");
             }

@@ -1,7 +1,9 @@
 //! Sending one claimed comparison: fetch both texts, render the prompt, `POST` it, and sort
 //! what happened into [`Outcome`]s. Rows claimed again after a crash skip the request:
-//! `sent` ones were accepted already, `failed` ones refused.
+//! `sent` ones were accepted already, `failed` ones refused. A comparison whose lease is no
+//! longer held when its request is ready stays unsent ([`super::lease`]).
 
+use super::lease::HeldLeases;
 use super::prompt_context::PromptContextSource;
 use super::queue::{ClaimedComparison, QueueStatus};
 use super::request::{comparison_request, EssayTexts};
@@ -36,6 +38,8 @@ pub struct Sender {
     pub content: ContentClient,
     pub prompts: Arc<dyn PromptContextSource>,
     pub callback_topic: String,
+    /// Asked before each request: a lease lost or run out is not sent on.
+    pub leases: Arc<HeldLeases>,
 }
 
 impl Sender {
@@ -71,6 +75,11 @@ impl Sender {
             Ok(texts) => texts,
             Err(outcome) => return outcome,
         };
+        if !self.leases.holds(comparison.correlation_id) {
+            return Outcome::Retry {
+                reason: "the dispatch lease ran out before the request left".into(),
+            };
+        }
         let request = comparison_request(comparison, &context, &texts, &self.callback_topic);
         match self.provider.request_comparison(&request).await {
             Ok(_) => Outcome::Accepted,

@@ -8,7 +8,7 @@
 //! completion messages are batched. SQLite keeps them all, and survives a broker restart.
 
 use crate::support::kafka::{settings_for_test_on, start_broker};
-use crate::support::service::service_settings_on;
+use crate::support::service::{free_address, service_settings_on};
 use crate::support::TestDatabase;
 use cj_assessment::config::KafkaSettings;
 use cj_assessment::harness::broker::{Broker, BrokerStorage};
@@ -20,6 +20,9 @@ use cj_assessment::llm_sim::judge::TextJudge;
 use cj_assessment::llm_sim::server::SimulatorSettings;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// `RUST_LOG` of the services under test.
+const LOG_FILTER: &str = "warn,cj_assessment=info";
 
 /// How long a (re)started service may take to report ready.
 pub const READY_PATIENCE: Duration = Duration::from_secs(60);
@@ -84,7 +87,7 @@ impl Rig {
         let launch = ServiceLaunch {
             binary: PathBuf::from(env!("CARGO_BIN_EXE_cj-assessment")),
             log_path: faults_directory().join(format!("{run}.log")),
-            log_filter: "warn,cj_assessment=info".into(),
+            log_filter: LOG_FILTER.into(),
         };
         eprintln!(
             "{name}: broker {} (SQLite in {}), service log {}",
@@ -105,6 +108,34 @@ impl Rig {
             db,
             _storage: storage,
         }
+    }
+
+    /// Another `serve` on the same database, broker and provider: a port of its own, and
+    /// its own built-in content store (the texts are in the shared database, so it needs
+    /// no other instance alive). Its log sits beside the first one's, `.{label}.log`.
+    pub async fn another_instance(&self, label: &str) -> ServiceProcess {
+        let mut settings = self.service.settings().clone();
+        settings.http_addr = free_address();
+        settings.content_service_url = format!("http://{}/api/v1/content", settings.http_addr);
+        let launch = ServiceLaunch {
+            binary: PathBuf::from(env!("CARGO_BIN_EXE_cj-assessment")),
+            log_path: self
+                .service
+                .log_path()
+                .with_extension(format!("{label}.log")),
+            log_filter: LOG_FILTER.into(),
+        };
+        eprintln!(
+            "instance {label}: service log {}",
+            launch.log_path.display()
+        );
+        let service = ServiceProcess::start(launch, settings).expect("serve starts");
+        let ready_in = service
+            .wait_ready(READY_PATIENCE)
+            .await
+            .expect("the other instance becomes ready");
+        eprintln!("instance {label}: ready after {ready_in:.1?}");
+        service
     }
 
     pub fn kafka(&self) -> &KafkaSettings {
