@@ -81,7 +81,14 @@ impl AssignmentWatch {
         let standing_still = behind
             .iter()
             .any(|(partition, offset)| self.behind.get(partition) == Some(offset));
-        self.behind = behind;
+        // A look without partitions (a rebalance under way) says nothing about the others:
+        // the last look's offsets stay the reference, so a rebalance that leaves a dead
+        // member's partition standing still does not restart the patience (the two-instance
+        // fault test: Tansu dropped the dead member's session, rebalanced, and handed its
+        // partitions back to it).
+        if assigned > 0 {
+            self.behind = behind;
+        }
         if assigned > 0 && !standing_still {
             self.empty_since = None;
             self.patience = self.first_patience;
@@ -237,6 +244,32 @@ mod tests {
         assert_eq!(
             watch.observe(1, behind(1280), start + CHECK_INTERVAL + FIRST_PATIENCE),
             Verdict::Rejoin
+        );
+    }
+
+    #[test]
+    fn a_rebalance_that_leaves_a_partition_standing_still_does_not_restart_the_patience() {
+        let start = Instant::now();
+        let mut watch = watch_from(start);
+        let behind = Behind::from([(("callbacks".to_string(), 1), 1280)]);
+        watch.observe(1, behind.clone(), start);
+        let still = start + CHECK_INTERVAL;
+        assert_eq!(watch.observe(1, behind.clone(), still), Verdict::Waiting);
+        assert_eq!(
+            watch.observe(0, Behind::new(), still + CHECK_INTERVAL),
+            Verdict::Waiting,
+            "mid-rebalance"
+        );
+        let reassigned = still + CHECK_INTERVAL * 2;
+        assert_eq!(
+            watch.observe(1, behind.clone(), reassigned),
+            Verdict::Waiting,
+            "still standing still after the rebalance"
+        );
+        assert_eq!(
+            watch.observe(1, behind, still + FIRST_PATIENCE),
+            Verdict::Rejoin,
+            "patience counted from the first look that saw it standing still"
         );
     }
 

@@ -69,8 +69,9 @@ pub struct Takeover {
     pub leases_at_kill: usize,
     /// The survivor holds every partition of the inbound topics.
     pub partitions: Option<Duration>,
-    /// One of the dead instance's leased comparisons is claimed by another instance.
-    pub first_lease_claimed: Option<Duration>,
+    /// One of the dead instance's leased comparisons is claimed by another instance or
+    /// gone from the queue (answered: the dead instance had recorded its submission).
+    pub first_lease_moved: Option<Duration>,
     /// None of the dead instance's leases is left (each claimed again or answered).
     pub all_leases_moved: Option<Duration>,
     pub monitor: Option<Duration>,
@@ -85,11 +86,11 @@ impl std::fmt::Display for Takeover {
         };
         write!(
             f,
-            "all partitions {}, first of its {} leased comparisons claimed {} (all moved {}), \
+            "all partitions {}, first of its {} leased comparisons moved {} (all moved {}), \
              monitor {}, relay {} after the kill",
             at(self.partitions),
             self.leases_at_kill,
-            at(self.first_lease_claimed),
+            at(self.first_lease_moved),
             at(self.all_leases_moved),
             at(self.monitor),
             at(self.relay)
@@ -120,7 +121,7 @@ pub async fn watch_takeover(
         ..Takeover::default()
     };
     if at_kill.leased.is_empty() {
-        takeover.first_lease_claimed = Some(Duration::ZERO);
+        takeover.first_lease_moved = Some(Duration::ZERO);
         takeover.all_leases_moved = Some(Duration::ZERO);
     }
     let since = |moment: &mut Option<Duration>, seen: bool| {
@@ -140,16 +141,17 @@ pub async fn watch_takeover(
         );
         since(&mut takeover.relay, leads(&http, survivor, "relay").await);
         if !at_kill.leased.is_empty() {
-            let (claimed_elsewhere, still_dead): (i64, i64) = sqlx::query_as(
-                "SELECT count(*) FILTER (WHERE holder <> $2), count(*) FILTER (WHERE holder = $2)
-                   FROM cj_dispatch_queue WHERE correlation_id = ANY($1)",
+            let still_dead: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM cj_dispatch_queue
+                  WHERE correlation_id = ANY($1) AND holder = $2",
             )
             .bind(&at_kill.leased)
             .bind(at_kill.dead_holder)
             .fetch_one(pool)
             .await
             .expect("the dispatch queue");
-            since(&mut takeover.first_lease_claimed, claimed_elsewhere > 0);
+            let moved = at_kill.leased.len() as i64 - still_dead;
+            since(&mut takeover.first_lease_moved, moved > 0);
             since(&mut takeover.all_leases_moved, still_dead == 0);
         }
         let done = [
