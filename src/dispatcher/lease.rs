@@ -140,28 +140,36 @@ impl HeldLeases {
             return Ok(0);
         }
         let renewed = queue::renew(pool, self.holder, &asked, self.now(), self.settings).await?;
-        let mut held = self.lock();
-        let mut kept = HashSet::new();
-        for (id, until) in renewed {
-            if let Some(end) = held.get_mut(&id) {
-                *end = until;
-                kept.insert(id);
+        let renewed_ids: HashSet<Uuid> = renewed.iter().map(|(id, _)| *id).collect();
+        {
+            let mut held = self.lock();
+            for (id, until) in &renewed {
+                if let Some(end) = held.get_mut(id) {
+                    *end = *until;
+                }
             }
         }
-        // Asked for, still worked on here, and not renewed: another instance claimed it.
-        let lost: Vec<Uuid> = asked
+        let missing: Vec<Uuid> = asked
             .into_iter()
-            .filter(|id| !kept.contains(id) && held.contains_key(id))
+            .filter(|id| !renewed_ids.contains(id))
             .collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        // Not renewed: skipped (locked right now: renewed next time), done (gone from the
+        // queue), or claimed by another instance after this one's lease ran out — lost.
+        let lost = queue::held_elsewhere(pool, self.holder, &missing).await?;
+        let mut held = self.lock();
+        let mut lost_here = 0;
         for id in &lost {
-            held.remove(id);
+            lost_here += usize::from(held.remove(id).is_some());
         }
         tracing::debug!(
-            kept = kept.len(),
-            lost = lost.len(),
+            renewed = renewed_ids.len(),
+            lost = lost_here,
             "dispatch leases renewed"
         );
-        Ok(lost.len())
+        Ok(lost_here)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, DateTime<Utc>>> {

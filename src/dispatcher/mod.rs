@@ -146,9 +146,10 @@ impl Dispatcher {
                     Ok(claimed) => {
                         for comparison in claimed {
                             let id = comparison.correlation_id;
-                            let sender = Arc::clone(&sender);
-                            let task =
-                                in_flight.spawn(async move { sender.send(comparison).await });
+                            let (sender, pool) = (Arc::clone(&sender), pool.clone());
+                            let task = in_flight.spawn(async move {
+                                sender.send_and_note(&pool, comparison).await
+                            });
                             sending.insert(task.id(), id);
                         }
                     }

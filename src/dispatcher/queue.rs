@@ -86,14 +86,21 @@ pub async fn claim(
         .await
 }
 
+/// Rows locked right now (being noted, or deleted by the projection) are skipped, not
+/// waited for: a renewal never takes part in a deadlock, and a skipped row is renewed at the
+/// next heartbeat.
 const RENEW: &str = "
-UPDATE cj_dispatch_queue
+UPDATE cj_dispatch_queue q
    SET due_at = $3 + make_interval(secs => $4)
- WHERE correlation_id = ANY($1) AND holder = $2
-RETURNING correlation_id, due_at";
+  FROM (SELECT correlation_id FROM cj_dispatch_queue
+         WHERE correlation_id = ANY($1) AND holder = $2
+         ORDER BY correlation_id
+           FOR UPDATE SKIP LOCKED) mine
+ WHERE q.correlation_id = mine.correlation_id
+RETURNING q.correlation_id, q.due_at";
 
-/// Renews, from `now`, the leases on `ids` that `holder` still holds; returns those with
-/// their new ends (the others were claimed by another instance, or are gone: answered).
+/// Renews, from `now`, the leases on `ids` that `holder` still holds and nobody has locked;
+/// returns those with their new ends.
 pub async fn renew(
     pool: &PgPool,
     holder: Uuid,
@@ -110,10 +117,28 @@ pub async fn renew(
         .await
 }
 
+/// Of `ids`, those whose lease another instance holds now (claimed after `holder`'s ran
+/// out). Rows no longer in the queue are done, not lost.
+pub async fn held_elsewhere(pool: &PgPool, holder: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT correlation_id FROM cj_dispatch_queue
+          WHERE correlation_id = ANY($1) AND holder IS DISTINCT FROM $2",
+    )
+    .bind(ids)
+    .bind(holder)
+    .fetch_all(pool)
+    .await
+}
+
+/// Rows are locked in key order, as renewals do, so two notes never deadlock each other.
 const MARK: &str = "
-UPDATE cj_dispatch_queue
+UPDATE cj_dispatch_queue q
    SET status = $2, last_error = $3, due_at = $5 + make_interval(secs => $4)
- WHERE correlation_id = ANY($1) AND holder = $6";
+  FROM (SELECT correlation_id FROM cj_dispatch_queue
+         WHERE correlation_id = ANY($1) AND holder = $6
+         ORDER BY correlation_id
+           FOR UPDATE) mine
+ WHERE q.correlation_id = mine.correlation_id";
 
 /// Who notes, and when: marks touch only rows `holder` still holds.
 #[derive(Debug, Clone, Copy)]

@@ -39,11 +39,16 @@ impl Recorder {
     pub async fn record(&self, dispatched: &[Dispatched]) {
         let mut accepted: BTreeMap<Uuid, Vec<&ClaimedComparison>> = BTreeMap::new();
         let mut refused: BTreeMap<Uuid, Vec<Refusal<'_>>> = BTreeMap::new();
+        let mut unnoted: Vec<Uuid> = Vec::new();
         for Dispatched {
             comparison,
             outcome,
+            noted_sent,
         } in dispatched
         {
+            if *outcome == Outcome::Accepted && !noted_sent {
+                unnoted.push(comparison.correlation_id);
+            }
             match outcome {
                 Outcome::Accepted => accepted
                     .entry(comparison.batch_id)
@@ -54,6 +59,11 @@ impl Recorder {
                     .or_default()
                     .push((comparison, code, message)),
                 Outcome::Retry { reason } => self.postpone(comparison, reason).await,
+            }
+        }
+        if !unnoted.is_empty() {
+            if let Err(error) = self.leases.marker().sent(&self.pool, &unnoted).await {
+                tracing::error!(%error, "noting accepted comparisons failed; recording SubmitPairs anyway");
             }
         }
         // Each batch's command waits mostly on its commit: several batches at once.
@@ -83,9 +93,6 @@ impl Recorder {
 
     async fn submit(&self, comparisons: &[&ClaimedComparison]) {
         let ids: Vec<Uuid> = comparisons.iter().map(|c| c.correlation_id).collect();
-        if let Err(error) = self.leases.marker().sent(&self.pool, &ids).await {
-            tracing::error!(%error, "noting accepted comparisons failed; recording SubmitPairs anyway");
-        }
         let command = CjBatchCommand::SubmitPairs(SubmitPairs {
             correlation_ids: ids.iter().copied().map(CorrelationId).collect(),
         });

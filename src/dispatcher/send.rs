@@ -9,6 +9,7 @@ use super::queue::{ClaimedComparison, QueueStatus};
 use super::request::{comparison_request, EssayTexts};
 use crate::content::client::{ContentClient, ContentError};
 use crate::llm::client::{LlmProviderClient, ProviderError};
+use sqlx::PgPool;
 use std::sync::Arc;
 
 /// Error code of a comparison whose essay text is gone from the content store.
@@ -30,6 +31,8 @@ pub enum Outcome {
 pub struct Dispatched {
     pub comparison: ClaimedComparison,
     pub outcome: Outcome,
+    /// Accepted, and already noted `sent` in the queue by the send itself.
+    pub noted_sent: bool,
 }
 
 /// What sending needs; shared by every in-flight send.
@@ -55,7 +58,27 @@ impl Sender {
         Dispatched {
             comparison,
             outcome,
+            noted_sent: false,
         }
+    }
+
+    /// Sends one comparison and, when the provider accepted a fresh request, notes it
+    /// `sent` at once. A death between the provider's 202 and that note is what makes
+    /// another instance send the comparison again (one LLM call paid twice), so the window
+    /// is one statement, not the wait for the recorder.
+    pub async fn send_and_note(&self, pool: &PgPool, comparison: ClaimedComparison) -> Dispatched {
+        let fresh = comparison.queue_status() == QueueStatus::Pending;
+        let mut dispatched = self.send(comparison).await;
+        if fresh && dispatched.outcome == Outcome::Accepted {
+            let id = dispatched.comparison.correlation_id;
+            match self.leases.marker().sent(pool, &[id]).await {
+                Ok(()) => dispatched.noted_sent = true,
+                Err(error) => {
+                    tracing::warn!(%error, correlation_id = %id, "noting an accepted comparison failed; the recorder tries again")
+                }
+            }
+        }
+        dispatched
     }
 
     async fn request(&self, comparison: &ClaimedComparison) -> Outcome {
