@@ -10,7 +10,7 @@
 use crate::support::kafka::{settings_for_test_on, start_broker};
 use crate::support::service::{free_address, service_settings_on};
 use crate::support::TestDatabase;
-use cj_assessment::config::KafkaSettings;
+use cj_assessment::config::{KafkaSettings, ServiceSettings};
 use cj_assessment::harness::broker::{Broker, BrokerStorage};
 use cj_assessment::harness::llm_sim::serve_llm_sim;
 use cj_assessment::harness::service_process::{ServiceLaunch, ServiceProcess};
@@ -84,23 +84,14 @@ impl Rig {
         let mut settings = service_settings_on(&db.url, kafka);
         settings.llm_provider_url = provider.url;
         let publisher = Publisher::new(&settings.kafka).expect("a producer");
-        let launch = ServiceLaunch {
-            binary: PathBuf::from(env!("CARGO_BIN_EXE_cj-assessment")),
-            log_path: faults_directory().join(format!("{run}.log")),
-            log_filter: LOG_FILTER.into(),
-        };
+        let log_path = faults_directory().join(format!("{run}.log"));
         eprintln!(
             "{name}: broker {} (SQLite in {}), service log {}",
             broker.address(),
             storage.0.display(),
-            launch.log_path.display()
+            log_path.display()
         );
-        let service = ServiceProcess::start(launch, settings).expect("serve starts");
-        let ready_in = service
-            .wait_ready(READY_PATIENCE)
-            .await
-            .expect("the service becomes ready");
-        eprintln!("{name}: service ready after {ready_in:.1?}");
+        let service = start_ready(name, log_path, settings).await;
         Rig {
             service,
             publisher,
@@ -117,25 +108,12 @@ impl Rig {
         let mut settings = self.service.settings().clone();
         settings.http_addr = free_address();
         settings.content_service_url = format!("http://{}/api/v1/content", settings.http_addr);
-        let launch = ServiceLaunch {
-            binary: PathBuf::from(env!("CARGO_BIN_EXE_cj-assessment")),
-            log_path: self
-                .service
-                .log_path()
-                .with_extension(format!("{label}.log")),
-            log_filter: LOG_FILTER.into(),
-        };
-        eprintln!(
-            "instance {label}: service log {}",
-            launch.log_path.display()
-        );
-        let service = ServiceProcess::start(launch, settings).expect("serve starts");
-        let ready_in = service
-            .wait_ready(READY_PATIENCE)
-            .await
-            .expect("the other instance becomes ready");
-        eprintln!("instance {label}: ready after {ready_in:.1?}");
-        service
+        let log_path = self
+            .service
+            .log_path()
+            .with_extension(format!("{label}.log"));
+        eprintln!("instance {label}: service log {}", log_path.display());
+        start_ready(&format!("instance {label}"), log_path, settings).await
     }
 
     pub fn kafka(&self) -> &KafkaSettings {
@@ -147,6 +125,22 @@ impl Rig {
         let status = self.service.terminate().await.expect("serve exits");
         assert!(status.success(), "serve stopped with {status}");
     }
+}
+
+/// `serve` with `settings`, its log at `log_path`, started and ready.
+async fn start_ready(name: &str, log_path: PathBuf, settings: ServiceSettings) -> ServiceProcess {
+    let launch = ServiceLaunch {
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_cj-assessment")),
+        log_path,
+        log_filter: LOG_FILTER.into(),
+    };
+    let service = ServiceProcess::start(launch, settings).expect("serve starts");
+    let ready_in = service
+        .wait_ready(READY_PATIENCE)
+        .await
+        .expect("the service becomes ready");
+    eprintln!("{name}: service ready after {ready_in:.1?}");
+    service
 }
 
 /// Where the fault tests keep logs and broker storage.

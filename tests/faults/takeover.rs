@@ -65,6 +65,14 @@ pub async fn leased_by(pool: &PgPool, holder: Uuid) -> (i64, i64) {
     .expect("the dispatch queue")
 }
 
+/// A moment after the kill, or that it was not seen.
+fn at(moment: Option<Duration>) -> String {
+    match moment {
+        Some(after) => format!("{after:.1?}"),
+        None => "not seen".into(),
+    }
+}
+
 /// How long, after the kill, each part took to move to the survivor (`None`: not seen
 /// within the watch's patience).
 #[derive(Debug, Default, Clone)]
@@ -77,10 +85,6 @@ pub struct Takeover {
 
 impl std::fmt::Display for Takeover {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = |moment: Option<Duration>| match moment {
-            Some(after) => format!("{after:.1?}"),
-            None => "not seen".into(),
-        };
         write!(
             f,
             "all partitions {}, monitor {}, relay {} after the kill",
@@ -169,10 +173,6 @@ pub struct LeaseMoves {
 
 impl std::fmt::Display for LeaseMoves {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = |moment: Option<Duration>| match moment {
-            Some(after) => format!("{after:.1?}"),
-            None => "—".into(),
-        };
         write!(
             f,
             "{} of its leases claimed by the survivor ({} of them already accepted by the \

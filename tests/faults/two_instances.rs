@@ -19,9 +19,12 @@ use crate::takeover::{
     database_now, dispatch_holder, leads, lease_moves, leased_by, note_lease_moves, watch_takeover,
 };
 use crate::workload::{publish_evenly, Workload};
+use cj_assessment::harness::service_process::ServiceProcess;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sqlx::PgPool;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 const BATCHES: usize = 100;
@@ -37,6 +40,38 @@ const QUIET_START: Duration = Duration::from_secs(3);
 const SETTLE_PATIENCE: Duration = Duration::from_secs(300);
 /// Longest the takeover is watched.
 const TAKEOVER_PATIENCE: Duration = Duration::from_secs(180);
+
+/// Two instances running, their batches being published.
+struct TwoInstances {
+    rig: Rig,
+    b: ServiceProcess,
+    workload: Workload,
+    run_started: Instant,
+    publishing: JoinHandle<()>,
+}
+
+/// A rig named `name` (its service is instance A), instance B beside it, and the 100
+/// requests being published; `prepare` runs on the database before the workload.
+async fn two_instances(name: &str, seed: u64, prepare: impl AsyncFnOnce(&PgPool)) -> TwoInstances {
+    let rig = Rig::start(name, simulator(seed)).await;
+    let b = rig.another_instance("b").await;
+    prepare(&rig.db.pool).await;
+    let mut workload = Workload::prepare(&rig.db.pool, name, STUDENTS, MAX_COMPARISONS).await;
+    let run_started = Instant::now();
+    let publishing = tokio::spawn(publish_evenly(
+        rig.publisher.clone(),
+        rig.kafka().topics.requests.clone(),
+        workload.requests(BATCHES),
+        PUBLISH_OVER,
+    ));
+    TwoInstances {
+        rig,
+        b,
+        workload,
+        run_started,
+        publishing,
+    }
+}
 
 /// The seeded moment of the fault, within the publishing.
 fn fault_moment(seed: u64) -> Duration {
@@ -54,17 +89,13 @@ async fn two_instances_one_killed_the_survivor_takes_over_and_nothing_is_lost_or
         "two instances: seed {seed} (set CJ_FAULT_SEED to repeat); kill -9 at {kill_after:.1?}"
     );
 
-    let mut rig = Rig::start("two-instances", simulator(seed)).await;
-    let mut b = rig.another_instance("b").await;
-    note_lease_moves(&rig.db.pool).await;
-    let mut workload = Workload::prepare(&rig.db.pool, "twoinst", STUDENTS, MAX_COMPARISONS).await;
-    let run_started = Instant::now();
-    let publishing = tokio::spawn(publish_evenly(
-        rig.publisher.clone(),
-        rig.kafka().topics.requests.clone(),
-        workload.requests(BATCHES),
-        PUBLISH_OVER,
-    ));
+    let TwoInstances {
+        mut rig,
+        mut b,
+        workload,
+        run_started,
+        publishing,
+    } = two_instances("twoinst", seed, note_lease_moves).await;
     tokio::time::sleep_until(run_started + kill_after).await;
 
     let http = reqwest::Client::new();
@@ -151,16 +182,13 @@ async fn a_rolling_restart_of_two_instances_loses_nothing_and_doubles_nothing() 
         "rolling restart: seed {seed} (set CJ_FAULT_SEED to repeat); A stopped at {stop_after:.1?}"
     );
 
-    let mut rig = Rig::start("rolling-restart", simulator(seed)).await;
-    let mut b = rig.another_instance("b").await;
-    let mut workload = Workload::prepare(&rig.db.pool, "rolling", STUDENTS, MAX_COMPARISONS).await;
-    let run_started = Instant::now();
-    let publishing = tokio::spawn(publish_evenly(
-        rig.publisher.clone(),
-        rig.kafka().topics.requests.clone(),
-        workload.requests(BATCHES),
-        PUBLISH_OVER,
-    ));
+    let TwoInstances {
+        mut rig,
+        mut b,
+        workload,
+        run_started,
+        publishing,
+    } = two_instances("rolling", seed, async |_| {}).await;
     tokio::time::sleep_until(run_started + stop_after).await;
     let before = progress(&rig.db.pool, workload.requested())
         .await
