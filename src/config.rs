@@ -152,7 +152,7 @@ pub struct ServiceSettings {
     /// Seconds a dispatcher's lease on a comparison lasts; the holder renews it three times
     /// per length while it works, so this is how soon a dead instance's comparisons are
     /// sent by another (see docs/deploy.md).
-    #[arg(long, env = "CJ_DISPATCH_LEASE_SECS", default_value_t = 15)]
+    #[arg(long, env = "CJ_DISPATCH_LEASE_SECS", default_value_t = crate::dispatcher::lease::DEFAULT_LEASE.as_secs())]
     pub dispatch_lease_secs: u64,
     /// Seconds between batch-monitor sweeps. Also how often an instance that does not run
     /// the monitor tries to take it over.

@@ -98,7 +98,7 @@ impl Pipeline {
             monitor_interval_secs: 300,
             stuck_timeout_secs: 4 * 3600,
             shutdown_grace_secs: 10,
-            dispatch_lease_secs: 15,
+            dispatch_lease_secs: crate::dispatcher::lease::DEFAULT_LEASE.as_secs(),
         };
         tune(&mut settings);
         let launch = ServiceLaunch {
