@@ -103,6 +103,13 @@ pub struct KafkaSettings {
     /// data arrives (Tansu) make this the end-to-end latency; real Kafka does not.
     #[arg(long, env = "CJ_KAFKA_FETCH_WAIT_MS", default_value_t = 50)]
     pub fetch_wait_ms: u32,
+    /// Consumer session timeout (ms): how long the broker waits for a silent member (a
+    /// killed instance) before its partitions go to the others. The consumer's assignment
+    /// watch waits three times this long before re-joining on its own (brokers that keep a
+    /// dead member: Tansu). Shorter moves partitions sooner after a death but drops a
+    /// member that stalls (a long pause) sooner too; most brokers refuse below 6000.
+    #[arg(long, env = "CJ_KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000)]
+    pub session_timeout_ms: u32,
     /// Partitions of topics the service creates.
     #[arg(long, env = "CJ_KAFKA_PARTITIONS", default_value_t = 3)]
     pub partitions: i32,
@@ -218,7 +225,13 @@ pub struct ServiceSettings {
     /// Comparisons sent to the provider at once.
     #[arg(long, env = "CJ_DISPATCH_CONCURRENCY", default_value_t = 16)]
     pub dispatch_concurrency: usize,
-    /// Seconds between batch-monitor sweeps.
+    /// Seconds a dispatcher's lease on a comparison lasts; the holder renews it three times
+    /// per length while it works, so this is how soon a dead instance's comparisons are
+    /// sent by another (see docs/deploy.md).
+    #[arg(long, env = "CJ_DISPATCH_LEASE_SECS", default_value_t = crate::dispatcher::lease::DEFAULT_LEASE.as_secs())]
+    pub dispatch_lease_secs: u64,
+    /// Seconds between batch-monitor sweeps. Also how often an instance that does not run
+    /// the monitor tries to take it over.
     #[arg(long, env = "CJ_MONITOR_INTERVAL_SECS", default_value_t = 300)]
     pub monitor_interval_secs: u64,
     /// Seconds without activity after which a batch counts as stuck.
@@ -232,6 +245,10 @@ pub struct ServiceSettings {
 impl ServiceSettings {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn dispatch_lease(&self) -> Duration {
+        Duration::from_secs(self.dispatch_lease_secs.max(1))
     }
 }
 

@@ -8,6 +8,11 @@ use prometheus::{
 };
 use std::sync::OnceLock;
 
+/// `role` of `cj_leader` for the batch monitor.
+pub const LEADER_MONITOR: &str = "monitor";
+/// `role` of `cj_leader` for the outbox relay.
+pub const LEADER_RELAY: &str = "relay";
+
 /// Every metric the service declares, registered in one registry.
 pub struct Metrics {
     pub registry: Registry,
@@ -30,6 +35,11 @@ pub struct Metrics {
     pub dead_lettered: IntCounterVec,
     pub orphan_callbacks: IntCounter,
     pub consumer_rejoins: IntCounter,
+    pub consumer_assigned_partitions: IntGauge,
+    pub leader: IntGaugeVec,
+    pub dispatch_leases_held: IntGauge,
+    pub dispatch_holder: IntGaugeVec,
+    pub dispatch_leases_lost: IntCounter,
     pub completion_latency: HistogramVec,
     pub completion_sweep_finalized: IntCounter,
     pub divergent_batches: IntGauge,
@@ -148,6 +158,37 @@ impl Metrics {
                 "Times the consumer, left without partitions too long, left and re-joined its group",
             )
             .expect("valid metric definition"),
+            consumer_assigned_partitions: IntGauge::new(
+                "cj_consumer_assigned_partitions",
+                "Partitions of the inbound topics this instance's consumer holds now",
+            )
+            .expect("valid metric definition"),
+            leader: IntGaugeVec::new(
+                Opts::new(
+                    "cj_leader",
+                    "1 while this instance holds the advisory lock of a singleton role (monitor, relay)",
+                ),
+                &["role"],
+            )
+            .expect("valid metric definition"),
+            dispatch_leases_held: IntGauge::new(
+                "cj_dispatch_leases_held",
+                "Comparisons this instance's dispatcher holds a lease on (being sent or recorded)",
+            )
+            .expect("valid metric definition"),
+            dispatch_holder: IntGaugeVec::new(
+                Opts::new(
+                    "cj_dispatch_holder",
+                    "1, labelled with the instance id this process's dispatcher writes into the leases it holds (cj_dispatch_queue.holder)",
+                ),
+                &["holder"],
+            )
+            .expect("valid metric definition"),
+            dispatch_leases_lost: IntCounter::new(
+                "cj_dispatch_leases_lost_total",
+                "Leases another instance took over before this one renewed them",
+            )
+            .expect("valid metric definition"),
             completion_latency: HistogramVec::new(
                 HistogramOpts::new(
                     "cj_last_callback_to_completion_seconds",
@@ -211,6 +252,9 @@ impl Metrics {
         for projector in projectors {
             self.projector_lag.with_label_values(&[projector]);
         }
+        for role in [LEADER_MONITOR, LEADER_RELAY] {
+            self.leader.with_label_values(&[role]);
+        }
     }
 
     fn register_all(&self) {
@@ -234,6 +278,11 @@ impl Metrics {
             Box::new(self.dead_lettered.clone()),
             Box::new(self.orphan_callbacks.clone()),
             Box::new(self.consumer_rejoins.clone()),
+            Box::new(self.consumer_assigned_partitions.clone()),
+            Box::new(self.leader.clone()),
+            Box::new(self.dispatch_leases_held.clone()),
+            Box::new(self.dispatch_holder.clone()),
+            Box::new(self.dispatch_leases_lost.clone()),
             Box::new(self.completion_latency.clone()),
             Box::new(self.completion_sweep_finalized.clone()),
             Box::new(self.divergent_batches.clone()),

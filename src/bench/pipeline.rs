@@ -62,6 +62,7 @@ impl Pipeline {
             kafka_brokers: brokers,
             consumer_group: format!("cj-{suffix}"),
             fetch_wait_ms: FETCH_WAIT_MS,
+            session_timeout_ms: 10_000,
             partitions: 3,
             kafka_debug: None,
             properties: Default::default(),
@@ -104,6 +105,7 @@ impl Pipeline {
             monitor_interval_secs: 300,
             stuck_timeout_secs: 4 * 3600,
             shutdown_grace_secs: 10,
+            dispatch_lease_secs: crate::dispatcher::lease::DEFAULT_LEASE.as_secs(),
         };
         tune(&mut settings);
         let launch = ServiceLaunch {

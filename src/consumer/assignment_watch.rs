@@ -10,7 +10,7 @@
 //! the partition count holds none by right, and a partition another live instance is slow
 //! on must not start a rebalance every minute.
 
-use rdkafka::consumer::Consumer;
+use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -24,9 +24,11 @@ const LOOK_TIMEOUT: Duration = Duration::from_millis(500);
 /// past the group's committed offset, with that offset.
 type Behind = BTreeMap<(String, i32), i64>;
 
-/// How long a consumer may hold no partition before it re-joins: three session timeouts
-/// (`client_config::consumer`), time for any ordinary rebalance to finish.
-pub const FIRST_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a consumer may go without partitions (or watch one held elsewhere stand still)
+/// before it re-joins, in session timeouts (`CJ_KAFKA_SESSION_TIMEOUT_MS`, 10 s by default:
+/// 30 s): time for the broker to drop a dead member and for any ordinary rebalance to
+/// finish. This bounds how soon partitions move on a broker that keeps a dead member.
+pub const PATIENCE_IN_SESSION_TIMEOUTS: u32 = 3;
 /// The longest the patience grows to.
 pub const MAX_PATIENCE: Duration = Duration::from_secs(600);
 /// How often the consumer's assignment is looked at.
@@ -48,16 +50,20 @@ pub struct AssignmentWatch {
     empty_since: Option<Instant>,
     /// What [`behind_elsewhere`] found at the last look.
     behind: Behind,
+    first_patience: Duration,
     patience: Duration,
     next_check: Instant,
 }
 
 impl AssignmentWatch {
-    pub fn new(now: Instant) -> Self {
+    /// A watch of a consumer with `session_timeout`.
+    pub fn new(now: Instant, session_timeout: Duration) -> Self {
+        let first_patience = session_timeout * PATIENCE_IN_SESSION_TIMEOUTS;
         AssignmentWatch {
             empty_since: None,
             behind: Behind::new(),
-            patience: FIRST_PATIENCE,
+            first_patience,
+            patience: first_patience,
             next_check: now + CHECK_INTERVAL,
         }
     }
@@ -75,10 +81,17 @@ impl AssignmentWatch {
         let standing_still = behind
             .iter()
             .any(|(partition, offset)| self.behind.get(partition) == Some(offset));
-        self.behind = behind;
+        // A look without partitions (a rebalance under way) says nothing about the others:
+        // the last look's offsets stay the reference, so a rebalance that leaves a dead
+        // member's partition standing still does not restart the patience (the two-instance
+        // fault test: Tansu dropped the dead member's session, rebalanced, and handed its
+        // partitions back to it).
+        if assigned > 0 {
+            self.behind = behind;
+        }
         if assigned > 0 && !standing_still {
             self.empty_since = None;
-            self.patience = FIRST_PATIENCE;
+            self.patience = self.first_patience;
             return Verdict::Assigned;
         }
         let since = *self.empty_since.get_or_insert(now);
@@ -93,9 +106,9 @@ impl AssignmentWatch {
     /// Looks at `consumer`'s assignment (and, when it holds some, at the partitions it does
     /// not) and re-subscribes it to `topics` when something has been unread too long;
     /// returns whether it re-joined.
-    pub fn check(
+    pub fn check<C: ConsumerContext>(
         &mut self,
-        consumer: &impl Consumer,
+        consumer: &impl Consumer<C>,
         topics: &[&str],
         now: Instant,
     ) -> KafkaResult<bool> {
@@ -118,8 +131,8 @@ impl AssignmentWatch {
 
 /// The partitions of `topics` not in `held` with messages past the group's committed
 /// offset (none committed counts as the partition's start).
-fn behind_elsewhere(
-    consumer: &impl Consumer,
+fn behind_elsewhere<C: ConsumerContext>(
+    consumer: &impl Consumer<C>,
     topics: &[&str],
     held: &TopicPartitionList,
 ) -> KafkaResult<Behind> {
@@ -159,10 +172,17 @@ fn behind_elsewhere(
 mod tests {
     use super::*;
 
+    /// The default session timeout's patience.
+    const FIRST_PATIENCE: Duration = Duration::from_secs(30);
+
+    fn watch_from(start: Instant) -> AssignmentWatch {
+        AssignmentWatch::new(start, Duration::from_secs(10))
+    }
+
     #[test]
     fn a_consumer_without_partitions_rejoins_after_its_patience_and_then_waits_longer() {
         let start = Instant::now();
-        let mut watch = AssignmentWatch::new(start);
+        let mut watch = watch_from(start);
         assert_eq!(watch.observe(0, Behind::new(), start), Verdict::Waiting);
         assert_eq!(
             watch.observe(0, Behind::new(), start + FIRST_PATIENCE / 2),
@@ -187,7 +207,7 @@ mod tests {
     #[test]
     fn partitions_reset_the_watch() {
         let start = Instant::now();
-        let mut watch = AssignmentWatch::new(start);
+        let mut watch = watch_from(start);
         watch.observe(0, Behind::new(), start);
         assert_eq!(
             watch.observe(0, Behind::new(), start + FIRST_PATIENCE),
@@ -209,7 +229,7 @@ mod tests {
     #[test]
     fn a_partition_held_elsewhere_that_stands_still_makes_it_rejoin() {
         let start = Instant::now();
-        let mut watch = AssignmentWatch::new(start);
+        let mut watch = watch_from(start);
         let behind = |offset: i64| Behind::from([(("callbacks".to_string(), 1), offset)]);
         assert_eq!(
             watch.observe(1, behind(1280), start),
@@ -228,9 +248,35 @@ mod tests {
     }
 
     #[test]
+    fn a_rebalance_that_leaves_a_partition_standing_still_does_not_restart_the_patience() {
+        let start = Instant::now();
+        let mut watch = watch_from(start);
+        let behind = Behind::from([(("callbacks".to_string(), 1), 1280)]);
+        watch.observe(1, behind.clone(), start);
+        let still = start + CHECK_INTERVAL;
+        assert_eq!(watch.observe(1, behind.clone(), still), Verdict::Waiting);
+        assert_eq!(
+            watch.observe(0, Behind::new(), still + CHECK_INTERVAL),
+            Verdict::Waiting,
+            "mid-rebalance"
+        );
+        let reassigned = still + CHECK_INTERVAL * 2;
+        assert_eq!(
+            watch.observe(1, behind.clone(), reassigned),
+            Verdict::Waiting,
+            "still standing still after the rebalance"
+        );
+        assert_eq!(
+            watch.observe(1, behind, still + FIRST_PATIENCE),
+            Verdict::Rejoin,
+            "patience counted from the first look that saw it standing still"
+        );
+    }
+
+    #[test]
     fn a_partition_held_elsewhere_that_moves_is_left_alone() {
         let start = Instant::now();
-        let mut watch = AssignmentWatch::new(start);
+        let mut watch = watch_from(start);
         let behind = |offset: i64| Behind::from([(("callbacks".to_string(), 1), offset)]);
         for look in 0..20 {
             let now = start + CHECK_INTERVAL * look;
@@ -244,7 +290,7 @@ mod tests {
     #[test]
     fn the_patience_never_exceeds_its_ceiling() {
         let mut now = Instant::now();
-        let mut watch = AssignmentWatch::new(now);
+        let mut watch = watch_from(now);
         watch.observe(0, Behind::new(), now);
         for _ in 0..20 {
             now += MAX_PATIENCE;

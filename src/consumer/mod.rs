@@ -9,7 +9,8 @@
 //! - A transient failure (database, content service, broker) retries the same work with
 //!   capped backoff ([`backoff`]) without storing the offset: the loop never spins and never
 //!   crashes.
-//! - A consumer left without partitions too long re-joins its group ([`assignment_watch`]).
+//! - A consumer left without partitions too long re-joins its group ([`assignment_watch`]);
+//!   what it holds is reported after every rebalance ([`rebalance`]).
 //! - Shutdown (a [`CancellationToken`]): stop taking messages, finish the poll in hand, store
 //!   its offsets, commit, return.
 
@@ -17,6 +18,7 @@ pub mod assignment_watch;
 pub mod backoff;
 pub mod callbacks;
 pub mod dead_letter;
+pub mod rebalance;
 pub mod requests;
 pub mod routing;
 
@@ -39,6 +41,7 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaErrorCode;
+use rebalance::AssignmentReport;
 use requests::RequestHandler;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -52,6 +55,9 @@ pub const POLL_MAX_MESSAGES: usize = 500;
 /// How long a poll keeps collecting after its first message: callbacks of one batch that
 /// arrive together are recorded with one command (one aggregate load) instead of many.
 pub const POLL_WINDOW: Duration = Duration::from_millis(20);
+
+/// The service's group consumer, reporting its assignment after each rebalance.
+type GroupConsumer = StreamConsumer<AssignmentReport>;
 
 /// The pause after librdkafka reports an error instead of a message. Short and fixed, not
 /// a growing back-off: these errors (broker connection lost, all brokers down) are reports;
@@ -76,6 +82,7 @@ pub async fn run_consumer(
     let dead_letters = DeadLetters::new(publisher.clone());
     let handlers = Handlers {
         topics: settings.kafka.topics.inbound().map(String::from).to_vec(),
+        session_timeout: Duration::from_millis(u64::from(settings.kafka.session_timeout_ms)),
         request_topic: settings.kafka.topics.requests.clone(),
         requests: RequestHandler {
             intake: Intake {
@@ -94,8 +101,8 @@ pub async fn run_consumer(
             dead_letters,
         },
     };
-    let consumer: StreamConsumer = client_config::consumer(&settings.kafka)
-        .create()
+    let consumer: GroupConsumer = client_config::consumer(&settings.kafka)
+        .create_with_context(AssignmentReport)
         .context("creating the Kafka consumer")?;
     consumer
         .subscribe(&settings.kafka.topics.inbound())
@@ -121,14 +128,16 @@ pub async fn run_consumer(
 struct Handlers {
     /// The topics the consumer is subscribed to.
     topics: Vec<String>,
+    /// The consumer's session timeout: the assignment watch's patience is measured in it.
+    session_timeout: Duration,
     request_topic: String,
     requests: RequestHandler,
     callbacks: CallbackHandler,
 }
 
 impl Handlers {
-    async fn consume(&self, consumer: &StreamConsumer, shutdown: &CancellationToken) {
-        let mut assignment = AssignmentWatch::new(Instant::now());
+    async fn consume(&self, consumer: &GroupConsumer, shutdown: &CancellationToken) {
+        let mut assignment = AssignmentWatch::new(Instant::now(), self.session_timeout);
         loop {
             if Instant::now() >= assignment.next_check() {
                 self.watch_assignment(consumer, &mut assignment);
@@ -161,7 +170,7 @@ impl Handlers {
     /// the callbacks together. `None` when shutdown interrupted the work.
     async fn handle_poll(
         &self,
-        consumer: &StreamConsumer,
+        consumer: &GroupConsumer,
         poll: &[BorrowedMessage<'_>],
         shutdown: &CancellationToken,
     ) -> Option<()> {
@@ -195,7 +204,7 @@ impl Handlers {
 }
 
 impl Handlers {
-    fn watch_assignment(&self, consumer: &StreamConsumer, watch: &mut AssignmentWatch) {
+    fn watch_assignment(&self, consumer: &GroupConsumer, watch: &mut AssignmentWatch) {
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         match watch.check(consumer, &topics, Instant::now()) {
             Ok(true) => metrics().consumer_rejoins.inc(),
@@ -220,7 +229,7 @@ impl Handlers {
 /// The poll that starts with `first`: whatever else is ready within [`POLL_WINDOW`], up to
 /// [`POLL_MAX_MESSAGES`].
 async fn collect_poll<'c>(
-    consumer: &'c StreamConsumer,
+    consumer: &'c GroupConsumer,
     first: BorrowedMessage<'c>,
 ) -> Vec<BorrowedMessage<'c>> {
     let mut poll = vec![first];
@@ -238,7 +247,7 @@ async fn collect_poll<'c>(
     poll
 }
 
-fn store_offset(consumer: &StreamConsumer, message: &BorrowedMessage<'_>) {
+fn store_offset(consumer: &GroupConsumer, message: &BorrowedMessage<'_>) {
     if let Err(error) = consumer.store_offset_from_message(message) {
         // The partition was revoked meanwhile: its new owner handles the message again,
         // which every handler tolerates.

@@ -4,27 +4,33 @@
 //! `dispatch_concurrency` at a time ([`send`]: texts from the content store, the prompt,
 //! `POST {provider}/comparison`), and records the answers as commands ([`record`]): 202 →
 //! `SubmitPairs` (one per batch for what arrived together), refusal → a failed comparison,
-//! 429/5xx/network → back off and try again. Several instances may run side by side.
+//! 429/5xx/network → back off and try again. Several instances may run side by side: each
+//! holds short leases on what it works on and renews them while it does ([`lease`]).
 //!
 //! - [`prompt_context`] — the assignment's instructions and rubric for the prompt (a hook
 //!   for the registry of assessment instructions).
 //! - [`request`] — the request body the provider receives.
 
+pub mod lease;
 pub mod prompt_context;
 pub mod queue;
 pub mod record;
 pub mod request;
 pub mod send;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceSettings;
 use crate::content::client::ContentClient;
 use crate::llm::client::LlmProviderClient;
+use crate::metrics::metrics;
 use crate::store::BatchCommandBus;
 use anyhow::Context;
+use lease::{keep_renewing, HeldLeases, LeaseSettings};
 use prompt_context::{NoPromptContext, PromptContextSource};
 use record::Recorder;
 use send::{Dispatched, Sender};
 use sqlx::PgPool;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -42,6 +48,11 @@ const ERROR_PAUSE: Duration = Duration::from_secs(1);
 pub struct Dispatcher {
     sender: Sender,
     concurrency: usize,
+}
+
+/// How a dispatcher's leases are timed: on which clock, how long, renewed how often.
+fn leases(clock: Arc<dyn Clock>, settings: LeaseSettings) -> Arc<HeldLeases> {
+    Arc::new(HeldLeases::new(clock, settings))
 }
 
 /// Runs the dispatcher with the settings' provider, content store and concurrency until
@@ -67,9 +78,24 @@ impl Dispatcher {
                     .context("creating the content client")?,
                 prompts: Arc::new(NoPromptContext),
                 callback_topic: settings.kafka.topics.callbacks.clone(),
+                leases: leases(
+                    Arc::new(SystemClock),
+                    LeaseSettings::of_length(settings.dispatch_lease()),
+                ),
             },
             concurrency: settings.dispatch_concurrency.max(1),
         })
+    }
+
+    /// Times leases on `clock` with `settings` (tests: a manual clock, quick renewals).
+    pub fn with_leases(mut self, clock: Arc<dyn Clock>, settings: LeaseSettings) -> Self {
+        self.sender.leases = leases(clock, settings);
+        self
+    }
+
+    /// The instance id this dispatcher's leases carry.
+    pub fn holder(&self) -> uuid::Uuid {
+        self.sender.leases.holder()
     }
 
     /// Takes prompt instructions and rubrics from `source`.
@@ -84,25 +110,47 @@ impl Dispatcher {
         bus: Arc<BatchCommandBus>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
+        let leases = Arc::clone(&self.sender.leases);
+        tracing::info!(holder = %leases.holder(), lease = ?leases.settings(), "dispatcher started");
+        metrics()
+            .dispatch_holder
+            .with_label_values(&[&leases.holder().to_string()])
+            .set(1);
         let (results, recorded) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(record_as_they_come(
             Recorder {
                 pool: pool.clone(),
                 bus,
+                leases: Arc::clone(&leases),
             },
             recorded,
         ));
+        // Renewals stop with this future: dropped (the task aborted), it leaves its leases
+        // to expire as a killed process's do.
+        let stop_renewing = CancellationToken::new();
+        let mut renewing = JoinSet::new();
+        renewing.spawn(keep_renewing(
+            Arc::clone(&leases),
+            pool.clone(),
+            stop_renewing.clone(),
+        ));
         let sender = Arc::new(self.sender);
         let mut in_flight: JoinSet<Dispatched> = JoinSet::new();
+        // Task → the comparison it sends, to release the lease of a send that panicked.
+        let mut sending: HashMap<tokio::task::Id, uuid::Uuid> = HashMap::new();
         while !shutdown.is_cancelled() {
             let free = self.concurrency.saturating_sub(in_flight.len());
             let mut pause = POLL_INTERVAL;
             if free > 0 {
-                match queue::claim(&pool, free).await {
+                match leases.claim(&pool, free).await {
                     Ok(claimed) => {
                         for comparison in claimed {
-                            let sender = Arc::clone(&sender);
-                            in_flight.spawn(async move { sender.send(comparison).await });
+                            let id = comparison.correlation_id;
+                            let (sender, pool) = (Arc::clone(&sender), pool.clone());
+                            let task = in_flight.spawn(async move {
+                                sender.send_and_note(&pool, comparison).await
+                            });
+                            sending.insert(task.id(), id);
                         }
                     }
                     Err(error) => {
@@ -111,33 +159,41 @@ impl Dispatcher {
                     }
                 }
             }
+            metrics().dispatch_leases_held.set(leases.count() as i64);
             tokio::select! {
                 _ = shutdown.cancelled() => {}
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    forward(&results, done);
+                Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                    forward(&results, &leases, &mut sending, done);
                 }
                 _ = tokio::time::sleep(pause) => {}
             }
         }
-        while let Some(done) = in_flight.join_next().await {
-            forward(&results, done);
+        while let Some(done) = in_flight.join_next_with_id().await {
+            forward(&results, &leases, &mut sending, done);
         }
         drop(results);
         recorder.await.context("the dispatch recorder panicked")?;
+        stop_renewing.cancel();
+        while renewing.join_next().await.is_some() {}
+        metrics().dispatch_leases_held.set(0);
         Ok(())
     }
 }
 
 fn forward(
     results: &mpsc::UnboundedSender<Dispatched>,
-    done: Result<Dispatched, tokio::task::JoinError>,
+    leases: &HeldLeases,
+    sending: &mut HashMap<tokio::task::Id, uuid::Uuid>,
+    done: Result<(tokio::task::Id, Dispatched), tokio::task::JoinError>,
 ) {
     match done {
         // The recorder outlives every send; a closed channel only means it panicked.
-        Ok(dispatched) => {
+        Ok((task, dispatched)) => {
+            sending.remove(&task);
             let _ = results.send(dispatched);
         }
         Err(error) => {
+            leases.release(sending.remove(&error.id()));
             tracing::error!(%error, "a comparison send panicked; it returns after its lease")
         }
     }

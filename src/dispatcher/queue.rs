@@ -1,16 +1,16 @@
 //! The dispatcher's side of `cj_dispatch_queue`: claiming due comparisons (several
-//! dispatcher instances may run: `FOR UPDATE SKIP LOCKED`, and a lease that moves `due_at`
-//! ahead so a crashed instance's rows come back), and noting what became of each.
+//! dispatcher instances may run: `FOR UPDATE SKIP LOCKED`, and a lease — `holder` and a
+//! `due_at` moved ahead — that its holder renews while it works and that brings a dead
+//! instance's rows back when it runs out: [`super::lease`]), and noting what became of each,
+//! only on rows still held. Times come from the injected clock, passed in as `now`.
 
+use super::lease::LeaseSettings;
+use chrono::{DateTime, Utc};
 use cj_aggregates::settings::LlmSettings;
 use sqlx::types::Json;
 use sqlx::PgPool;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// How long a claimed row stays with its dispatcher before another may take it: longer
-/// than fetching two texts with retries plus the provider's request timeout.
-pub const LEASE: Duration = Duration::from_secs(120);
 
 /// A comparison taken from the queue, with what sending it needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -31,6 +31,8 @@ pub struct ClaimedComparison {
     pub request_correlation_id: Uuid,
     pub assignment_id: Option<String>,
     pub llm: Json<LlmSettings>,
+    /// The end of the lease this claim took.
+    pub leased_until: DateTime<Utc>,
 }
 
 /// Where a claimed row stands.
@@ -53,10 +55,11 @@ impl ClaimedComparison {
 
 const CLAIM: &str = "
 UPDATE cj_dispatch_queue q
-   SET due_at = now() + make_interval(secs => $2),
+   SET due_at = $3 + make_interval(secs => $2),
+       holder = $4,
        dispatch_attempts = q.dispatch_attempts + (q.status = 'pending')::int
   FROM (SELECT correlation_id FROM cj_dispatch_queue
-         WHERE due_at <= now()
+         WHERE due_at <= $3
          ORDER BY due_at, correlation_id
          LIMIT $1
            FOR UPDATE SKIP LOCKED) due,
@@ -64,53 +67,130 @@ UPDATE cj_dispatch_queue q
  WHERE q.correlation_id = due.correlation_id AND b.batch_id = q.batch_id
 RETURNING q.correlation_id, q.batch_id, q.essay_a, q.essay_b, q.text_a, q.text_b, q.attempt,
           q.status, q.dispatch_attempts, q.last_error, b.upstream_batch_id,
-          b.request_correlation_id, b.assignment_id, b.llm";
+          b.request_correlation_id, b.assignment_id, b.llm, q.due_at AS leased_until";
 
-/// Claims up to `limit` due comparisons for [`LEASE`].
-pub async fn claim(pool: &PgPool, limit: usize) -> sqlx::Result<Vec<ClaimedComparison>> {
+/// Claims up to `limit` comparisons due at `now` for `holder`, for a lease of `lease`.
+pub async fn claim(
+    pool: &PgPool,
+    holder: Uuid,
+    limit: usize,
+    now: DateTime<Utc>,
+    lease: LeaseSettings,
+) -> sqlx::Result<Vec<ClaimedComparison>> {
     sqlx::query_as(CLAIM)
         .bind(limit as i64)
-        .bind(LEASE.as_secs_f64())
+        .bind(lease.length.as_secs_f64())
+        .bind(now)
+        .bind(holder)
         .fetch_all(pool)
         .await
 }
 
-const MARK: &str = "
-UPDATE cj_dispatch_queue
-   SET status = $2, last_error = $3, due_at = now() + make_interval(secs => $4)
- WHERE correlation_id = ANY($1)";
+/// Rows locked right now (being noted, or deleted by the projection) are skipped, not
+/// waited for: a renewal never takes part in a deadlock, and a skipped row is renewed at the
+/// next heartbeat.
+const RENEW: &str = "
+UPDATE cj_dispatch_queue q
+   SET due_at = $3 + make_interval(secs => $4)
+  FROM (SELECT correlation_id FROM cj_dispatch_queue
+         WHERE correlation_id = ANY($1) AND holder = $2
+         ORDER BY correlation_id
+           FOR UPDATE SKIP LOCKED) mine
+ WHERE q.correlation_id = mine.correlation_id
+RETURNING q.correlation_id, q.due_at";
 
-/// The provider accepted these: SubmitPairs is being recorded. Should that fail, the rows
-/// come back after the lease and only the command is tried again.
-pub async fn mark_sent(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<()> {
-    mark(pool, ids, "sent", None, LEASE).await
-}
-
-/// The provider refused this one with `code`: its failure is being recorded.
-pub async fn mark_refused(pool: &PgPool, id: Uuid, code: &str) -> sqlx::Result<()> {
-    mark(pool, &[id], "failed", Some(code), LEASE).await
-}
-
-/// Sending failed for a passing reason: try again after `delay`.
-pub async fn postpone(pool: &PgPool, id: Uuid, reason: &str, delay: Duration) -> sqlx::Result<()> {
-    mark(pool, &[id], "pending", Some(reason), delay).await
-}
-
-async fn mark(
+/// Renews, from `now`, the leases on `ids` that `holder` still holds and nobody has locked;
+/// returns those with their new ends.
+pub async fn renew(
     pool: &PgPool,
+    holder: Uuid,
     ids: &[Uuid],
-    status: &str,
-    error: Option<&str>,
-    due_in: Duration,
-) -> sqlx::Result<()> {
-    sqlx::query(MARK)
+    now: DateTime<Utc>,
+    lease: LeaseSettings,
+) -> sqlx::Result<Vec<(Uuid, DateTime<Utc>)>> {
+    sqlx::query_as(RENEW)
         .bind(ids)
-        .bind(status)
-        .bind(error)
-        .bind(due_in.as_secs_f64())
-        .execute(pool)
-        .await?;
-    Ok(())
+        .bind(holder)
+        .bind(now)
+        .bind(lease.length.as_secs_f64())
+        .fetch_all(pool)
+        .await
+}
+
+/// Of `ids`, those whose lease another instance holds now (claimed after `holder`'s ran
+/// out). Rows no longer in the queue are done, not lost.
+pub async fn held_elsewhere(pool: &PgPool, holder: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT correlation_id FROM cj_dispatch_queue
+          WHERE correlation_id = ANY($1) AND holder IS DISTINCT FROM $2",
+    )
+    .bind(ids)
+    .bind(holder)
+    .fetch_all(pool)
+    .await
+}
+
+/// Rows are locked in key order, as renewals do, so two notes never deadlock each other.
+const MARK: &str = "
+UPDATE cj_dispatch_queue q
+   SET status = $2, last_error = $3, due_at = $5 + make_interval(secs => $4)
+  FROM (SELECT correlation_id FROM cj_dispatch_queue
+         WHERE correlation_id = ANY($1) AND holder = $6
+         ORDER BY correlation_id
+           FOR UPDATE) mine
+ WHERE q.correlation_id = mine.correlation_id";
+
+/// Who notes, and when: marks touch only rows `holder` still holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Marker {
+    pub holder: Uuid,
+    pub now: DateTime<Utc>,
+    pub lease: LeaseSettings,
+}
+
+impl Marker {
+    /// The provider accepted these: SubmitPairs is being recorded. Should that fail, the
+    /// rows come back after the lease and only the command is tried again.
+    pub async fn sent(&self, pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<()> {
+        self.mark(pool, ids, "sent", None, self.lease.length).await
+    }
+
+    /// The provider refused this one with `code`: its failure is being recorded.
+    pub async fn refused(&self, pool: &PgPool, id: Uuid, code: &str) -> sqlx::Result<()> {
+        self.mark(pool, &[id], "failed", Some(code), self.lease.length)
+            .await
+    }
+
+    /// Sending failed for a passing reason: try again after `delay`.
+    pub async fn postpone(
+        &self,
+        pool: &PgPool,
+        id: Uuid,
+        reason: &str,
+        delay: Duration,
+    ) -> sqlx::Result<()> {
+        self.mark(pool, &[id], "pending", Some(reason), delay).await
+    }
+
+    async fn mark(
+        &self,
+        pool: &PgPool,
+        ids: &[Uuid],
+        status: &str,
+        error: Option<&str>,
+        due_in: Duration,
+    ) -> sqlx::Result<()> {
+        sqlx::query(MARK)
+            .bind(ids)
+            .bind(status)
+            .bind(error)
+            .bind(due_in.as_secs_f64())
+            .bind(self.now)
+            .bind(self.holder)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
 }
 
 /// First back-off after a retryable failure; it doubles per attempt up to [`MAX_BACKOFF`].

@@ -3,9 +3,10 @@
 //! batch, as long as the assignment's context does not change mid-batch), refused ones one `RecordCallbacks` with error outcomes (the
 //! aggregate fails them and plans their reversed retries by its own policy), passing
 //! failures go back to the queue with a back-off. Several batches are recorded at once.
-//! When a command cannot be recorded the rows stay leased and come back after the lease;
-//! only the command is tried again.
+//! Leases are renewed until the results are recorded, then released. When a command
+//! cannot be recorded the rows come back after the lease; only the command is tried again.
 
+use super::lease::HeldLeases;
 use super::queue::{self, ClaimedComparison};
 use super::send::{Dispatched, Outcome};
 use crate::metrics::metrics;
@@ -31,17 +32,24 @@ type Refusal<'a> = (&'a ClaimedComparison, &'a str, &'a str);
 pub struct Recorder {
     pub pool: PgPool,
     pub bus: Arc<BatchCommandBus>,
+    /// Renewed until a result is recorded; released then.
+    pub leases: Arc<HeldLeases>,
 }
 
 impl Recorder {
     pub async fn record(&self, dispatched: &[Dispatched]) {
         let mut accepted: BTreeMap<(Uuid, &str), Vec<&ClaimedComparison>> = BTreeMap::new();
         let mut refused: BTreeMap<Uuid, Vec<Refusal<'_>>> = BTreeMap::new();
+        let mut unnoted: Vec<Uuid> = Vec::new();
         for Dispatched {
             comparison,
             outcome,
+            noted_sent,
         } in dispatched
         {
+            if matches!(outcome, Outcome::Accepted { .. }) && !noted_sent {
+                unnoted.push(comparison.correlation_id);
+            }
             match outcome {
                 Outcome::Accepted { prompt_hash } => accepted
                     .entry((comparison.batch_id, prompt_hash.as_str()))
@@ -54,6 +62,11 @@ impl Recorder {
                 Outcome::Retry { reason } => self.postpone(comparison, reason).await,
             }
         }
+        if !unnoted.is_empty() {
+            if let Err(error) = self.leases.marker().sent(&self.pool, &unnoted).await {
+                tracing::error!(%error, "noting accepted comparisons failed; recording SubmitPairs anyway");
+            }
+        }
         // Each batch's command waits mostly on its commit: several batches at once.
         stream::iter(accepted.iter())
             .for_each_concurrent(RECORD_CONCURRENCY, |((_, prompt_hash), comparisons)| {
@@ -63,13 +76,19 @@ impl Recorder {
         stream::iter(refused.values())
             .for_each_concurrent(RECORD_CONCURRENCY, |refusals| self.fail(refusals))
             .await;
+        self.leases
+            .release(dispatched.iter().map(|d| d.comparison.correlation_id));
     }
 
     async fn postpone(&self, comparison: &ClaimedComparison, reason: &str) {
         let delay = queue::backoff(comparison.dispatch_attempts);
         tracing::warn!(correlation_id = %comparison.correlation_id, %reason, ?delay, "comparison not sent; will retry");
-        if let Err(error) =
-            queue::postpone(&self.pool, comparison.correlation_id, reason, delay).await
+        // Released first: a renewal must not move the back-off's end.
+        self.leases.release([comparison.correlation_id]);
+        let marker = self.leases.marker();
+        if let Err(error) = marker
+            .postpone(&self.pool, comparison.correlation_id, reason, delay)
+            .await
         {
             tracing::error!(%error, "postponing a comparison failed; it returns after its lease");
         }
@@ -77,9 +96,6 @@ impl Recorder {
 
     async fn submit(&self, comparisons: &[&ClaimedComparison], prompt_hash: &str) {
         let ids: Vec<Uuid> = comparisons.iter().map(|c| c.correlation_id).collect();
-        if let Err(error) = queue::mark_sent(&self.pool, &ids).await {
-            tracing::error!(%error, "noting accepted comparisons failed; recording SubmitPairs anyway");
-        }
         let command = CjBatchCommand::SubmitPairs(SubmitPairs {
             correlation_ids: ids.iter().copied().map(CorrelationId).collect(),
             prompt_hash: prompt_hash.to_string(),
@@ -94,8 +110,10 @@ impl Recorder {
 
     async fn fail(&self, refusals: &[Refusal<'_>]) {
         for (comparison, code, _) in refusals {
-            if let Err(error) =
-                queue::mark_refused(&self.pool, comparison.correlation_id, code).await
+            let marker = self.leases.marker();
+            if let Err(error) = marker
+                .refused(&self.pool, comparison.correlation_id, code)
+                .await
             {
                 tracing::error!(%error, "noting a refused comparison failed; recording it anyway");
             }

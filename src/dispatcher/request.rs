@@ -116,6 +116,7 @@ mod tests {
             request_correlation_id: Uuid::from_u128(9),
             assignment_id: None,
             llm: Json(llm),
+            leased_until: chrono::DateTime::UNIX_EPOCH,
         }
     }
 

@@ -1,13 +1,16 @@
 //! Sending one claimed comparison: fetch both texts, render the prompt, `POST` it, and sort
 //! what happened into [`Outcome`]s. Rows claimed again after a crash skip the request:
 //! `sent` ones were accepted already (their prompt hash is computed again from the
-//! assignment's context, which needs no essay text), `failed` ones refused.
+//! assignment's context, which needs no essay text), `failed` ones refused. A comparison
+//! whose lease is no longer held when its request is ready stays unsent ([`super::lease`]).
 
+use super::lease::HeldLeases;
 use super::prompt_context::{PromptContext, PromptContextSource};
 use super::queue::{ClaimedComparison, QueueStatus};
 use super::request::{comparison_prompt_hash, comparison_request, EssayTexts};
 use crate::content::client::{ContentClient, ContentError};
 use crate::llm::client::{LlmProviderClient, ProviderError};
+use sqlx::PgPool;
 use std::sync::Arc;
 use tracing::{info_span, Instrument};
 
@@ -31,6 +34,8 @@ pub enum Outcome {
 pub struct Dispatched {
     pub comparison: ClaimedComparison,
     pub outcome: Outcome,
+    /// Accepted, and already noted `sent` in the queue by the send itself.
+    pub noted_sent: bool,
 }
 
 /// What sending needs; shared by every in-flight send.
@@ -39,6 +44,8 @@ pub struct Sender {
     pub content: ContentClient,
     pub prompts: Arc<dyn PromptContextSource>,
     pub callback_topic: String,
+    /// Asked before each request: a lease lost or run out is not sent on.
+    pub leases: Arc<HeldLeases>,
 }
 
 impl Sender {
@@ -66,7 +73,27 @@ impl Sender {
         Dispatched {
             comparison,
             outcome,
+            noted_sent: false,
         }
+    }
+
+    /// Sends one comparison and, when the provider accepted a fresh request, notes it
+    /// `sent` at once. A death between the provider's 202 and that note is what makes
+    /// another instance send the comparison again (one LLM call paid twice), so the window
+    /// is one statement, not the wait for the recorder.
+    pub async fn send_and_note(&self, pool: &PgPool, comparison: ClaimedComparison) -> Dispatched {
+        let fresh = comparison.queue_status() == QueueStatus::Pending;
+        let mut dispatched = self.send(comparison).await;
+        if fresh && matches!(dispatched.outcome, Outcome::Accepted { .. }) {
+            let id = dispatched.comparison.correlation_id;
+            match self.leases.marker().sent(pool, &[id]).await {
+                Ok(()) => dispatched.noted_sent = true,
+                Err(error) => {
+                    tracing::warn!(%error, correlation_id = %id, "noting an accepted comparison failed; the recorder tries again")
+                }
+            }
+        }
+        dispatched
     }
 
     /// A comparison the provider accepted before a crash: only its record is missing.
@@ -97,6 +124,11 @@ impl Sender {
             Ok(texts) => texts,
             Err(outcome) => return outcome,
         };
+        if !self.leases.holds(comparison.correlation_id) {
+            return Outcome::Retry {
+                reason: "the dispatch lease ran out before the request left".into(),
+            };
+        }
         let request = comparison_request(comparison, &context, &texts, &self.callback_topic);
         match self.provider.request_comparison(&request).await {
             Ok(_) => Outcome::Accepted {

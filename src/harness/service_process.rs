@@ -42,6 +42,10 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
         ("CJ_KAFKA_BROKERS", kafka.kafka_brokers.clone()),
         ("CJ_CONSUMER_GROUP", kafka.consumer_group.clone()),
         ("CJ_KAFKA_FETCH_WAIT_MS", kafka.fetch_wait_ms.to_string()),
+        (
+            "CJ_KAFKA_SESSION_TIMEOUT_MS",
+            kafka.session_timeout_ms.to_string(),
+        ),
         ("CJ_KAFKA_PARTITIONS", kafka.partitions.to_string()),
         ("CJ_TOPIC_REQUESTS", topics.requests.clone()),
         ("CJ_TOPIC_CALLBACKS", topics.callbacks.clone()),
@@ -65,6 +69,10 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
         (
             "CJ_DISPATCH_CONCURRENCY",
             settings.dispatch_concurrency.to_string(),
+        ),
+        (
+            "CJ_DISPATCH_LEASE_SECS",
+            settings.dispatch_lease_secs.to_string(),
         ),
         (
             "CJ_MONITOR_INTERVAL_SECS",

@@ -45,7 +45,10 @@ pub fn consumer(settings: &KafkaSettings) -> ClientConfig {
         .set("enable.auto.commit", "true")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false")
-        .set("session.timeout.ms", "10000")
+        .set(
+            "session.timeout.ms",
+            settings.session_timeout_ms.to_string(),
+        )
         .set("heartbeat.interval.ms", "1000")
         .set("fetch.wait.max.ms", settings.fetch_wait_ms.to_string());
     with_operator_settings(config, settings)

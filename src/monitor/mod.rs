@@ -7,13 +7,15 @@
 //! - the completion sweep finalizes batches whose callbacks are all in but which are not
 //!   terminal — 0 in normal operation, counted when not.
 //!
-//! The lock is held on a connection of its own, checked before every sweep, and released
-//! (the connection closed) after a failed sweep or at shutdown. Time comes from the
-//! injected clock.
+//! The others ask for the lock every [`LOCK_RETRY`], so the monitor moves within seconds
+//! of its leader's death. The lock is held on a connection of its own, checked before every
+//! sweep, and released (the connection closed) after a failed sweep or at shutdown. Time
+//! comes from the injected clock.
 
 pub mod sweep;
 
 use crate::clock::Clock;
+use crate::metrics::{metrics, LEADER_MONITOR};
 use crate::store::command_bus::BatchCommandBus;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::Arc;
@@ -23,6 +25,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Advisory-lock key of the monitor: only the instance holding it sweeps ("cjmonitr").
 pub const MONITOR_LOCK_KEY: i64 = 0x636a_6d6f_6e69_7472;
+
+/// How often an instance that does not run the monitor tries to take the lock: a few
+/// seconds, one cheap query each; the sweep interval (minutes) would leave a dead leader's
+/// monitor unrun that long.
+pub const LOCK_RETRY: Duration = Duration::from_secs(5);
 
 /// Runs the monitor until `shutdown`: waits for the advisory lock (another instance may
 /// hold it), then sweeps every `interval`, logging a heartbeat each cycle.
@@ -35,6 +42,7 @@ pub async fn run_monitor(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut lock_holder = None;
+    let leading = metrics().leader.with_label_values(&[LEADER_MONITOR]);
     loop {
         if let Some(holder) = lock_holder.as_mut() {
             if !is_alive(holder).await {
@@ -44,7 +52,11 @@ pub async fn run_monitor(
         }
         if lock_holder.is_none() {
             lock_holder = try_take_lock(&pool).await;
+            if lock_holder.is_some() {
+                tracing::info!("batch monitor leads");
+            }
         }
+        leading.set(i64::from(lock_holder.is_some()));
         if lock_holder.is_some() {
             match sweep_once(&pool, &bus, clock.as_ref(), &settings).await {
                 Ok(report) => tracing::info!(?report, "batch monitor heartbeat"),
@@ -56,12 +68,20 @@ pub async fn run_monitor(
         } else {
             tracing::debug!("another instance runs the batch monitor");
         }
+        // A waiting instance asks for the lock more often than the leader sweeps, so the
+        // monitor moves within LOCK_RETRY of its leader's death.
+        let pause = if lock_holder.is_some() {
+            interval
+        } else {
+            interval.min(LOCK_RETRY)
+        };
         tokio::select! {
             _ = shutdown.cancelled() => {
                 release(lock_holder.take()).await;
+                leading.set(0);
                 return Ok(());
             }
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
 }

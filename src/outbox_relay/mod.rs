@@ -12,7 +12,7 @@ pub mod rows;
 
 use crate::config::{KafkaSettings, TopicNames};
 use crate::kafka::producer::{Delivered, Publisher};
-use crate::metrics::metrics;
+use crate::metrics::{metrics, LEADER_RELAY};
 use anyhow::Context;
 use chrono::Utc;
 use rows::{OutboxPosition, OutboxRow};
@@ -64,8 +64,11 @@ impl OutboxRelay {
             let pause = match leadership::try_lead(pool).await {
                 Ok(Some(mut conn)) => {
                     tracing::info!("outbox relay leads");
+                    let leading = metrics().leader.with_label_values(&[LEADER_RELAY]);
+                    leading.set(1);
                     let led = self.lead(pool, &mut conn, shutdown).await;
                     let _ = conn.close().await; // frees the lock
+                    leading.set(0);
                     match led {
                         Ok(()) => Duration::ZERO,
                         Err(error) => {

@@ -29,6 +29,8 @@ pub struct Figures {
     pub batches: usize,
     pub completed: usize,
     pub failed: usize,
+    /// Failed batches per reason.
+    pub failure_reasons: BTreeMap<String, usize>,
     pub events: usize,
     pub planned: usize,
     /// Distinct comparisons the provider answered (callbacks on the topic).
@@ -47,12 +49,13 @@ impl std::fmt::Display for Figures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} batches ({} completed, {} failed), {} events; {} comparisons planned, {} answered \
+            "{} batches ({} completed, {} failed {:?}), {} events; {} comparisons planned, {} answered \
              ({} callback messages with duplicates): {} recorded, {} failed, {} late; \
              {} completion messages derived, re-sends {:?}",
             self.batches,
             self.completed,
             self.failed,
+            self.failure_reasons,
             self.events,
             self.planned,
             self.answered,
@@ -208,7 +211,11 @@ fn check_batches(
         figures.planned += batch.planned.len();
         match batch.ends[0] {
             "BatchCompleted" => figures.completed += 1,
-            _ => figures.failed += 1,
+            _ => {
+                figures.failed += 1;
+                let reason = format!("{:?}", batch.failure);
+                *figures.failure_reasons.entry(reason).or_default() += 1;
+            }
         }
     }
     figures.batches = batches.len();

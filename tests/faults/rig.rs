@@ -8,10 +8,10 @@
 //! completion messages are batched. SQLite keeps them all, and survives a broker restart.
 
 use crate::support::kafka::{settings_for_test_on, start_broker};
-use crate::support::service::service_settings_on;
+use crate::support::service::{free_address, service_settings_on};
 use crate::support::TestDatabase;
 use cj_assessment::cli::LogFormat;
-use cj_assessment::config::KafkaSettings;
+use cj_assessment::config::{KafkaSettings, ServiceSettings};
 use cj_assessment::harness::broker::{Broker, BrokerStorage};
 use cj_assessment::harness::llm_sim::serve_llm_sim;
 use cj_assessment::harness::service_process::{ServiceLaunch, ServiceProcess};
@@ -21,6 +21,9 @@ use cj_assessment::llm_sim::judge::TextJudge;
 use cj_assessment::llm_sim::server::SimulatorSettings;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// `RUST_LOG` of the services under test.
+const LOG_FILTER: &str = "warn,cj_assessment=info";
 
 /// How long a (re)started service may take to report ready.
 pub const READY_PATIENCE: Duration = Duration::from_secs(60);
@@ -82,24 +85,14 @@ impl Rig {
         let mut settings = service_settings_on(&db.url, kafka);
         settings.llm_provider_url = provider.url;
         let publisher = Publisher::new(&settings.kafka).expect("a producer");
-        let launch = ServiceLaunch {
-            binary: PathBuf::from(env!("CARGO_BIN_EXE_cj-assessment")),
-            log_path: faults_directory().join(format!("{run}.log")),
-            log_filter: "warn,cj_assessment=info".into(),
-            log_format: LogFormat::Text,
-        };
+        let log_path = faults_directory().join(format!("{run}.log"));
         eprintln!(
             "{name}: broker {} (SQLite in {}), service log {}",
             broker.address(),
             storage.0.display(),
-            launch.log_path.display()
+            log_path.display()
         );
-        let service = ServiceProcess::start(launch, settings).expect("serve starts");
-        let ready_in = service
-            .wait_ready(READY_PATIENCE)
-            .await
-            .expect("the service becomes ready");
-        eprintln!("{name}: service ready after {ready_in:.1?}");
+        let service = start_ready(name, log_path, settings).await;
         Rig {
             service,
             publisher,
@@ -107,6 +100,21 @@ impl Rig {
             db,
             _storage: storage,
         }
+    }
+
+    /// Another `serve` on the same database, broker and provider: a port of its own, and
+    /// its own built-in content store (the texts are in the shared database, so it needs
+    /// no other instance alive). Its log sits beside the first one's, `.{label}.log`.
+    pub async fn another_instance(&self, label: &str) -> ServiceProcess {
+        let mut settings = self.service.settings().clone();
+        settings.http_addr = free_address();
+        settings.content_service_url = format!("http://{}/api/v1/content", settings.http_addr);
+        let log_path = self
+            .service
+            .log_path()
+            .with_extension(format!("{label}.log"));
+        eprintln!("instance {label}: service log {}", log_path.display());
+        start_ready(&format!("instance {label}"), log_path, settings).await
     }
 
     pub fn kafka(&self) -> &KafkaSettings {
@@ -118,6 +126,23 @@ impl Rig {
         let status = self.service.terminate().await.expect("serve exits");
         assert!(status.success(), "serve stopped with {status}");
     }
+}
+
+/// `serve` with `settings`, its log at `log_path`, started and ready.
+async fn start_ready(name: &str, log_path: PathBuf, settings: ServiceSettings) -> ServiceProcess {
+    let launch = ServiceLaunch {
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_cj-assessment")),
+        log_path,
+        log_filter: LOG_FILTER.into(),
+        log_format: LogFormat::Text,
+    };
+    let service = ServiceProcess::start(launch, settings).expect("serve starts");
+    let ready_in = service
+        .wait_ready(READY_PATIENCE)
+        .await
+        .expect("the service becomes ready");
+    eprintln!("{name}: service ready after {ready_in:.1?}");
+    service
 }
 
 /// Where the fault tests keep logs and broker storage.

@@ -81,6 +81,7 @@ impl Inbound {
             monitor_interval_secs: 300,
             stuck_timeout_secs: 3600,
             shutdown_grace_secs: 5,
+            dispatch_lease_secs: 15,
         };
         let publisher = Publisher::new(&settings.kafka).expect("producer");
         let content =

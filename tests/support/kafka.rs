@@ -94,6 +94,7 @@ pub fn settings_for_test_on(brokers: String) -> KafkaSettings {
         kafka_brokers: brokers,
         consumer_group: format!("cj-test-{suffix}"),
         fetch_wait_ms: 10,
+        session_timeout_ms: 10_000,
         partitions: 2,
         kafka_debug: std::env::var("CJ_TEST_KAFKA_DEBUG").ok(),
         properties: Default::default(),

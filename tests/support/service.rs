@@ -51,6 +51,7 @@ pub fn service_settings_on(database_url: &str, kafka: KafkaSettings) -> ServiceS
         monitor_interval_secs: 300,
         stuck_timeout_secs: 4 * 3600,
         shutdown_grace_secs: 10,
+        dispatch_lease_secs: 15,
     }
 }
 

@@ -2,9 +2,14 @@
 //! every planned comparison reaches the provider once and is recorded as submitted; the
 //! simulated provider's callbacks come back on the callback topic with the same correlation
 //! ids and metadata; a refused comparison fails with the provider's code and is retried
-//! reversed; a provider that is briefly unavailable gets the comparison again later.
+//! reversed; a provider that is briefly unavailable gets the comparison again later;
+//! leases held by a live dispatcher are renewed and never taken, a dead one's come back
+//! ([`leases`]).
 
+#[path = "../support/mod.rs"]
 mod support;
+
+mod leases;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -16,7 +21,7 @@ use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::settings::{BatchSettings, ComparisonBudget, LlmSettings};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::config::{KafkaSettings, ServiceSettings};
-use cj_assessment::dispatcher::run_dispatcher;
+use cj_assessment::dispatcher::Dispatcher;
 use cj_assessment::kafka::admin::ensure_topics;
 use cj_assessment::kafka::producer::Publisher;
 use cj_assessment::llm_sim::judge::TextJudge;
@@ -58,8 +63,38 @@ struct Running {
 }
 
 impl Running {
-    async fn start(kafka: KafkaSettings, scenario: &Scenario, provider: Router) -> Running {
+    /// The database and the projectors, no dispatcher yet.
+    async fn projecting() -> Running {
         let db = TestDatabase::create().await;
+        let bus = Arc::new(BatchCommandBus::new(db.pool.clone()));
+        let projectors = supervisor::start(&db.pool, catalogue::all())
+            .await
+            .expect("projectors start");
+        Running {
+            db,
+            bus,
+            projectors: Some(projectors),
+            shutdown: CancellationToken::new(),
+            dispatcher: None,
+        }
+    }
+
+    async fn start(kafka: KafkaSettings, scenario: &Scenario, provider: Router) -> Running {
+        let mut running = Running::projecting().await;
+        let settings = running.settings(kafka, scenario, provider).await;
+        let dispatcher = Dispatcher::from_settings(&settings).expect("a dispatcher");
+        running.dispatcher = Some(running.spawn(dispatcher, running.shutdown.clone()));
+        running
+    }
+
+    /// Dispatcher settings for this database: `provider` and a content store holding the
+    /// scenario's texts, both served here.
+    async fn settings(
+        &self,
+        kafka: KafkaSettings,
+        scenario: &Scenario,
+        provider: Router,
+    ) -> ServiceSettings {
         let texts: HashMap<String, String> = scenario
             .all()
             .map(|essay| {
@@ -70,8 +105,8 @@ impl Running {
                 (essay.text_storage_id.clone(), text.to_string())
             })
             .collect();
-        let settings = ServiceSettings {
-            database_url: db.url.clone(),
+        ServiceSettings {
+            database_url: self.db.url.clone(),
             kafka,
             llm_provider_url: serve(provider).await,
             content_service_url: serve(content_store(texts)).await,
@@ -84,23 +119,18 @@ impl Running {
             monitor_interval_secs: 300,
             stuck_timeout_secs: 3600,
             shutdown_grace_secs: 5,
-        };
-        let bus = Arc::new(BatchCommandBus::new(db.pool.clone()));
-        let projectors = supervisor::start(&db.pool, catalogue::all())
-            .await
-            .expect("projectors start");
-        let shutdown = CancellationToken::new();
-        let dispatcher = tokio::spawn({
-            let (pool, bus, shutdown) = (db.pool.clone(), Arc::clone(&bus), shutdown.clone());
-            async move { run_dispatcher(&settings, pool, bus, shutdown).await }
-        });
-        Running {
-            db,
-            bus,
-            projectors: Some(projectors),
-            shutdown,
-            dispatcher: Some(dispatcher),
+            dispatch_lease_secs: 15,
         }
+    }
+
+    /// Runs `dispatcher` on this database until `shutdown`.
+    fn spawn(
+        &self,
+        dispatcher: Dispatcher,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<anyhow::Result<()>> {
+        let (pool, bus) = (self.db.pool.clone(), Arc::clone(&self.bus));
+        tokio::spawn(dispatcher.run(pool, bus, shutdown))
     }
 
     async fn stop(mut self) {
