@@ -174,7 +174,7 @@ impl PropertiesFile {
 }
 
 /// Everything `serve` needs.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct ServiceSettings {
     /// PostgreSQL URL of the event store and read models (TLS: `?sslmode=verify-full&
     /// sslrootcert=FILE`). Its value is not shown in `--help`: it may hold a password.
@@ -242,6 +242,79 @@ pub struct ServiceSettings {
     pub shutdown_grace_secs: u64,
 }
 
+/// Settings are printed (tests compare them, an operator may log them) without their
+/// secrets: the database URL's password and the content-service token show as `***`. The
+/// destructuring names every field, so a new one cannot be forgotten here.
+impl std::fmt::Debug for ServiceSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ServiceSettings {
+            database_url,
+            kafka,
+            llm_provider_url,
+            content_service_url,
+            content_service_token,
+            insecure_no_read_auth,
+            auth,
+            http_addr,
+            max_comparisons,
+            dispatch_concurrency,
+            dispatch_lease_secs,
+            monitor_interval_secs,
+            stuck_timeout_secs,
+            shutdown_grace_secs,
+        } = self;
+        f.debug_struct("ServiceSettings")
+            .field("database_url", &redact_url_password(database_url))
+            .field("kafka", kafka)
+            .field("llm_provider_url", llm_provider_url)
+            .field("content_service_url", content_service_url)
+            .field(
+                "content_service_token",
+                &content_service_token.as_ref().map(|_| "***"),
+            )
+            .field("insecure_no_read_auth", insecure_no_read_auth)
+            .field("auth", auth)
+            .field("http_addr", http_addr)
+            .field("max_comparisons", max_comparisons)
+            .field("dispatch_concurrency", dispatch_concurrency)
+            .field("dispatch_lease_secs", dispatch_lease_secs)
+            .field("monitor_interval_secs", monitor_interval_secs)
+            .field("stuck_timeout_secs", stuck_timeout_secs)
+            .field("shutdown_grace_secs", shutdown_grace_secs)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db?password=secret` → `postgres://user:***@host/db?password=***`.
+pub fn redact_url_password(url: &str) -> String {
+    let mut redacted = url.to_string();
+    if let Some(scheme_end) = redacted.find("://") {
+        let authority_start = scheme_end + 3;
+        let authority_end = redacted[authority_start..]
+            .find(['/', '?'])
+            .map_or(redacted.len(), |i| authority_start + i);
+        if let Some(at) = redacted[authority_start..authority_end].rfind('@') {
+            let userinfo = &redacted[authority_start..authority_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let start = authority_start + colon + 1;
+                redacted.replace_range(start..authority_start + at, "***");
+            }
+        }
+    }
+    if let Some(query_start) = redacted.find('?') {
+        let (head, query) = redacted.split_at(query_start + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        redacted = format!("{head}{}", query.join("&"));
+    }
+    redacted
+}
+
 impl ServiceSettings {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
@@ -255,6 +328,40 @@ impl ServiceSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_settings_hide_the_database_password_and_the_content_token() {
+        assert_eq!(
+            redact_url_password("postgres://cj:s3cret@db:5432/cj?sslmode=verify-full"),
+            "postgres://cj:***@db:5432/cj?sslmode=verify-full"
+        );
+        assert_eq!(
+            redact_url_password("postgres://db/cj?user=cj&password=s3cret"),
+            "postgres://db/cj?user=cj&password=***"
+        );
+        assert_eq!(
+            redact_url_password("postgres://postgres@127.0.0.1:5432/postgres"),
+            "postgres://postgres@127.0.0.1:5432/postgres"
+        );
+        #[derive(clap::Parser)]
+        struct Serve {
+            #[command(flatten)]
+            settings: ServiceSettings,
+        }
+        let settings = <Serve as clap::Parser>::parse_from([
+            "serve",
+            "--database-url",
+            "postgres://cj:s3cret@db/cj",
+            "--content-service-token",
+            "tok3n",
+        ])
+        .settings;
+        let printed = format!("{settings:?}");
+        assert!(
+            !printed.contains("s3cret") && !printed.contains("tok3n"),
+            "{printed}"
+        );
+    }
 
     #[test]
     fn the_variables_properties_win_over_the_files_and_both_over_the_services() {

@@ -146,7 +146,11 @@ fn bad_input_names_the_line_and_exits_2() {
     let dir = tempdir();
     let cases = [
         ("self.csv", "winner,loser\na,b\nc,c\n", "self.csv:3"),
-        ("columns.csv", "winner,looser\na,b\n", "missing column 'loser'"),
+        (
+            "columns.csv",
+            "winner,looser\na,b\n",
+            "missing column 'loser'",
+        ),
         ("empty.csv", "", "empty"),
         (
             "bad.jsonl",

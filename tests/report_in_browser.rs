@@ -15,8 +15,8 @@ use axum::Router;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use std::process::Command;
 use support::http::serve;
-use support::service::{reader_token, test_api};
 use support::prerequisites::{is_not_found, missing};
+use support::service::{reader_token, test_api};
 use support::{drain_projections, run_simulated_batch, TestDatabase};
 
 /// A gateway stand-in: `GET /report/{id}` fetches the API's report with `token`.

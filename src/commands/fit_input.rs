@@ -224,9 +224,12 @@ fn csv_records(path: &Path, text: &str, known: Option<&[&str]>) -> anyhow::Resul
         .iter()
         .map(str::to_string)
         .collect();
-    if let Some((unknown, known)) =
-        known.and_then(|k| headers.iter().find(|h| !k.contains(&h.as_str())).map(|h| (h, k)))
-    {
+    if let Some((unknown, known)) = known.and_then(|k| {
+        headers
+            .iter()
+            .find(|h| !k.contains(&h.as_str()))
+            .map(|h| (h, k))
+    }) {
         return Err(input_error(
             path,
             1,
