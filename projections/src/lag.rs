@@ -38,6 +38,41 @@ pub async fn wait_until_caught_up<'a>(
     }
 }
 
+/// Projectors (of `projectors`) whose checkpoint is still before the last event of one
+/// aggregate. Unlike a lag of 0, this is reached under a log that keeps growing: a reader
+/// that saw one projection reflect a batch's end waits for the others to reflect it too.
+const PROJECTORS_BEHIND_AGGREGATE: &str = "
+    WITH last AS (
+        SELECT tx::text::bigint AS tx, global_seq FROM events
+         WHERE aggregate_id = $1 ORDER BY tx DESC, global_seq DESC LIMIT 1)
+    SELECT count(*) FROM unnest($2::text[]) AS p(name)
+      JOIN last ON true
+      LEFT JOIN projector_checkpoints c ON c.projector = p.name
+     WHERE c.projector IS NULL
+        OR (c.last_tx::text::bigint, c.last_seq) < (last.tx, last.global_seq)";
+
+/// Polls until every named projector has applied the last event of `aggregate_id` or
+/// `timeout` has passed; returns how many were still behind (0 unless it timed out).
+pub async fn wait_until_applied(
+    pool: &sqlx::PgPool,
+    projectors: &[&str],
+    aggregate_id: &str,
+    timeout: std::time::Duration,
+) -> Result<i64, ProjectionError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let behind: i64 = sqlx::query_scalar(PROJECTORS_BEHIND_AGGREGATE)
+            .bind(aggregate_id)
+            .bind(projectors)
+            .fetch_one(pool)
+            .await?;
+        if behind == 0 || tokio::time::Instant::now() >= deadline {
+            return Ok(behind);
+        }
+        tokio::time::sleep(CATCH_UP_POLL).await;
+    }
+}
+
 /// Events in the log not yet below the xmin horizon: written by transactions still
 /// running, or held back by an older transaction anywhere on the server.
 pub async fn events_not_final(executor: impl PgExecutor<'_>) -> Result<i64, ProjectionError> {

@@ -4,10 +4,16 @@
 
 use crate::simulation::metrics::kendall_tau;
 use cj_aggregates::grade_scale::GradeScale;
+use cj_projections::catalogue;
+use cj_projections::lag::wait_until_applied;
 use serde::Serialize;
 use sqlx::PgPool;
 use std::time::Duration;
 use uuid::Uuid;
+
+/// How long a finished batch's other projections may take to show its end. They are
+/// milliseconds behind normally; a projector that is down shows as a warning, not a hang.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunOutcome {
@@ -54,6 +60,15 @@ pub async fn follow_batch(
         if let Some((batch_id, status, state, done, failed, planned)) = row {
             progress(i64::from(done + failed), planned);
             if state == "COMPLETED" || state == "FAILED" {
+                // `cj_batch_states` shows the end first; the essays' scores and the grade
+                // projections are other projectors, a few milliseconds behind.
+                let names = catalogue::names();
+                let behind =
+                    wait_until_applied(pool, &names, &batch_id.to_string(), CATCH_UP_TIMEOUT)
+                        .await?;
+                if behind > 0 {
+                    tracing::warn!(%batch_id, behind, "projections still behind the batch's end; reading them as they are");
+                }
                 return outcome(pool, batch_id, status, state, scale).await;
             }
         }

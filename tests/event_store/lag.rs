@@ -3,7 +3,7 @@
 
 use crate::support::{append_raw, opening_events, TestDatabase};
 use cj_aggregates::ids::BatchId;
-use cj_projections::lag::{projector_lag, wait_until_caught_up};
+use cj_projections::lag::{projector_lag, wait_until_applied, wait_until_caught_up};
 use cj_projections::{catalogue, supervisor};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -51,4 +51,31 @@ async fn projector_lag_drains_to_zero_after_a_burst_of_10_000_events() {
     );
     assert!(batches * per_batch >= BURST);
     assert!(lags.iter().all(|(_, lag)| *lag == 0), "{lags:?}");
+}
+
+/// A reader that saw one projection show a batch's end waits for the others to apply it:
+/// behind before the projectors run, 0 once they have, whatever else the log holds.
+#[tokio::test]
+async fn projectors_count_as_behind_a_batch_until_they_have_applied_its_last_event() {
+    let db = TestDatabase::create().await;
+    let batch_id = BatchId(Uuid::new_v4());
+    let mut tx = db.pool.begin().await.expect("begin");
+    append_raw(&mut tx, batch_id, 1, &opening_events(batch_id, STUDENTS)).await;
+    tx.commit().await.expect("commit");
+    let names = catalogue::names();
+    let aggregate_id = batch_id.0.to_string();
+
+    let before = wait_until_applied(&db.pool, &names, &aggregate_id, Duration::ZERO)
+        .await
+        .expect("behind");
+    assert_eq!(before, names.len() as i64, "no projector has run yet");
+
+    let projectors = supervisor::start(&db.pool, catalogue::all())
+        .await
+        .expect("start projectors");
+    let after = wait_until_applied(&db.pool, &names, &aggregate_id, Duration::from_secs(60))
+        .await
+        .expect("behind");
+    projectors.stop().await;
+    assert_eq!(after, 0);
 }
