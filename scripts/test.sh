@@ -13,7 +13,7 @@
 #   target/       compiled dependencies (CARGO_TARGET_DIR unless you set your own)
 # Debian packages (apt-get update only when one is missing; as root, else through sudo,
 # else one line says what to install): chromium (report test), prometheus (promtool),
-# postgresql-client-15 (pgbench), stunnel4 and openssl (TLS test), python3-venv, and
+# postgresql-client (pgbench), stunnel4 and openssl (TLS test), python3-venv, and
 # postgresql when no server answers on 127.0.0.1:5432 and none is installed.
 # CJ_TEST_TANSU (a tansu binary) and CJ_TEST_DATABASE_URL (a server of your own) skip the
 # Tansu build and the local PostgreSQL.
@@ -63,7 +63,7 @@ step "Debian packages"
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
-pgbench --version >/dev/null 2>&1 || missing+=(postgresql-client-15)
+pgbench --version >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v stunnel >/dev/null 2>&1 || missing+=(stunnel4)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ! -x "$CJ_VENV/bin/python" ] && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
@@ -77,6 +77,14 @@ fi
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   apt_install "${missing[@]}"
+  if [ "$installs_postgres" = yes ]; then
+    # The server just installed (and perhaps already started by the package): the tests
+    # connect as postgres without a password (trust, on the loopback addresses only).
+    cluster_version="$(ls /etc/postgresql | sort -n | tail -n 1)"
+    hba="/etc/postgresql/$cluster_version/main/pg_hba.conf"
+    as_root sed -i -e '1i host all all 127.0.0.1/32 trust' -e '1i host all all ::1/128 trust' "$hba"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main reload >/dev/null 2>&1 || true
+  fi
 else
   echo "all present"
 fi
@@ -99,12 +107,9 @@ elif postgres_answers; then
   echo "running"
 else
   cluster_version="$(ls /etc/postgresql | sort -n | tail -n 1)"
-  if [ "$installs_postgres" = yes ]; then
-    # A server this script just installed: the tests connect as postgres without a
-    # password (trust, on the loopback addresses only).
-    hba="/etc/postgresql/$cluster_version/main/pg_hba.conf"
-    as_root sed -i -e '1i host all all 127.0.0.1/32 trust' -e '1i host all all ::1/128 trust' "$hba"
-    as_root pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main reload 2>/dev/null || true
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "scripts/test.sh: PostgreSQL is not running and starting it needs root: run as root \`pg_ctlcluster $cluster_version main start\`, or set CJ_TEST_DATABASE_URL" >&2
+    exit 1
   fi
   for _ in $(seq 1 50); do
     postgres_answers && break

@@ -123,6 +123,33 @@ pub struct KafkaSettings {
     pub topics: TopicNames,
 }
 
+/// Parses `--kafka-properties` / `CJ_KAFKA_PROPERTIES` without ever quoting the raw value:
+/// clap's own value-parser errors repeat the whole argument, and it may hold a password.
+#[derive(Debug, Clone, Copy)]
+struct InlinePropertiesParser;
+
+impl clap::builder::TypedValueParser for InlinePropertiesParser {
+    type Value = KafkaProperties;
+
+    fn parse_ref(
+        &self,
+        _command: &clap::Command,
+        _argument: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<KafkaProperties, clap::Error> {
+        let refuse = |message: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid --kafka-properties / CJ_KAFKA_PROPERTIES (value not shown): {message}\n"),
+            )
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse("not UTF-8".to_string()))?;
+        KafkaProperties::parse(text).map_err(|error| refuse(error.to_string()))
+    }
+}
+
 /// librdkafka properties the operator adds to every Kafka client of the service (TLS, SASL,
 /// …), after the service's own settings; checked when read ([`KafkaProperties`]).
 #[derive(Debug, Clone, Default, Args)]
@@ -134,7 +161,7 @@ pub struct KafkaClientProperties {
     #[arg(
         long = "kafka-properties",
         env = "CJ_KAFKA_PROPERTIES",
-        value_parser = KafkaProperties::parse,
+        value_parser = InlinePropertiesParser,
         hide_env_values = true
     )]
     pub inline: Option<KafkaProperties>,
@@ -328,6 +355,24 @@ impl ServiceSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_properties_value_is_refused_without_quoting_its_secrets() {
+        #[derive(clap::Parser, Debug)]
+        struct Serve {
+            #[command(flatten)]
+            properties: KafkaClientProperties,
+        }
+        let error = <Serve as clap::Parser>::try_parse_from([
+            "serve",
+            "--kafka-properties",
+            "sasl.password=hunter2;not.a.real.property=1",
+        ])
+        .expect_err("an unknown property is refused");
+        let shown = error.to_string();
+        assert!(shown.contains("not.a.real.property"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 
     #[test]
     fn printed_settings_hide_the_database_password_and_the_content_token() {

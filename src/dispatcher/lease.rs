@@ -101,7 +101,16 @@ impl HeldLeases {
         pool: &PgPool,
         limit: usize,
     ) -> sqlx::Result<Vec<queue::ClaimedComparison>> {
-        let claimed = queue::claim(pool, self.holder, limit, self.now(), self.settings).await?;
+        let in_flight: Vec<Uuid> = self.lock().keys().copied().collect();
+        let claimed = queue::claim(
+            pool,
+            self.holder,
+            limit,
+            self.now(),
+            self.settings,
+            &in_flight,
+        )
+        .await?;
         let mut held = self.lock();
         for comparison in &claimed {
             held.insert(comparison.correlation_id, comparison.leased_until);

@@ -59,7 +59,7 @@ UPDATE cj_dispatch_queue q
        holder = $4,
        dispatch_attempts = q.dispatch_attempts + (q.status = 'pending')::int
   FROM (SELECT correlation_id FROM cj_dispatch_queue
-         WHERE due_at <= $3
+         WHERE due_at <= $3 AND correlation_id <> ALL($5)
          ORDER BY due_at, correlation_id
          LIMIT $1
            FOR UPDATE SKIP LOCKED) due,
@@ -69,19 +69,23 @@ RETURNING q.correlation_id, q.batch_id, q.essay_a, q.essay_b, q.text_a, q.text_b
           q.status, q.dispatch_attempts, q.last_error, b.upstream_batch_id,
           b.request_correlation_id, b.assignment_id, b.llm, q.due_at AS leased_until";
 
-/// Claims up to `limit` comparisons due at `now` for `holder`, for a lease of `lease`.
+/// Claims up to `limit` comparisons due at `now` for `holder`, for a lease of `lease`,
+/// never one of `in_flight`: a request that outlived its lease (renewals failed) must not be
+/// claimed and sent a second time by the instance still sending it.
 pub async fn claim(
     pool: &PgPool,
     holder: Uuid,
     limit: usize,
     now: DateTime<Utc>,
     lease: LeaseSettings,
+    in_flight: &[Uuid],
 ) -> sqlx::Result<Vec<ClaimedComparison>> {
     sqlx::query_as(CLAIM)
         .bind(limit as i64)
         .bind(lease.length.as_secs_f64())
         .bind(now)
         .bind(holder)
+        .bind(in_flight)
         .fetch_all(pool)
         .await
 }
@@ -130,10 +134,12 @@ pub async fn held_elsewhere(pool: &PgPool, holder: Uuid, ids: &[Uuid]) -> sqlx::
     .await
 }
 
-/// Rows are locked in key order, as renewals do, so two notes never deadlock each other.
+/// Rows are locked in key order, as renewals do, so two notes never deadlock each other. A
+/// row the provider already accepted stays `sent` when postponed (its record failed for a
+/// passing reason): put back to `pending`, it would be sent again.
 const MARK: &str = "
 UPDATE cj_dispatch_queue q
-   SET status = $2, last_error = $3, due_at = $5 + make_interval(secs => $4)
+   SET status = CASE WHEN q.status = 'sent' AND $2 = 'pending' THEN 'sent' ELSE $2 END, last_error = $3, due_at = $5 + make_interval(secs => $4)
   FROM (SELECT correlation_id FROM cj_dispatch_queue
          WHERE correlation_id = ANY($1) AND holder = $6
          ORDER BY correlation_id

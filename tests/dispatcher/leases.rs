@@ -128,6 +128,48 @@ async fn a_renewed_lease_stays_with_its_holder_and_an_unrenewed_one_goes_to_the_
     running.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comparison_in_flight_is_never_claimed_again_by_its_sender_and_an_accepted_one_stays_sent(
+) {
+    let (running, _, wave) = queued_batch().await;
+    let pool = &running.db.pool;
+    let clock = clock_ahead();
+    let sender = HeldLeases::new(Arc::new(clock.clone()), LeaseSettings::of_length(LEASE));
+    let everything: BTreeSet<Uuid> = wave.keys().copied().collect();
+
+    // Given a sender claimed the wave and its renewals did not get through (its requests
+    // outlived the lease),
+    let claimed = sender.claim(pool, 100).await.expect("claim");
+    assert_eq!(ids(&claimed), everything);
+    clock.advance(seconds(11));
+
+    // when it claims again while those requests are still in flight, it gets none of them:
+    // a second request for one comparison would be a second paid LLM call.
+    assert!(sender.claim(pool, 100).await.expect("claim").is_empty());
+
+    // Given it renews and notes them accepted, when recording one fails for a passing reason
+    // and it is postponed, the row stays `sent`: claimed again, it is recorded, not re-sent.
+    sender.renew(pool).await.expect("renewal");
+    let all: Vec<Uuid> = everything.iter().copied().collect();
+    sender.marker().sent(pool, &all).await.expect("a note");
+    let postponed = all[0];
+    sender
+        .marker()
+        .postpone(
+            pool,
+            postponed,
+            "the prompt context is unavailable",
+            Duration::ZERO,
+        )
+        .await
+        .expect("a note");
+    assert!(queue(&running)
+        .await
+        .iter()
+        .all(|(_, status, _, _)| status == "sent"));
+    running.stop().await;
+}
+
 /// A provider that takes every request and answers 202 only once `open` is true.
 fn gated_provider(open: watch::Receiver<bool>) -> Router {
     Router::new().route(
