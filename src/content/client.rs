@@ -4,13 +4,15 @@
 //! (401/403: a configuration error, not the essay's) are retried with backoff and end as
 //! [`ContentError::Unavailable`]; an empty body is an error, never an empty essay. Every request carries the bearer token
 //! of its [`ContentCredentials`]: a fixed one (`CJ_CONTENT_SERVICE_TOKEN`, for an external
-//! Content Service) or a short-lived service token minted from `CJ_JWT_SECRET` per request
-//! (the built-in store, which checks tokens with the same settings).
+//! Content Service) or a short-lived service token minted from `CJ_JWT_SECRET`, re-signed
+//! every 150 s rather than per request (the built-in store, which checks tokens with the same
+//! settings).
 
 use crate::config::ServiceSettings;
 use crate::http::auth::{mint_token, AuthSettings, Role};
 use serde::Deserialize;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Attempts per fetch: the first and two retries.
 const ATTEMPTS: u32 = 3;
@@ -20,6 +22,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lifetime of a minted service token: one request with its retries fits well inside it,
 /// and a token that leaks is useless soon after.
 const MINTED_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// A minted token is reused for this long, then a fresh one is signed: every request still
+/// carries one with at least half its lifetime left, and a dispatcher fetching two texts per
+/// comparison signs one token per 150 s instead of one per fetch.
+const MINTED_TOKEN_REUSE: Duration = Duration::from_secs(150);
 /// The `sub` of minted service tokens, as the store's logs show it.
 const SERVICE_SUBJECT: &str = "cj-assessment-service";
 
@@ -30,11 +36,13 @@ pub enum ContentCredentials {
     Anonymous,
     /// A fixed bearer token, e.g. an external Content Service's.
     Bearer(String),
-    /// A reader + content-writer token minted from the HS256 secret for every request.
+    /// A reader + content-writer token minted from the HS256 secret, reused for
+    /// [`MINTED_TOKEN_REUSE`] (shared by the clones of one client).
     Minted {
         secret: String,
         issuer: String,
         audience: String,
+        last: Arc<Mutex<Option<(String, Instant)>>>,
     },
 }
 
@@ -59,6 +67,7 @@ impl ContentCredentials {
                 secret: secret.to_string(),
                 issuer: auth.jwt_issuer.clone(),
                 audience: auth.jwt_audience.clone(),
+                last: Arc::default(),
             },
             _ => ContentCredentials::Anonymous,
         }
@@ -72,16 +81,26 @@ impl ContentCredentials {
                 secret,
                 issuer,
                 audience,
-            } => mint_token(
-                secret,
-                issuer,
-                audience,
-                SERVICE_SUBJECT,
-                &[Role::Reader, Role::ContentWriter],
-                MINTED_TOKEN_LIFETIME,
-            )
-            .map(Some)
-            .map_err(|e| format!("minting a service token: {e}")),
+                last,
+            } => {
+                let mut last = last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if let Some((token, minted)) = last.as_ref() {
+                    if minted.elapsed() < MINTED_TOKEN_REUSE {
+                        return Ok(Some(token.clone()));
+                    }
+                }
+                let token = mint_token(
+                    secret,
+                    issuer,
+                    audience,
+                    SERVICE_SUBJECT,
+                    &[Role::Reader, Role::ContentWriter],
+                    MINTED_TOKEN_LIFETIME,
+                )
+                .map_err(|e| format!("minting a service token: {e}"))?;
+                *last = Some((token.clone(), Instant::now()));
+                Ok(Some(token))
+            }
         }
     }
 }
@@ -205,5 +224,40 @@ impl ContentClient {
             .await?
             .error_for_status()?;
         Ok(response.json::<Stored>().await?.storage_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// When the cached token of `credentials` was signed.
+    fn signed_at(credentials: &ContentCredentials) -> Option<Instant> {
+        match credentials {
+            ContentCredentials::Minted { last, .. } => {
+                last.lock().expect("the cache").as_ref().map(|(_, at)| *at)
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_minted_token_is_reused_by_every_clone_until_it_is_due_for_renewal() {
+        let credentials =
+            ContentCredentials::resolve(None, &AuthSettings::with_secret("a-test-secret"));
+        let first = credentials.bearer().expect("minted");
+        let signed = signed_at(&credentials).expect("cached after the first request");
+
+        let clone = credentials.clone();
+        assert_eq!(clone.bearer().expect("minted"), first);
+        assert_eq!(signed_at(&credentials), Some(signed), "not signed again");
+
+        if let ContentCredentials::Minted { last, .. } = &credentials {
+            let due = Instant::now() - MINTED_TOKEN_REUSE - Duration::from_secs(1);
+            last.lock().expect("the cache").as_mut().expect("cached").1 = due;
+        }
+        clone.bearer().expect("minted");
+        let resigned = signed_at(&credentials).expect("cached");
+        assert!(resigned > signed, "signed again once due, for every clone");
     }
 }

@@ -118,11 +118,6 @@ impl HeldLeases {
         Ok(claimed)
     }
 
-    /// Notes a lease taken (or renewed) until `until`.
-    pub fn hold(&self, id: Uuid, until: DateTime<Utc>) {
-        self.lock().insert(id, until);
-    }
-
     /// Forgets leases no longer worked on; they are renewed no more.
     pub fn release(&self, ids: impl IntoIterator<Item = Uuid>) {
         let mut held = self.lock();

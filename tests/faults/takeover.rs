@@ -15,18 +15,23 @@ use uuid::Uuid;
 /// How often the watch looks.
 const LOOK_EVERY: Duration = Duration::from_millis(100);
 
-/// A series' value on an instance's `/metrics` (`series` as printed, labels included).
-pub async fn metric(http: &reqwest::Client, service: &ServiceProcess, series: &str) -> Option<f64> {
-    let text = http
-        .get(format!("{}/metrics", service.base_url()))
+/// The instance's `/metrics` page; `None` while it does not answer (killed, starting).
+async fn metrics_page(http: &reqwest::Client, service: &ServiceProcess) -> Option<String> {
+    http.get(format!("{}/metrics", service.base_url()))
         .timeout(Duration::from_secs(2))
         .send()
         .await
         .ok()?
         .text()
         .await
-        .ok()?;
-    text.lines()
+        .ok()
+}
+
+/// A series' value on an instance's `/metrics` (`series` as printed, labels included).
+pub async fn metric(http: &reqwest::Client, service: &ServiceProcess, series: &str) -> Option<f64> {
+    metrics_page(http, service)
+        .await?
+        .lines()
         .filter_map(|line| line.strip_prefix(series))
         .find_map(|rest| rest.strip_prefix(' ')?.trim().parse().ok())
 }
@@ -38,15 +43,9 @@ pub async fn leads(http: &reqwest::Client, service: &ServiceProcess, role: &str)
 
 /// The instance id its dispatcher writes into the leases it holds.
 pub async fn dispatch_holder(http: &reqwest::Client, service: &ServiceProcess) -> Option<Uuid> {
-    let text = http
-        .get(format!("{}/metrics", service.base_url()))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
+    metrics_page(http, service)
+        .await?
+        .lines()
         .find_map(|line| line.strip_prefix("cj_dispatch_holder{holder=\""))
         .and_then(|rest| rest.split('"').next())
         .and_then(|holder| holder.parse().ok())

@@ -148,11 +148,12 @@ pub fn fit(items: usize, comparisons: &[Comparison], options: &ReferenceOptions)
     let mut pass = Pass::new(items, comparisons.len());
     let mut iterations = 0;
     let mut converged = present.is_empty();
+    let mut previous = vec![0.0; items];
     while !present.is_empty() {
         iterations += 1;
         pass.evaluate(&theta, comparisons);
         let bound = TRIM_DECAY.powi(i32::try_from(iterations).unwrap_or(i32::MAX));
-        let previous = theta.clone();
+        previous.copy_from_slice(&theta);
         for &i in &present {
             let step = (adjusted_wins[i] - pass.expected[i]) / pass.information[i];
             theta[i] += step.clamp(-bound, bound);
