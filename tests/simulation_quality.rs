@@ -7,20 +7,28 @@ use cj_aggregates::grade_scale::GradeScale;
 use cj_assessment::commands::simulate::{simulate, SimulateArgs};
 use std::process::Command;
 
-#[test]
-fn the_planner_beats_random_pairing_and_its_probabilities_are_calibrated() {
-    let args = SimulateArgs {
-        seeds: 50,
+/// The scenario the older service was measured on, at one budget (comparisons per essay).
+fn scenario(seeds: u64, per_essay: u32, baseline: bool) -> SimulateArgs {
+    SimulateArgs {
+        seeds,
         students: 30,
         anchors: 8,
-        budgets: vec![10],
-        baseline: true,
+        budgets: vec![per_essay],
+        baseline,
         scale: GradeScale::Swedish8Anchor,
         error_rate: 0.05,
         position_bias: 0.3,
         wave_size: None,
         min_comparisons: 4,
-    };
+        ssr_target: None,
+        stability_threshold: None,
+        estimator: Default::default(),
+    }
+}
+
+#[test]
+fn the_planner_beats_random_pairing_and_its_probabilities_are_calibrated() {
+    let args = scenario(50, 10, true);
     let summaries = simulate(&args).expect("simulation runs");
     let planner = summaries.iter().find(|s| s.variant == "planner").unwrap();
     let baseline = summaries.iter().find(|s| s.variant == "baseline").unwrap();
@@ -54,4 +62,24 @@ fn the_demo_ranks_well_and_completes() {
         .and_then(|v| v.trim().parse().ok())
         .expect("ρ printed");
     assert!(rho >= 0.85, "ρ = {rho}");
+}
+
+#[test]
+fn batches_stop_early_once_their_reliability_is_reached_and_the_ssr_is_not_inflated() {
+    let args = scenario(20, 20, false);
+    let summaries = simulate(&args).expect("simulation runs");
+    let planner = &summaries[0];
+    assert!(
+        planner.comparisons < 0.95 * f64::from(planner.budget),
+        "mean {} of a budget of {}: no early stop",
+        planner.comparisons,
+        planner.budget
+    );
+    assert!(
+        planner.ssr - planner.true_reliability <= 0.03,
+        "SSR {} overstates the true reliability {}",
+        planner.ssr,
+        planner.true_reliability
+    );
+    assert_eq!(planner.completed, 20);
 }

@@ -71,17 +71,7 @@ impl BtFit {
 
     /// Rank of each essay: 1 for the highest score; equal scores rank by lower index first.
     pub fn ranks(&self) -> Vec<u32> {
-        let mut order: Vec<usize> = (0..self.scores.len()).collect();
-        order.sort_by(|&a, &b| {
-            self.scores[b]
-                .total_cmp(&self.scores[a])
-                .then_with(|| a.cmp(&b))
-        });
-        let mut ranks = vec![0_u32; self.scores.len()];
-        for (position, &essay) in order.iter().enumerate() {
-            ranks[essay] = u32::try_from(position + 1).unwrap_or(u32::MAX);
-        }
-        ranks
+        crate::scale::ranks(&self.scores)
     }
 }
 

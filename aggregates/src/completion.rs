@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn stability_needs_both_small_change_and_reliability() {
         let moving = Stability {
-            max_score_change: 0.2,
+            max_score_change: 1.5,
             ssr: Some(0.95),
         };
         let unreliable = Stability {

@@ -7,7 +7,9 @@ use crate::grade_scale::GradeScale;
 use crate::grading::{Calibration, GradeProjection};
 use crate::ids::{BatchId, CorrelationId, EssayId};
 use crate::judge::JudgeId;
+use crate::scale::Estimator;
 use crate::settings::{BatchSettings, LlmSettings};
+use crate::stats::split_half::SplitBy;
 use crate::status::UploadStatus;
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,11 @@ pub const EVENT_VERSION: &str = "1.0";
 /// Version of `PairsSubmitted` and `ComparisonRecorded` since they record the judge
 /// (`prompt_hash`, `judge`); 1.0 payloads are read through the upcasters.
 pub const JUDGE_EVENT_VERSION: &str = "1.1";
+
+/// Version of `BatchRegistered` since its settings name the estimator (1.0 batches were
+/// scored with I-LSR; the upcaster says so) and of `BatchScored` since it carries essay
+/// misfit and the reliability report (absent in 1.0 payloads).
+pub const ESTIMATOR_EVENT_VERSION: &str = "1.1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CjBatchEvent {
@@ -188,6 +195,17 @@ pub struct EssayScore {
     pub comparisons: u32,
     /// Students only, when a calibration exists.
     pub projection: Option<GradeProjection>,
+    /// Information-weighted mean squared residual of the essay's verdicts under the
+    /// reference estimator's fit; `None` for an essay without verdicts, and before 1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infit: Option<f64>,
+    /// Unweighted mean squared residual; `None` as for `infit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outfit: Option<f64>,
+    /// Infit above mean + 2 SD of the batch's essays: its verdicts disagree with its score
+    /// more than the others' do (worth a human read).
+    #[serde(default)]
+    pub misfit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,6 +217,62 @@ pub struct BatchScored {
     /// Why projections are unavailable, when they are.
     pub calibration_unavailable: Option<String>,
     pub successful_comparisons: u32,
+    /// Estimator, separation, split-half reliability, order effect and misfitting judges;
+    /// `None` on batches scored before 1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reliability: Option<ReliabilityReport>,
+}
+
+/// How far a batch's scale can be trusted, as CJ research reports it (`docs/reliability.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReliabilityReport {
+    /// The estimator that placed the essays (`BatchScored.ssr` is its SSR), its passes and
+    /// whether it converged.
+    pub estimator: Estimator,
+    pub iterations: u32,
+    pub converged: bool,
+    /// The reference estimator's (`sirt::btm`) SSR, comparable with published CJ figures.
+    /// On adaptively paired batches it overstates the true reliability (docs/quality.md).
+    pub reference_ssr: Option<f64>,
+    /// The reference estimator's separation G: true spread in units of measurement error.
+    pub sep_g: Option<f64>,
+    pub split_half: Option<SplitHalfFigure>,
+    /// Does the judge favour the essay shown first (position A)?
+    pub order_effect: Option<OrderEffectFigure>,
+    /// Every judge of the batch's verdicts with its misfit.
+    pub judges: Vec<JudgeReliability>,
+    /// Connected components of the comparison graph (1 when every essay is linked).
+    pub components: u32,
+}
+
+/// Median split-half reliability over seeded random splits of the judges (≥ 4 of them) or
+/// of the comparisons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitHalfFigure {
+    pub median: Option<f64>,
+    pub spearman_brown: Option<f64>,
+    pub splits: u32,
+    pub by: SplitBy,
+}
+
+/// The position effect η (logits; positive favours the essay shown first) with its SE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderEffectFigure {
+    pub estimate: f64,
+    pub se: Option<f64>,
+    /// |η| > 2 SE.
+    pub flagged: bool,
+}
+
+/// One judge's share of the verdicts and its misfit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeReliability {
+    pub judge: JudgeId,
+    pub comparisons: u32,
+    pub infit: Option<f64>,
+    pub outfit: Option<f64>,
+    /// Infit above mean + 2 SD of the batch's judges (needs ≥ 3 judges).
+    pub flagged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,6 +344,7 @@ impl CjBatchEvent {
     pub fn version_of(event_type: &str) -> &'static str {
         match event_type {
             "PairsSubmitted" | "ComparisonRecorded" => JUDGE_EVENT_VERSION,
+            "BatchRegistered" | "BatchScored" => ESTIMATOR_EVENT_VERSION,
             _ => EVENT_VERSION,
         }
     }

@@ -9,6 +9,8 @@
 //!   refuses.
 //! - [`bradley_terry`] — the regularised Bradley–Terry fit (choix's ILSR), standard errors and
 //!   scale separation reliability.
+//! - [`scale`] — a batch's verdicts fitted by its estimator (the reference by default, I-LSR
+//!   selectable) in the one shape planning, completion and grading read.
 //! - [`stats`] — the statistics CJ research reports: the reference estimator (`sirt::btm`),
 //!   SSR and separation, split-half reliability, essay and judge misfit, order effect.
 //! - [`pairing`] (with [`matching`]) — the wave planner: coverage, informative pairs, balanced
@@ -39,6 +41,7 @@ pub mod judge;
 pub mod matching;
 pub mod pairing;
 pub mod random_pairing;
+pub mod scale;
 pub mod settings;
 pub mod stats;
 pub mod status;

@@ -11,9 +11,14 @@
 //! - `ComparisonRecorded` before 1.1 had `provider` and `model` (each possibly null) and no
 //!   judge: they become `judge {provider, model, prompt_hash: "unknown"}`, a missing part
 //!   `unknown` too.
+//! - `BatchRegistered` before 1.1 had no `settings.estimator`: those batches were scored with
+//!   I-LSR, so it is read as `ilsr` (a resumed old batch keeps deciding as it did).
+//! - `BatchScored` 1.1 only added optional fields (`reliability`, per-essay `infit`,
+//!   `outfit`, `misfit`); a 1.0 payload decodes as it lies, with them absent.
 
-use crate::events::{CjBatchEvent, JUDGE_EVENT_VERSION};
+use crate::events::{CjBatchEvent, ESTIMATOR_EVENT_VERSION, JUDGE_EVENT_VERSION};
 use crate::judge::UNKNOWN;
+use crate::scale::Estimator;
 use cqrs_es::persist::{EventUpcaster, SemanticVersionEventUpcaster, SerializedEvent};
 use serde::Deserialize;
 use serde_json::Value;
@@ -40,6 +45,11 @@ pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
             "ComparisonRecorded",
             JUDGE_EVENT_VERSION,
             Box::new(judge_from_provider_and_model),
+        )),
+        Box::new(SemanticVersionEventUpcaster::new(
+            "BatchRegistered",
+            ESTIMATOR_EVENT_VERSION,
+            Box::new(estimator_before_the_setting),
         )),
     ]
 }
@@ -99,6 +109,19 @@ pub fn decode_event(
 fn with_default_field(mut payload: Value, variant: &str, field: &str, default: Value) -> Value {
     if let Some(Value::Object(body)) = payload.get_mut(variant) {
         body.entry(field.to_string()).or_insert(default);
+    }
+    payload
+}
+
+/// A 1.0 `BatchRegistered`: its settings name the estimator that scored it.
+fn estimator_before_the_setting(mut payload: Value) -> Value {
+    if let Some(Value::Object(settings)) = payload
+        .get_mut("BatchRegistered")
+        .and_then(|body| body.get_mut("settings"))
+    {
+        settings
+            .entry("estimator".to_string())
+            .or_insert(Estimator::before_the_setting().as_str().into());
     }
     payload
 }
@@ -184,6 +207,48 @@ mod tests {
             panic!("decoded to another event: {event:?}");
         };
         assert_eq!(submitted.prompt_hash, UNKNOWN);
+    }
+
+    #[test]
+    fn a_batch_registered_as_1_0_keeps_the_estimator_it_was_scored_with() {
+        let current = CjBatchEvent::BatchRegistered(Box::new(crate::events::BatchRegistered {
+            batch_id: crate::ids::BatchId::for_request(uuid::Uuid::nil()),
+            upstream_batch_id: "b".into(),
+            request_event_id: uuid::Uuid::nil(),
+            request_correlation_id: uuid::Uuid::nil(),
+            essays: Vec::new(),
+            failed_essays: Vec::new(),
+            language: "en".into(),
+            course_code: "ENG5".into(),
+            assignment_id: None,
+            user_id: "u".into(),
+            org_id: None,
+            grade_scale: crate::grade_scale::GradeScale::default(),
+            settings: crate::settings::BatchSettings::with_budget(
+                crate::settings::ComparisonBudget::new(10).unwrap(),
+            ),
+            llm: crate::settings::LlmSettings::default(),
+        }));
+        let mut old = serde_json::to_value(&current).unwrap();
+        old["BatchRegistered"]["settings"]
+            .as_object_mut()
+            .unwrap()
+            .remove("estimator");
+        let CjBatchEvent::BatchRegistered(registered) =
+            decode_event("BatchRegistered", "1.0", &old).expect("upcast and decode")
+        else {
+            panic!("decoded to another event");
+        };
+        assert_eq!(registered.settings.estimator, Estimator::Ilsr);
+        let CjBatchEvent::BatchRegistered(new) = decode_event(
+            "BatchRegistered",
+            "1.1",
+            &serde_json::to_value(&current).unwrap(),
+        )
+        .expect("decode") else {
+            panic!("decoded to another event");
+        };
+        assert_eq!(new.settings.estimator, Estimator::Regularised);
     }
 
     #[test]

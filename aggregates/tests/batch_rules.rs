@@ -546,21 +546,61 @@ fn an_operator_finalize_of_a_running_batch_is_a_forced_completion() {
     );
 }
 
-#[test]
-fn anchors_keep_their_known_grade_in_the_scores() {
+/// Two students and anchors C and B, one wave of 20, answered to the end: its scores.
+fn scored_batch_with_two_anchors() -> BatchScored {
     let mut settings = settings(20);
     settings.wave_size = Some(20);
     let mut history = History::started(4, settings, &["C", "B"]);
     let events = history.answer_until_terminal();
-    let scored = events
-        .iter()
+    events
+        .into_iter()
         .find_map(|e| match e {
             CjBatchEvent::BatchScored(s) => Some(s),
             _ => None,
         })
-        .expect("batch scored");
+        .expect("batch scored")
+}
+
+#[test]
+fn anchors_keep_their_known_grade_in_the_scores() {
+    let scored = scored_batch_with_two_anchors();
     for essay in &scored.essays {
         assert_eq!(essay.is_anchor, essay.known_grade.is_some());
         assert_eq!(essay.is_anchor, essay.projection.is_none());
     }
+}
+
+#[test]
+fn a_scored_batch_reports_its_reliability_with_the_reference_estimator() {
+    // Given a batch on the default (regularised) estimator, answered to its end
+    let scored = scored_batch_with_two_anchors();
+    // Then its scores name their estimator and carry the field's audit figures
+    let reliability = scored.reliability.as_ref().expect("a reliability report");
+    assert_eq!(
+        reliability.estimator,
+        cj_aggregates::scale::Estimator::Regularised
+    );
+    let split = reliability.split_half.as_ref().expect("split halves");
+    assert_eq!(
+        split.by,
+        cj_aggregates::stats::split_half::SplitBy::Comparisons
+    );
+    assert!(reliability.order_effect.is_some(), "positions are known");
+    assert_eq!(reliability.components, 1);
+    assert!(!reliability.judges.is_empty(), "every verdict has a judge");
+    let verdicts: u32 = reliability.judges.iter().map(|j| j.comparisons).sum();
+    assert_eq!(verdicts, scored.successful_comparisons);
+    assert!(scored
+        .essays
+        .iter()
+        .all(|e| e.comparisons == 0 || e.infit.is_some()));
+    // And the report survives the log: what is stored decodes to what was decided
+    let stored = serde_json::to_value(CjBatchEvent::BatchScored(scored.clone())).unwrap();
+    let decoded = cj_aggregates::upcasting::decode_event(
+        "BatchScored",
+        cj_aggregates::events::ESTIMATOR_EVENT_VERSION,
+        &stored,
+    )
+    .unwrap();
+    assert_eq!(decoded, CjBatchEvent::BatchScored(scored.clone()));
 }

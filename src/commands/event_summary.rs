@@ -53,10 +53,25 @@ pub fn summary(event: &CjBatchEvent) -> String {
         }
         CjBatchEvent::ScoringStarted(s) => format!("trigger {:?}", s.trigger),
         CjBatchEvent::BatchScored(s) => format!(
-            "{} essays scored on {} comparisons, SSR {}{}",
+            "{} essays scored on {} comparisons, SSR {}{}{}",
             s.essays.len(),
             s.successful_comparisons,
-            s.ssr.map_or("n/a".to_string(), |ssr| format!("{ssr:.3}")),
+            figure(s.ssr),
+            s.reliability.as_ref().map_or(String::new(), |r| {
+                let split = r.split_half.as_ref().and_then(|h| h.spearman_brown);
+                let order = r.order_effect.as_ref().map_or(String::new(), |o| {
+                    let flag = if o.flagged { " flagged" } else { "" };
+                    format!(", order effect {:+.2}{flag}", o.estimate)
+                });
+                format!(
+                    " ({}; reference SSR {}, split-half {}{order}, {} misfitting essays, {} misfitting judges)",
+                    r.estimator,
+                    figure(r.reference_ssr),
+                    figure(split),
+                    s.essays.iter().filter(|e| e.misfit).count(),
+                    r.judges.iter().filter(|j| j.flagged).count(),
+                )
+            }),
             s.calibration_unavailable
                 .as_ref()
                 .map_or(String::new(), |why| format!(", no grades: {why}"))
@@ -72,4 +87,9 @@ pub fn summary(event: &CjBatchEvent) -> String {
             r.progress * 100.0
         ),
     }
+}
+
+/// A statistic with three decimals, or "n/a".
+fn figure(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"))
 }

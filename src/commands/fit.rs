@@ -161,7 +161,7 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<Value> {
         .collect();
     let calibration =
         (!anchors.is_empty()).then(|| grading::calibrate(args.scale, &calibration_points));
-    let ranks = ranks_of(&scores);
+    let ranks = cj_aggregates::scale::ranks(&scores);
     let flags = flag_misfits(
         &infits
             .iter()
@@ -337,14 +337,4 @@ fn audit(
         batch.insert("components".into(), serde_json::to_value(named)?);
     }
     Ok(())
-}
-
-fn ranks_of(scores: &[f64]) -> Vec<u32> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-    let mut ranks = vec![0; scores.len()];
-    for (position, i) in order.into_iter().enumerate() {
-        ranks[i] = position as u32 + 1;
-    }
-    ranks
 }

@@ -11,7 +11,9 @@ use crate::simulation::metrics::{expected_calibration_error, kendall_tau, spearm
 use crate::simulation::scenario::{Scenario, ScenarioSpec};
 use anyhow::Context;
 use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::scale::Estimator;
 use cj_aggregates::settings::{BatchSettings, ComparisonBudget, PairingStrategy};
+use cj_aggregates::stats::reliability::pearson;
 use clap::Args;
 
 /// Bins of the calibration error: ten equal-width confidence bins, the usual choice.
@@ -45,6 +47,15 @@ pub struct SimulateArgs {
     /// planner's coverage target.
     #[arg(long, default_value_t = 4)]
     pub min_comparisons: u32,
+    /// Scale separation reliability a batch must reach to stop early.
+    #[arg(long)]
+    pub ssr_target: Option<f64>,
+    /// Largest score change (logits) between fits a wave apart that still counts as stable.
+    #[arg(long)]
+    pub stability_threshold: Option<f64>,
+    /// The batches' Bradley–Terry estimator (sirt: the reference; ilsr: choix's, α 0.01).
+    #[arg(long, default_value_t = Estimator::default())]
+    pub estimator: Estimator,
 }
 
 /// Figures of one variant at one budget, averaged over seeds.
@@ -55,7 +66,15 @@ pub struct BudgetSummary {
     pub budget: u32,
     pub spearman: f64,
     pub kendall: f64,
+    /// SSR as the batch reported it.
     pub ssr: f64,
+    /// The reference estimator's SSR from the batch's reliability report.
+    pub reference_ssr: f64,
+    /// Spearman–Brown corrected median split-half reliability the batch reported.
+    pub split_half: f64,
+    /// Squared Pearson correlation of every essay's score with its hidden quality: what
+    /// reliability really was.
+    pub true_reliability: f64,
     pub exact: f64,
     pub adjacent: f64,
     pub calibration_error: f64,
@@ -78,6 +97,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<BudgetSummary>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().build()?;
     let mut variants = vec![("planner", PairingStrategy::Adaptive, true)];
     if args.baseline {
+        variants.push(("planner, to budget", PairingStrategy::Adaptive, false));
         variants.push(("baseline", PairingStrategy::Random, false));
     }
     let judge = JudgeProfile {
@@ -105,6 +125,13 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<BudgetSummary>> {
                 settings.wave_size = args.wave_size;
                 settings.min_comparisons_per_essay = args.min_comparisons;
                 settings.seed = seed;
+                settings.estimator = args.estimator;
+                if let Some(target) = args.ssr_target {
+                    settings.ssr_target = target;
+                }
+                if let Some(threshold) = args.stability_threshold {
+                    settings.stability_threshold = threshold;
+                }
                 jobs.push(runtime.spawn(async move {
                     let run = run_batch(&scenario, settings, judge, Delivery::default()).await;
                     (scenario, run)
@@ -162,6 +189,20 @@ fn summarise(
         spearman: mean(correlations.iter().map(|c| c.0)),
         kendall: mean(correlations.iter().map(|c| c.1)),
         ssr: mean(runs.iter().filter_map(|(_, r)| r.scored.as_ref()?.ssr)),
+        reference_ssr: mean(
+            runs.iter()
+                .filter_map(|(_, r)| r.scored.as_ref()?.reliability.as_ref()?.reference_ssr),
+        ),
+        split_half: mean(runs.iter().filter_map(|(_, r)| {
+            r.scored
+                .as_ref()?
+                .reliability
+                .as_ref()?
+                .split_half
+                .as_ref()?
+                .spearman_brown
+        })),
+        true_reliability: mean(runs.iter().filter_map(|(s, r)| true_reliability(s, r))),
         exact: exact as f64 / graded.max(1) as f64,
         adjacent: adjacent as f64 / graded.max(1) as f64,
         calibration_error: expected_calibration_error(&predictions, CALIBRATION_BINS)
@@ -175,6 +216,18 @@ fn summarise(
         completed: runs.iter().filter(|(_, r)| r.completed.is_some()).count(),
         batches: runs.len(),
     }
+}
+
+/// Squared correlation of every scored essay's score with its hidden quality.
+fn true_reliability(scenario: &Scenario, run: &BatchRun) -> Option<f64> {
+    let (truth, estimate): (Vec<f64>, Vec<f64>) = run
+        .scored
+        .as_ref()?
+        .essays
+        .iter()
+        .filter_map(|e| Some((scenario.quality_of(&e.essay_id)?, e.bt_score)))
+        .unzip();
+    pearson(&truth, &estimate).map(|r| r * r)
 }
 
 /// (confidence of the primary grade, whether it is the true grade) for every student.
@@ -208,17 +261,23 @@ pub fn markdown_table(args: &SimulateArgs, summaries: &[BudgetSummary]) -> Strin
         args.position_bias,
         args.error_rate * 100.0
     );
-    out.push_str("| variant | per essay | budget | Spearman ρ | Kendall τ | SSR | exact grade | within one | calibration error | mean P(grade) | comparisons | waves | completed |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| variant | per essay | budget | Spearman ρ | Kendall τ | SSR | reference SSR | split-half | true rel. | SSR − true | exact grade | within one | calibration error | mean P(grade) | comparisons | waves | completed |\n");
+    out.push_str(
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
     for s in summaries {
         out.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} | {}/{} |\n",
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} | {}/{} |\n",
             s.variant,
             s.per_essay,
             s.budget,
             s.spearman,
             s.kendall,
             s.ssr,
+            s.reference_ssr,
+            s.split_half,
+            s.true_reliability,
+            s.ssr - s.true_reliability,
             s.exact,
             s.adjacent,
             s.calibration_error,

@@ -53,6 +53,7 @@ pub fn render_report(heading: &ReportHeading<'_>, scored: &BatchScored) -> Strin
                 @if let Some(reason) = &scored.calibration_unavailable {
                     p { "Grades are unavailable: " (reason) "." }
                 }
+                (reliability_panel(scored))
                 (grade_table(&essays))
             }
         }
@@ -135,13 +136,57 @@ fn chart(essays: &[&EssayScore], scored: &BatchScored) -> Markup {
     }
 }
 
+/// A figure with two decimals, or "n/a".
+fn figure(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"))
+}
+
+/// How far the scale can be trusted: estimator, SSR, separation, split halves, the judge's
+/// order effect and misfitting judges (batches scored before 1.1 have no panel).
+fn reliability_panel(scored: &BatchScored) -> Markup {
+    let Some(report) = &scored.reliability else {
+        return html! {};
+    };
+    let misfits = scored.essays.iter().filter(|e| e.misfit).count();
+    html! {
+        h2 { "Reliability" }
+        table id="reliability" {
+            tr { th { "estimator" } td { (report.estimator) " (" (report.iterations) " iterations"
+                @if !report.converged { ", not converged" } ")" } }
+            tr { th { "scale separation reliability" } td class="num" { (figure(scored.ssr)) } }
+            tr { th { "SSR, reference estimator (sirt::btm)" } td class="num" { (figure(report.reference_ssr)) } }
+            tr { th { "separation G" } td class="num" { (figure(report.sep_g)) } }
+            @if let Some(split) = &report.split_half {
+                tr { th { "split-half (Spearman–Brown)" }
+                     td class="num" { (figure(split.spearman_brown)) " over " (split.splits) " splits" } }
+            }
+            @if let Some(effect) = &report.order_effect {
+                tr { th { "order effect η (first shown)" }
+                     td class="num" { (format!("{:+.2}", effect.estimate)) " ± " (figure(effect.se))
+                        @if effect.flagged { " — the judge favours a position" } } }
+            }
+            tr { th { "misfitting essays" } td class="num" { (misfits) } }
+            @for judge in &report.judges {
+                tr class=[judge.flagged.then_some("misfit")] {
+                    th { "judge " code { (judge.judge.to_string()) } }
+                    td class="num" { (judge.comparisons) " verdicts, infit " (figure(judge.infit))
+                        @if judge.flagged { " — misfits" } }
+                }
+            }
+            @if report.components > 1 {
+                tr { th { "components" } td class="num" { (report.components) " — the essays are not all linked" } }
+            }
+        }
+    }
+}
+
 fn grade_table(essays: &[&EssayScore]) -> Markup {
     html! {
         h2 { "Grades" }
         table {
             tr {
                 th { "rank" } th { "essay" } th { "score ± SE" } th { "grade" }
-                th { "probability" } th { "confidence" } th { "comparisons" }
+                th { "probability" } th { "confidence" } th { "comparisons" } th { "infit" }
             }
             @for essay in essays {
                 @let (grade, probability, label) = match (&essay.known_grade, &essay.projection) {
@@ -161,6 +206,7 @@ fn grade_table(essays: &[&EssayScore]) -> Markup {
                     td class="num" { (probability) }
                     td { (label) }
                     td class="num" { (essay.comparisons) }
+                    td class="num" { (figure(essay.infit)) @if essay.misfit { " misfit" } }
                 }
             }
         }
@@ -191,6 +237,9 @@ mod tests {
             rank,
             comparisons: 6,
             projection: known.is_none().then(|| calibration.project(score, 0.4)),
+            infit: Some(0.9),
+            outfit: Some(1.1),
+            misfit: false,
         };
         let grades = scale.grades();
         BatchScored {
@@ -205,6 +254,7 @@ mod tests {
             calibration: Some(calibration),
             calibration_unavailable: None,
             successful_comparisons: 12,
+            reliability: None,
         }
     }
 

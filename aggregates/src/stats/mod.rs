@@ -14,9 +14,12 @@
 //! - [`misfit`] — infit/outfit per judge and the mean + 2 SD flag.
 //! - [`order_effect`] — maximum-likelihood position effect η with its standard error.
 //! - [`components`] — connected components of the comparison graph.
+//! - [`audit`] — all of the above for one fitted set of verdicts, as batches and `fit`
+//!   report them.
 //!
 //! The one input type is [`Comparison`]: batch scoring, `fit` and the tests all speak it.
 
+pub mod audit;
 pub mod components;
 pub mod misfit;
 pub mod order_effect;
