@@ -72,11 +72,13 @@ pub fn decide(
     progress: &ComparisonProgress,
     stability: Option<Stability>,
 ) -> Decision {
+    if progress.outstanding() > 0 {
+        // Comparisons in flight are paid for: a batch does not stop before their verdicts
+        // are in (the planner sizes the last wave so that it ends near the target).
+        return Decision::Wait;
+    }
     if settings.stop_when_stable && stability.is_some_and(|s| is_stable(settings, s)) {
         return Decision::Finalize(CompletionTrigger::Stable);
-    }
-    if progress.outstanding() > 0 {
-        return Decision::Wait;
     }
     if progress.budget_left() == 0 {
         return at_cap(settings, progress, CompletionTrigger::BudgetSpent);
@@ -128,6 +130,31 @@ pub fn stability_can_be_judged(
 fn is_stable(settings: &BatchSettings, stability: Stability) -> bool {
     stability.max_score_change <= settings.stability_threshold
         && stability.ssr.is_some_and(|ssr| ssr >= settings.ssr_target)
+}
+
+/// How many more successful verdicts a batch needs for its SSR to reach `ssr_target`, when
+/// early stopping is on: the error variance of a score shrinks as 1/verdicts while the
+/// spread of true scores stays, so (1 − R) scales as 1/m and m* = m·(1 − R)/(1 − R*). The
+/// planner sizes the next wave by it, so a batch reaches its target at the end of a wave
+/// instead of stopping in the middle of one with comparisons already paid for and
+/// unanswered. `None` when it cannot be estimated (no SSR yet, or one ≤ 0: the scale has
+/// no spread to speak of).
+pub fn verdicts_to_reach_target(
+    settings: &BatchSettings,
+    successful: u32,
+    ssr: Option<f64>,
+) -> Option<u32> {
+    let ssr = ssr.filter(|r| *r > 0.0 && r.is_finite())?;
+    if !settings.stop_when_stable || !(settings.ssr_target > 0.0 && settings.ssr_target < 1.0) {
+        return None;
+    }
+    if ssr >= settings.ssr_target {
+        return Some(0);
+    }
+    let verdicts = f64::from(successful);
+    let needed = verdicts * (1.0 - ssr) / (1.0 - settings.ssr_target) - verdicts;
+    // Less a rounding error, so an exact answer is not rounded up to one more verdict.
+    Some((needed - 1e-9).ceil().clamp(0.0, f64::from(u32::MAX)) as u32)
 }
 
 /// Largest absolute change between two fits of the same essays.
@@ -195,13 +222,18 @@ mod tests {
     }
 
     #[test]
-    fn stability_finalizes_even_with_callbacks_outstanding() {
+    fn a_stable_batch_finalizes_once_its_wave_is_answered() {
         let stable = Stability {
             max_score_change: 0.01,
             ssr: Some(0.9),
         };
         assert_eq!(
             decide(&settings(), &progress(60, 50, 0), Some(stable)),
+            Decision::Wait,
+            "ten comparisons in flight are paid for: their verdicts count"
+        );
+        assert_eq!(
+            decide(&settings(), &progress(60, 58, 2), Some(stable)),
             Decision::Finalize(CompletionTrigger::Stable)
         );
     }
@@ -218,8 +250,8 @@ mod tests {
         };
         for evidence in [moving, unreliable] {
             assert_eq!(
-                decide(&settings(), &progress(60, 50, 0), Some(evidence)),
-                Decision::Wait
+                decide(&settings(), &progress(60, 60, 0), Some(evidence)),
+                Decision::PlanNextWave
             );
         }
     }
@@ -233,9 +265,27 @@ mod tests {
             ssr: Some(1.0),
         };
         assert_eq!(
-            decide(&settings, &progress(60, 50, 0), Some(stable)),
-            Decision::Wait
+            decide(&settings, &progress(60, 60, 0), Some(stable)),
+            Decision::PlanNextWave
         );
+    }
+
+    #[test]
+    fn the_verdicts_still_needed_follow_the_error_variance() {
+        // R = .6 after 100 verdicts, target .8: error must halve, so 200 verdicts in all.
+        assert_eq!(
+            verdicts_to_reach_target(&settings(), 100, Some(0.6)),
+            Some(100)
+        );
+        assert_eq!(
+            verdicts_to_reach_target(&settings(), 100, Some(0.85)),
+            Some(0)
+        );
+        assert_eq!(verdicts_to_reach_target(&settings(), 100, Some(-0.4)), None);
+        assert_eq!(verdicts_to_reach_target(&settings(), 100, None), None);
+        let mut to_budget = settings();
+        to_budget.stop_when_stable = false;
+        assert_eq!(verdicts_to_reach_target(&to_budget, 100, Some(0.6)), None);
     }
 
     #[test]

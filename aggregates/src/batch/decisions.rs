@@ -299,9 +299,17 @@ impl Draft {
     fn plan_next_wave(&mut self) -> bool {
         let batch = &self.batch;
         let settings = batch.settings().clone();
+        let progress = batch.progress();
+        let fit = (progress.successful > 0).then(|| batch.planning_fit());
         let capacity = settings
             .effective_wave_size()
-            .min(batch.progress().budget_left()) as usize;
+            .min(progress.budget_left())
+            .min(wave_toward_target(
+                &settings,
+                &progress,
+                fit.as_ref(),
+                batch.essays.len(),
+            )) as usize;
         if capacity == 0 {
             return false;
         }
@@ -336,7 +344,6 @@ impl Draft {
             essay_b: batch.comparisons[i].essay_a,
             status: PairStatus::Pending,
         }));
-        let fit = (batch.progress().successful > 0).then(|| batch.planning_fit());
         let room = capacity - retry_sources.len();
         let pairs = if room == 0 {
             Vec::new()
@@ -560,6 +567,20 @@ impl Draft {
             details,
         );
     }
+}
+
+/// The size of a wave that should bring the batch to its SSR target (see
+/// [`completion::verdicts_to_reach_target`]), never below one matching (half the essays), so
+/// a wave still reaches every part of the scale; unbounded when it cannot be estimated.
+fn wave_toward_target(
+    settings: &BatchSettings,
+    progress: &ComparisonProgress,
+    fit: Option<&ScaleFit>,
+    essays: usize,
+) -> u32 {
+    let one_matching = u32::try_from(essays / 2).unwrap_or(u32::MAX).max(1);
+    fit.and_then(|fit| completion::verdicts_to_reach_target(settings, progress.successful, fit.ssr))
+        .map_or(u32::MAX, |needed| needed.max(one_matching))
 }
 
 /// A figure for an event: `None` for NaN or ∞ (JSON has no such numbers).
