@@ -114,14 +114,17 @@ pub fn at_cap(
 
 /// Whether enough has happened since the reference fit for a comparison of fits to mean
 /// anything: every essay has its minimum of successful comparisons, and at least one
-/// matching's worth of new verdicts arrived (fits one callback apart always look stable).
+/// matching's worth of new verdicts arrived (fits one callback apart always look stable) —
+/// or the whole wave planned with the reference fit is answered (a small last wave, or one
+/// with failures, is still a wave apart).
 pub fn stability_can_be_judged(
     settings: &BatchSettings,
     successful_per_essay: &[u32],
     verdicts_since_reference: u32,
+    wave_answered: bool,
 ) -> bool {
     let min_gap = (successful_per_essay.len() as u32 / 2).max(2);
-    verdicts_since_reference >= min_gap
+    (verdicts_since_reference >= min_gap || (wave_answered && verdicts_since_reference > 0))
         && successful_per_essay
             .iter()
             .all(|&n| n >= settings.min_comparisons_per_essay)
@@ -291,14 +294,19 @@ mod tests {
     #[test]
     fn fits_one_verdict_apart_are_never_compared() {
         let counts = vec![10; 20];
-        assert!(!stability_can_be_judged(&settings(), &counts, 1));
-        assert!(stability_can_be_judged(&settings(), &counts, 10));
+        assert!(!stability_can_be_judged(&settings(), &counts, 1, false));
+        assert!(stability_can_be_judged(&settings(), &counts, 10, false));
+        assert!(
+            stability_can_be_judged(&settings(), &counts, 1, true),
+            "a whole (small) wave apart"
+        );
+        assert!(!stability_can_be_judged(&settings(), &counts, 0, true));
     }
 
     #[test]
     fn stability_waits_for_every_essay_to_reach_its_minimum() {
         let mut counts = vec![10; 20];
         counts[3] = 3;
-        assert!(!stability_can_be_judged(&settings(), &counts, 50));
+        assert!(!stability_can_be_judged(&settings(), &counts, 50, true));
     }
 }

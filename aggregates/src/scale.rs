@@ -46,7 +46,7 @@ pub enum Estimator {
 
 impl Estimator {
     /// The estimator of settings stored before the setting existed: every such batch was
-    /// scored with I-LSR, so it keeps it (a replayed or resumed batch decides as it did).
+    /// scored with I-LSR, so it keeps it (a batch in flight across the upgrade keeps its scale; its stopping follows the new rule).
     pub fn before_the_setting() -> Self {
         Estimator::Ilsr
     }

@@ -12,7 +12,7 @@
 //!   judge: they become `judge {provider, model, prompt_hash: "unknown"}`, a missing part
 //!   `unknown` too.
 //! - `BatchRegistered` before 1.1 had no `settings.estimator`: those batches were scored with
-//!   I-LSR, so it is read as `ilsr` (a resumed old batch keeps deciding as it did).
+//!   I-LSR, so it is read as `ilsr` (a batch in flight across the upgrade keeps its estimator).
 //! - `BatchScored` 1.1 only added optional fields (`reliability`, per-essay `infit`,
 //!   `outfit`, `misfit`); a 1.0 payload decodes as it lies, with them absent.
 

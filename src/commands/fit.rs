@@ -6,8 +6,9 @@
 //! separation G, split-half reliability, and — when the data say who judged and what was
 //! shown first — judge misfit and the order effect; the calibration.
 //!
-//! The default estimator is the field's reference (`sirt::btm`, [`reference`]); choix's
-//! regularised ILSR stays selectable (`--estimator ilsr --alpha A`).
+//! The default estimator is the field's reference (`sirt::btm`, [`reference`]); a batch's
+//! default (`--estimator regularised`) and choix's ILSR (`--estimator ilsr --alpha A`) are
+//! selectable.
 //!
 //! [`fit_input`]: super::fit_input
 
@@ -15,12 +16,13 @@ use super::fit_input::{read_anchors, read_comparisons, read_scores, ComparisonIn
 use cj_aggregates::bradley_terry::{self, Outcome};
 use cj_aggregates::grade_scale::GradeScale;
 use cj_aggregates::grading::{self, AnchorPoint};
+use cj_aggregates::scale::{regularised_alpha, Estimator};
 use cj_aggregates::stats::components::connected_components;
 use cj_aggregates::stats::misfit::{flag_misfits, judge_fits};
 use cj_aggregates::stats::reference::{self, ReferenceOptions};
 use cj_aggregates::stats::split_half::{split_half, DEFAULT_SEED, DEFAULT_SPLITS};
 use cj_aggregates::stats::{order_effect, reliability};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -43,8 +45,10 @@ pub struct FitArgs {
     pub anchors: Option<PathBuf>,
     #[arg(long, default_value = "swedish_8_anchor")]
     pub scale: GradeScale,
-    /// Which Bradley–Terry estimator fits the comparisons.
-    #[arg(long, value_enum, default_value_t = Estimator::Sirt)]
+    /// Which Bradley–Terry estimator fits the comparisons: sirt (the reference), regularised
+    /// (a batch's default: I-LSR with 0.37 pseudo-comparisons of prior per essay) or ilsr
+    /// (choix, --alpha).
+    #[arg(long, default_value_t = Estimator::Sirt)]
     pub estimator: Estimator,
     /// Regularisation of the ILSR fit (choix's alpha; only with --estimator ilsr).
     #[arg(long)]
@@ -56,16 +60,6 @@ pub struct FitArgs {
     /// of the CJ meta-analysis.
     #[arg(long, default_value_t = DEFAULT_SEED, allow_negative_numbers = true)]
     pub seed: i32,
-}
-
-/// The Bradley–Terry estimators `fit` offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Estimator {
-    /// The reference of CJ research: R's sirt::btm (ε-adjusted, never refuses data).
-    Sirt,
-    /// choix's regularised I-LSR (`--alpha`).
-    Ilsr,
 }
 
 #[derive(Debug, Serialize)]
@@ -243,8 +237,14 @@ fn fit_comparisons(
                 wins: items.iter().map(|i| Some(i.wins)).collect(),
             })
         }
-        Estimator::Ilsr => {
-            let alpha = args.alpha.unwrap_or(bradley_terry::DEFAULT_ALPHA);
+        Estimator::Ilsr | Estimator::Regularised => {
+            let alpha = match args.estimator {
+                Estimator::Regularised if args.alpha.is_some() => {
+                    anyhow::bail!("--alpha applies to --estimator ilsr only");
+                }
+                Estimator::Regularised => regularised_alpha(n),
+                _ => args.alpha.unwrap_or(bradley_terry::DEFAULT_ALPHA),
+            };
             if !(alpha.is_finite() && alpha >= 0.0) {
                 anyhow::bail!("--alpha must be a finite number ≥ 0");
             }

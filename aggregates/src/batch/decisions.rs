@@ -166,6 +166,7 @@ impl CjBatch {
             comparisons,
             first_win_probabilities: &reference.first_win_probabilities,
             infits: &reference.infits,
+            thetas: &reference.scores,
             splits: DEFAULT_SPLITS,
             seed: SPLIT_SEED,
             shown_order_known: true,
@@ -177,16 +178,19 @@ impl CjBatch {
             reference_ssr: reference.ssr,
             sep_g: reference.separation,
             split_half: audit.split_half.map(|split| SplitHalfFigure {
-                median: split.median,
-                spearman_brown: split.spearman_brown,
+                median: split.median.and_then(finite),
+                spearman_brown: split.spearman_brown.and_then(finite),
                 splits: u32::try_from(split.splits).unwrap_or(u32::MAX),
                 by: split.by,
             }),
-            order_effect: audit.order_effect.map(|effect| OrderEffectFigure {
-                estimate: effect.estimate,
-                se: finite(effect.se),
-                flagged: effect.flagged(),
-            }),
+            order_effect: audit
+                .order_effect
+                .filter(|effect| effect.estimate.is_finite())
+                .map(|effect| OrderEffectFigure {
+                    estimate: effect.estimate,
+                    se: finite(effect.se),
+                    flagged: effect.flagged(),
+                }),
             judges: audit
                 .judges
                 .iter()
@@ -260,10 +264,12 @@ impl Draft {
             .successful
             .saturating_sub(reference.successful_comparisons);
         let per_essay = self.batch.successful_per_essay();
-        if !completion::stability_can_be_judged(settings, &per_essay, since) {
+        let wave_answered = progress.outstanding() == 0;
+        if !completion::stability_can_be_judged(settings, &per_essay, since, wave_answered) {
             return None;
         }
-        let fit = self.batch.fit();
+        // The snapshot was taken of the planning fit: compare like with like.
+        let fit = self.batch.planning_fit();
         Some(Stability {
             max_score_change: completion::max_score_change(&fit.scores, &reference.scores),
             ssr: fit.ssr,
@@ -571,7 +577,8 @@ impl Draft {
 
 /// The size of a wave that should bring the batch to its SSR target (see
 /// [`completion::verdicts_to_reach_target`]), never below one matching (half the essays), so
-/// a wave still reaches every part of the scale; unbounded when it cannot be estimated.
+/// a wave still reaches every part of the scale (unless the budget left is smaller);
+/// unbounded when it cannot be estimated.
 fn wave_toward_target(
     settings: &BatchSettings,
     progress: &ComparisonProgress,

@@ -4,8 +4,10 @@
 //! Batch scoring and `cj-assessment fit` both read it, so a batch and a researcher's file
 //! are audited the same way.
 //!
-//! Cost: the split halves dominate — `splits` × 2 reference fits of half the verdicts; for a
-//! batch of 38 essays and 300 verdicts that is about a millisecond per split in a debug build.
+//! Cost: `splits` × 2 reference fits of half the verdicts (each O(passes × verdicts); about
+//! 50 ms for 38 essays and 300 verdicts in all) plus the order effect: jointly with the
+//! abilities up to [`JOINT_ORDER_EFFECT_MAX_ITEMS`] items (a dense (n + 1)² solve per Newton
+//! step), with the abilities held at the fit's above that (O(verdicts) per step).
 
 use super::components::connected_components;
 use super::misfit::{flag_misfits, judge_fits, JudgeFit};
@@ -13,6 +15,10 @@ use super::order_effect::{self, OrderEffect};
 use super::reference::ReferenceOptions;
 use super::split_half::{split_half, SplitHalf};
 use super::Comparison;
+
+/// Above this many items the order effect is estimated with the abilities held at the fit's
+/// instead of jointly (the joint fit's dense solve is cubic: seconds at 1,000 items).
+pub const JOINT_ORDER_EFFECT_MAX_ITEMS: usize = 300;
 
 /// What to audit: the verdicts (oriented as shown: `first` was shown first) and what their
 /// fit gave.
@@ -24,6 +30,8 @@ pub struct AuditInput<'a> {
     pub first_win_probabilities: &'a [f64],
     /// The fit's infit per item (NaN where it has none).
     pub infits: &'a [f64],
+    /// The fit's abilities (what a large batch's order effect is estimated against).
+    pub thetas: &'a [f64],
     /// Random splits for split-half reliability (0: none).
     pub splits: usize,
     /// Base seed of the splits (R's `set.seed(seed + i)` for split i).
@@ -61,7 +69,13 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
     let judge_flags = flag_misfits(&judges.iter().map(|j| j.infit).collect::<Vec<_>>());
     let order_effect = input
         .shown_order_known
-        .then(|| order_effect::estimate(input.items, input.comparisons))
+        .then(|| {
+            if input.items <= JOINT_ORDER_EFFECT_MAX_ITEMS {
+                order_effect::estimate(input.items, input.comparisons)
+            } else {
+                order_effect::estimate_given_abilities(input.thetas, input.comparisons)
+            }
+        })
         .flatten();
     Audit {
         split_half,
@@ -107,6 +121,7 @@ mod tests {
             comparisons: &comparisons,
             first_win_probabilities: &fitted.first_win_probabilities,
             infits: &infits,
+            thetas: &fitted.thetas(),
             splits: 10,
             seed: 123,
             shown_order_known: true,
@@ -119,12 +134,49 @@ mod tests {
     }
 
     #[test]
+    fn a_large_batch_estimates_the_order_effect_against_its_abilities() {
+        // 400 items in a chain, each pair shown twice (both orders), the first shown winning
+        // 3 of 4 times whatever the quality: η well above 0 from the fixed-ability estimate.
+        let items = JOINT_ORDER_EFFECT_MAX_ITEMS + 100;
+        let mut comparisons = Vec::new();
+        for i in 0..items - 1 {
+            for (k, (first, second)) in [(i, i + 1), (i + 1, i)].into_iter().enumerate() {
+                for repeat in 0..2 {
+                    let first_won = if (i + k + repeat) % 4 == 0 { 0.0 } else { 1.0 };
+                    comparisons.push(Comparison {
+                        first,
+                        second,
+                        first_won,
+                        judge: None,
+                    });
+                }
+            }
+        }
+        let fitted = fit(items, &comparisons, &ReferenceOptions::default());
+        let infits: Vec<f64> = fitted.items.iter().map(|i| i.infit).collect();
+        let audit = audit(&AuditInput {
+            items,
+            comparisons: &comparisons,
+            first_win_probabilities: &fitted.first_win_probabilities,
+            infits: &infits,
+            thetas: &fitted.thetas(),
+            splits: 0,
+            seed: 123,
+            shown_order_known: true,
+        });
+        let effect = audit.order_effect.expect("an order effect");
+        assert!(effect.estimate > 0.5, "{effect:?}");
+        assert!(effect.flagged());
+    }
+
+    #[test]
     fn no_order_effect_when_the_shown_order_is_unknown_and_no_split_without_verdicts() {
         let audit = audit(&AuditInput {
             items: 3,
             comparisons: &[],
             first_win_probabilities: &[],
             infits: &[f64::NAN; 3],
+            thetas: &[0.0; 3],
             splits: 100,
             seed: 123,
             shown_order_known: false,
