@@ -1,6 +1,7 @@
 //! Prometheus metrics of the service. Names follow the older service's where they apply,
 //! so existing dashboards keep working; the rest are this service's own (projector and
-//! outbox lag, conflict retries, dead letters, callback → completion latency).
+//! outbox lag, conflict retries, dead letters, callback → completion latency, the scored
+//! batches' reference SSR, flagged order effects and misfitting judges).
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -26,6 +27,9 @@ pub struct Metrics {
     pub comparisons: IntCounterVec,
     pub iterations_per_batch: Histogram,
     pub score_stability_changes: Histogram,
+    pub reference_ssr: Histogram,
+    pub order_effect_flagged: IntCounter,
+    pub misfitting_judges: IntCounter,
     pub workflow_decisions: IntCounterVec,
     pub failed_comparisons: IntCounterVec,
     pub projector_lag: IntGaugeVec,
@@ -113,6 +117,21 @@ impl Metrics {
                 "Largest score change between fits a wave apart",
                 vec![0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0],
             ),
+            reference_ssr: histogram(
+                "cj_batch_reference_ssr",
+                "Scale separation reliability of a scored batch under the reference estimator (sirt::btm)",
+                vec![0.0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0],
+            ),
+            order_effect_flagged: IntCounter::new(
+                "cj_batches_order_effect_flagged_total",
+                "Scored batches whose judge favours a position (order effect |η| > 2 SE)",
+            )
+            .expect("valid metric definition"),
+            misfitting_judges: IntCounter::new(
+                "cj_misfitting_judges_total",
+                "Judges flagged as misfitting (infit above mean + 2 SD of the batch's judges), summed over scored batches",
+            )
+            .expect("valid metric definition"),
             workflow_decisions: counter_vec(
                 "cj_workflow_decisions_total",
                 "Decisions after callbacks (wait, next_wave, finalize, fail)",
@@ -269,6 +288,9 @@ impl Metrics {
             Box::new(self.comparisons.clone()),
             Box::new(self.iterations_per_batch.clone()),
             Box::new(self.score_stability_changes.clone()),
+            Box::new(self.reference_ssr.clone()),
+            Box::new(self.order_effect_flagged.clone()),
+            Box::new(self.misfitting_judges.clone()),
             Box::new(self.workflow_decisions.clone()),
             Box::new(self.failed_comparisons.clone()),
             Box::new(self.projector_lag.clone()),

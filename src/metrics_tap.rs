@@ -1,13 +1,16 @@
 //! The metrics tap: a projector without tables that turns the decisions in the log into the
 //! metrics operators chart — comparisons succeeded/failed (by error code), workflow
-//! decisions, waves per batch, batch duration, and the score change between the fits two
-//! waves were planned on. Reading the log (not the command path) counts every decision once,
+//! decisions, waves per batch, batch duration, the score change between the fits two
+//! waves were planned on, and a scored batch's reference SSR, flagged order effect and
+//! misfitting judges. Reading the log (not the command path) counts every decision once,
 //! whichever instance or component made it. It runs beside the projections in `serve`, not
 //! in `replay`.
 
 use crate::metrics::metrics;
 use async_trait::async_trait;
+use cj_aggregates::events::BatchScored;
 use cj_aggregates::CjBatchEvent;
+use cj_projections::batch_states::reliability_of;
 use cj_projections::log::LoggedEvent;
 use cj_projections::{Projection, ProjectionError};
 use sqlx::PgConnection;
@@ -36,6 +39,7 @@ impl Projection for MetricsTap {
             "ComparisonRecorded",
             "ComparisonFailed",
             "WavePlanned",
+            "BatchScored",
             "BatchCompleted",
             "BatchFailed",
         ])
@@ -70,6 +74,7 @@ impl Projection for MetricsTap {
                     }
                 }
             }
+            CjBatchEvent::BatchScored(scored) => record_reliability(scored),
             CjBatchEvent::BatchCompleted(completed) => {
                 m.workflow_decisions.with_label_values(&["finalize"]).inc();
                 m.iterations_per_batch.observe(f64::from(completed.waves));
@@ -83,6 +88,23 @@ impl Projection for MetricsTap {
         }
         Ok(())
     }
+}
+
+/// A scored batch's reliability: its reference SSR, whether its order effect is flagged,
+/// its misfitting judges (nothing for a batch scored before `BatchScored` 1.1).
+pub fn record_reliability(scored: &BatchScored) {
+    let Some(reliability) = reliability_of(scored) else {
+        return;
+    };
+    let m = metrics();
+    if let Some(ssr) = reliability.reference_ssr {
+        m.reference_ssr.observe(ssr);
+    }
+    if reliability.order_effect_flagged == Some(true) {
+        m.order_effect_flagged.inc();
+    }
+    m.misfitting_judges
+        .inc_by(u64::try_from(reliability.misfitting_judges).unwrap_or(0));
 }
 
 impl MetricsTap {

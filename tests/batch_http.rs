@@ -1,9 +1,10 @@
 //! The batch routes over a finished batch in a real database, read with a reader token:
-//! state from the projections, the history in order, and the teacher's report with its
-//! chart.
+//! state from the projections (with the batch's reliability figures), the history in order,
+//! and the teacher's report with its chart.
 
 mod support;
 
+use cj_aggregates::events::BatchScored;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use support::http::{get_json, serve};
 use support::service::{reader_token, test_api};
@@ -28,6 +29,7 @@ async fn a_finished_batch_shows_its_state_history_and_report() {
         .starts_with("COMPLETE_"));
     assert_eq!(state["state"], "COMPLETED");
     assert_eq!(state["divergent"], false);
+    assert_reliability_shown(&state, run.scored.as_ref().expect("the batch was scored"));
 
     let history: Vec<serde_json::Value> =
         get_json(&format!("{base}/api/v1/batches/{id}/history"), token).await;
@@ -76,4 +78,36 @@ async fn a_finished_batch_shows_its_state_history_and_report() {
         .await
         .unwrap();
     assert_eq!(malformed.status(), 400);
+}
+
+/// The state carries the figures of the batch's reliability report.
+fn assert_reliability_shown(state: &serde_json::Value, scored: &BatchScored) {
+    let report = scored
+        .reliability
+        .as_ref()
+        .expect("a 1.1 batch has a report");
+    let close = |field: &str, expected: Option<f64>| {
+        let expected = expected.unwrap_or_else(|| panic!("the report has {field}"));
+        let shown = state[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{field} in {state}"));
+        assert!(
+            (shown - expected).abs() < 1e-12,
+            "{field}: {shown} ≠ {expected}"
+        );
+    };
+    assert_eq!(state["estimator"], report.estimator.as_str());
+    close("reference_ssr", report.reference_ssr);
+    close("sep_g", report.sep_g);
+    close(
+        "split_half_spearman_brown",
+        report.split_half.as_ref().and_then(|h| h.spearman_brown),
+    );
+    let order = report.order_effect.as_ref().expect("an order effect");
+    close("order_effect", Some(order.estimate));
+    assert_eq!(state["order_effect_flagged"], order.flagged);
+    let misfits = scored.essays.iter().filter(|e| e.misfit).count();
+    assert_eq!(state["misfitting_essays"], misfits);
+    let judges = report.judges.iter().filter(|j| j.flagged).count();
+    assert_eq!(state["misfitting_judges"], judges);
 }

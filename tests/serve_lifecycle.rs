@@ -62,6 +62,9 @@ async fn serve_becomes_ready_exposes_metrics_and_stops_on_request() {
         "cj_last_callback_to_completion_seconds",
         "cj_completion_sweep_finalized_total",
         "cj_divergent_batches",
+        "cj_batch_reference_ssr",
+        "cj_batches_order_effect_flagged_total",
+        "cj_misfitting_judges_total",
     ] {
         assert!(exposition.contains(name), "metric {name} is not exposed");
     }

@@ -1,18 +1,22 @@
 //! Projection `cj_batch_states`: one row per batch — upload status, state, budget,
-//! comparison counters, current wave, SSR, failure reason and times (table:
-//! `migrations/*_cj_batch_states.sql`). Counters are incremented per event, so applying an
-//! event twice would show; the projector's transaction makes sure it never is. Runs of
-//! callbacks and submissions ([`crate::chunk`]) only add to counters: they are summed per
-//! batch and written with one statement.
+//! comparison counters, current wave, SSR, the scored batch's reliability (estimator,
+//! reference SSR, separation G, split-half, order effect, misfitting essays and judges),
+//! failure reason and times (table: `migrations/*_cj_batch_states*.sql`). Counters are
+//! incremented per event, so applying an event twice would show; the projector's
+//! transaction makes sure it never is. Runs of callbacks and submissions ([`crate::chunk`])
+//! only add to counters: they are summed per batch and written with one statement.
 
 use crate::chunk::is_callback_or_submission;
 use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
 use chrono::{DateTime, Utc};
+use cj_aggregates::events::BatchScored;
 use cj_aggregates::status::{BatchState, UploadStatus};
 use cj_aggregates::CjBatchEvent;
-use sqlx::PgConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -30,8 +34,43 @@ pub struct BatchStateChange {
     pub completed: i32,
     pub failed: i32,
     pub ssr: Option<f64>,
+    /// From a `BatchScored` 1.1; `None` for every other event and for 1.0 scores.
+    pub reliability: Option<BatchReliability>,
     pub failure_reason: Option<&'static str>,
     pub ends_batch: bool,
+}
+
+/// The figures of a scored batch's reliability report the row keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchReliability {
+    pub estimator: &'static str,
+    pub reference_ssr: Option<f64>,
+    pub sep_g: Option<f64>,
+    /// The split-half median stepped up to full length (Spearman–Brown).
+    pub split_half_spearman_brown: Option<f64>,
+    pub order_effect: Option<f64>,
+    pub order_effect_flagged: Option<bool>,
+    pub misfitting_essays: i32,
+    pub misfitting_judges: i32,
+}
+
+/// The reliability figures of `scored`, if it carries a report (1.1 and later).
+pub fn reliability_of(scored: &BatchScored) -> Option<BatchReliability> {
+    let report = scored.reliability.as_ref()?;
+    let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+    Some(BatchReliability {
+        estimator: report.estimator.as_str(),
+        reference_ssr: report.reference_ssr,
+        sep_g: report.sep_g,
+        split_half_spearman_brown: report
+            .split_half
+            .as_ref()
+            .and_then(|half| half.spearman_brown),
+        order_effect: report.order_effect.as_ref().map(|effect| effect.estimate),
+        order_effect_flagged: report.order_effect.as_ref().map(|effect| effect.flagged),
+        misfitting_essays: count(scored.essays.iter().filter(|e| e.misfit).count()),
+        misfitting_judges: count(report.judges.iter().filter(|j| j.flagged).count()),
+    })
 }
 
 /// The change `event` makes (registration creates the row instead: `None`).
@@ -67,6 +106,7 @@ pub fn change_for(event: &CjBatchEvent) -> Option<BatchStateChange> {
         },
         CjBatchEvent::BatchScored(scored) => BatchStateChange {
             ssr: scored.ssr,
+            reliability: reliability_of(scored),
             ..change
         },
         CjBatchEvent::BatchCompleted(completed) => BatchStateChange {
@@ -96,17 +136,25 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)";
 
 const UPDATE: &str = "
 UPDATE cj_batch_states
-   SET upload_status         = coalesce($2, upload_status),
-       state                 = coalesce($3, state),
-       current_wave          = coalesce($4, current_wave),
-       submitted_comparisons = submitted_comparisons + $5,
-       completed_comparisons = completed_comparisons + $6,
-       failed_comparisons    = failed_comparisons + $7,
-       ssr                   = coalesce($8, ssr),
-       failure_reason        = coalesce($9, failure_reason),
-       completed_at          = CASE WHEN $10 THEN $11 ELSE completed_at END,
-       last_activity_at      = $11,
-       last_sequence         = $12
+   SET upload_status             = coalesce($2, upload_status),
+       state                     = coalesce($3, state),
+       current_wave              = coalesce($4, current_wave),
+       submitted_comparisons     = submitted_comparisons + $5,
+       completed_comparisons     = completed_comparisons + $6,
+       failed_comparisons        = failed_comparisons + $7,
+       ssr                       = coalesce($8, ssr),
+       failure_reason            = coalesce($9, failure_reason),
+       completed_at              = CASE WHEN $10 THEN $11 ELSE completed_at END,
+       last_activity_at          = $11,
+       last_sequence             = $12,
+       estimator                 = coalesce($13, estimator),
+       reference_ssr             = coalesce($14, reference_ssr),
+       sep_g                     = coalesce($15, sep_g),
+       split_half_spearman_brown = coalesce($16, split_half_spearman_brown),
+       order_effect              = coalesce($17, order_effect),
+       order_effect_flagged      = coalesce($18, order_effect_flagged),
+       misfitting_essays         = coalesce($19, misfitting_essays),
+       misfitting_judges         = coalesce($20, misfitting_judges)
  WHERE batch_id = $1";
 
 /// Counter increments of many batches at once, each with its last event's time and place.
@@ -167,21 +215,7 @@ impl Projection for BatchStates {
         let Some(change) = change_for(&logged.event) else {
             return Ok(());
         };
-        let updated = sqlx::query(UPDATE)
-            .bind(logged.batch_id)
-            .bind(change.upload_status.map(UploadStatus::as_str))
-            .bind(change.state.map(BatchState::as_str))
-            .bind(change.current_wave.map(|w| w as i32))
-            .bind(change.submitted)
-            .bind(change.completed)
-            .bind(change.failed)
-            .bind(change.ssr)
-            .bind(change.failure_reason)
-            .bind(change.ends_batch)
-            .bind(logged.recorded_at)
-            .bind(logged.sequence)
-            .execute(conn)
-            .await?;
+        let updated = update(logged, &change).execute(conn).await?;
         if updated.rows_affected() != 1 {
             return Err(missing_row(logged));
         }
@@ -195,6 +229,35 @@ impl Projection for BatchStates {
     ) -> Result<(), ProjectionError> {
         add_counts(conn, run).await
     }
+}
+
+/// The [`UPDATE`] of `logged`'s batch row with `change`.
+fn update<'q>(
+    logged: &'q LoggedEvent,
+    change: &'q BatchStateChange,
+) -> Query<'q, Postgres, PgArguments> {
+    let reliability = change.reliability.as_ref();
+    sqlx::query(UPDATE)
+        .bind(logged.batch_id)
+        .bind(change.upload_status.map(UploadStatus::as_str))
+        .bind(change.state.map(BatchState::as_str))
+        .bind(change.current_wave.map(|w| w as i32))
+        .bind(change.submitted)
+        .bind(change.completed)
+        .bind(change.failed)
+        .bind(change.ssr)
+        .bind(change.failure_reason)
+        .bind(change.ends_batch)
+        .bind(logged.recorded_at)
+        .bind(logged.sequence)
+        .bind(reliability.map(|r| r.estimator))
+        .bind(reliability.and_then(|r| r.reference_ssr))
+        .bind(reliability.and_then(|r| r.sep_g))
+        .bind(reliability.and_then(|r| r.split_half_spearman_brown))
+        .bind(reliability.and_then(|r| r.order_effect))
+        .bind(reliability.and_then(|r| r.order_effect_flagged))
+        .bind(reliability.map(|r| r.misfitting_essays))
+        .bind(reliability.map(|r| r.misfitting_judges))
 }
 
 /// Adds a run of counter-only events to their batches' rows with one statement.
@@ -247,9 +310,119 @@ fn missing_row(logged: &LoggedEvent) -> ProjectionError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cj_aggregates::events::{BatchCompleted, PairsSubmitted};
-    use cj_aggregates::ids::CorrelationId;
+    use cj_aggregates::events::{
+        BatchCompleted, EssayScore, JudgeReliability, OrderEffectFigure, PairsSubmitted,
+        ReliabilityReport, SplitHalfFigure,
+    };
+    use cj_aggregates::grade_scale::GradeScale;
+    use cj_aggregates::ids::{CorrelationId, EssayId};
+    use cj_aggregates::judge::JudgeId;
+    use cj_aggregates::scale::Estimator;
+    use cj_aggregates::stats::split_half::SplitBy;
     use uuid::Uuid;
+
+    fn essay(id: &str, misfit: bool) -> EssayScore {
+        EssayScore {
+            essay_id: EssayId::parse(id).expect("an essay id"),
+            is_anchor: false,
+            known_grade: None,
+            bt_score: 0.0,
+            standard_error: 0.5,
+            rank: 1,
+            comparisons: 4,
+            projection: None,
+            infit: Some(if misfit { 2.4 } else { 0.9 }),
+            outfit: Some(1.0),
+            misfit,
+        }
+    }
+
+    fn judge(model: &str, flagged: bool) -> JudgeReliability {
+        JudgeReliability {
+            judge: JudgeId::new("sim", model, "h"),
+            comparisons: 10,
+            infit: Some(1.0),
+            outfit: Some(1.0),
+            flagged,
+        }
+    }
+
+    fn scored(reliability: Option<ReliabilityReport>) -> CjBatchEvent {
+        CjBatchEvent::BatchScored(cj_aggregates::events::BatchScored {
+            essays: vec![essay("a", true), essay("b", false), essay("c", true)],
+            ssr: Some(0.81),
+            grade_scale: GradeScale::default(),
+            calibration: None,
+            calibration_unavailable: Some("no anchors".into()),
+            successful_comparisons: 30,
+            reliability,
+        })
+    }
+
+    fn report() -> ReliabilityReport {
+        ReliabilityReport {
+            estimator: Estimator::Sirt,
+            iterations: 12,
+            converged: true,
+            reference_ssr: Some(0.77),
+            sep_g: Some(1.83),
+            split_half: Some(SplitHalfFigure {
+                median: Some(0.6),
+                spearman_brown: Some(0.75),
+                splits: 100,
+                by: SplitBy::Judges,
+            }),
+            order_effect: Some(OrderEffectFigure {
+                estimate: -0.42,
+                se: Some(0.1),
+                flagged: true,
+            }),
+            judges: vec![judge("m1", false), judge("m2", true), judge("m3", false)],
+            components: 1,
+        }
+    }
+
+    #[test]
+    fn a_scored_batch_keeps_its_reliability_figures() {
+        let change = change_for(&scored(Some(report()))).expect("a change");
+        assert_eq!(change.ssr, Some(0.81));
+        assert_eq!(
+            change.reliability,
+            Some(BatchReliability {
+                estimator: "sirt",
+                reference_ssr: Some(0.77),
+                sep_g: Some(1.83),
+                split_half_spearman_brown: Some(0.75),
+                order_effect: Some(-0.42),
+                order_effect_flagged: Some(true),
+                misfitting_essays: 2,
+                misfitting_judges: 1,
+            })
+        );
+    }
+
+    #[test]
+    fn a_report_without_split_half_or_order_effect_leaves_them_unknown() {
+        let partial = ReliabilityReport {
+            split_half: None,
+            order_effect: None,
+            ..report()
+        };
+        let reliability = change_for(&scored(Some(partial)))
+            .and_then(|change| change.reliability)
+            .expect("figures");
+        assert_eq!(reliability.split_half_spearman_brown, None);
+        assert_eq!(reliability.order_effect, None);
+        assert_eq!(reliability.order_effect_flagged, None);
+        assert_eq!(reliability.reference_ssr, Some(0.77));
+    }
+
+    #[test]
+    fn a_batch_scored_before_1_1_has_no_reliability_figures() {
+        let change = change_for(&scored(None)).expect("a change");
+        assert_eq!(change.ssr, Some(0.81));
+        assert_eq!(change.reliability, None);
+    }
 
     #[test]
     fn submitted_pairs_add_their_count() {

@@ -1,7 +1,7 @@
 //! Replay equals live: after a realistic run of many batches with the projectors running,
 //! rebuilding every projection from the log yields the same tables row for row.
 
-use crate::support::{all_projection_rows, run_simulated_batch, TestDatabase};
+use crate::support::{all_projection_rows, count, run_simulated_batch, TestDatabase};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use cj_projections::replay::replay;
 use cj_projections::{catalogue, lag, supervisor};
@@ -40,6 +40,17 @@ async fn replay_rebuilds_tables_equal_to_the_live_projections_row_for_row() {
     let live = all_projection_rows(&db.pool).await;
     let batches = &live[0].1;
     assert_eq!(batches.len() as u64, BATCHES);
+    let with_reliability = count(
+        &db.pool,
+        "SELECT count(*) FROM cj_batch_states
+          WHERE estimator IS NOT NULL AND reference_ssr IS NOT NULL
+            AND misfitting_essays IS NOT NULL AND misfitting_judges IS NOT NULL",
+    )
+    .await;
+    assert_eq!(
+        with_reliability as u64, BATCHES,
+        "every scored batch's reliability is in the live rows the rebuild must equal"
+    );
 
     let mut events = 0;
     let mut seconds = 0.0;

@@ -2,7 +2,8 @@
 //! store when it loads the aggregate for a command, and by the projectors.
 
 use crate::support::{
-    batch_counters, drain_projections, register_command, register_without_anchors, TestDatabase,
+    batch_counters, drain_projections, register_command, register_without_anchors,
+    run_simulated_batch, TestDatabase,
 };
 use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors};
 use cj_aggregates::ids::BatchId;
@@ -10,6 +11,7 @@ use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use cj_assessment::store::CommandMetadata;
 use cj_projections::log::batch_events;
+use cj_projections::replay::replay;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -195,5 +197,58 @@ async fn a_submission_and_a_verdict_stored_as_1_0_are_read_with_an_unknown_promp
             "openai|gpt-4o||openai/gpt-4o/unknown|t",
             "test|test|ec40ed0000000000|test/test/ec40ed0000000000|t",
         ]
+    );
+}
+
+/// `cj_batch_states`' reliability columns of `batch_id`: NULL written as an empty field,
+/// true as `t`.
+async fn reliability_columns(pool: &sqlx::PgPool, batch_id: Uuid) -> String {
+    sqlx::query_scalar(
+        "SELECT format('%s|%s|%s|%s|%s|%s|%s|%s|%s', ssr IS NOT NULL, estimator, reference_ssr,
+                       sep_g, split_half_spearman_brown, order_effect, order_effect_flagged,
+                       misfitting_essays, misfitting_judges)
+           FROM cj_batch_states WHERE batch_id = $1",
+    )
+    .bind(batch_id)
+    .fetch_one(pool)
+    .await
+    .expect("the batch's row")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_scored_as_1_0_has_no_reliability_figures_after_a_replay() {
+    let db = TestDatabase::create().await;
+    let store = PostgresBatchStore::new(db.pool.clone());
+    let run = run_simulated_batch(&store, 5).await;
+    drain_projections(&db.pool).await;
+    let scored_as_1_1 = reliability_columns(&db.pool, run.batch_id.0).await;
+    assert!(
+        scored_as_1_1.starts_with("t|regularised|0."),
+        "{scored_as_1_1}"
+    );
+
+    // The same scores as the 1.0 code wrote them: no report, no essay misfit.
+    let rewritten = sqlx::query(
+        "UPDATE events
+            SET event_version = '1.0',
+                payload = jsonb_set(payload::jsonb #- '{BatchScored,reliability}',
+                    '{BatchScored,essays}',
+                    (SELECT jsonb_agg(e - 'infit' - 'outfit' - 'misfit')
+                       FROM jsonb_array_elements(payload::jsonb #> '{BatchScored,essays}') e)
+                )::json
+          WHERE aggregate_type = 'CjBatch' AND aggregate_id = $1 AND event_type = 'BatchScored'",
+    )
+    .bind(run.batch_id.to_string())
+    .execute(&db.pool)
+    .await
+    .expect("rewrite the scores");
+    assert_eq!(rewritten.rows_affected(), 1);
+    let projection = cj_projections::catalogue::named("cj_batch_states").expect("projection");
+    replay(&db.pool, projection.as_ref(), |_, _| {})
+        .await
+        .expect("replay");
+    assert_eq!(
+        reliability_columns(&db.pool, run.batch_id.0).await,
+        "t||||||||"
     );
 }

@@ -24,7 +24,8 @@ pub struct RecordedEvent {
 pub enum Ending {
     Completed {
         completed: BatchCompleted,
-        scored: BatchScored,
+        /// Boxed: with its reliability report it outweighs the other variant many times.
+        scored: Box<BatchScored>,
     },
     Failed {
         failed: BatchFailed,
@@ -86,7 +87,7 @@ impl FinishedBatch {
         let ending = match &history[end].event {
             CjBatchEvent::BatchCompleted(completed) => Ending::Completed {
                 completed: completed.clone(),
-                scored: scored.ok_or(HistoryError::CompletedWithoutScores)?,
+                scored: Box::new(scored.ok_or(HistoryError::CompletedWithoutScores)?),
             },
             CjBatchEvent::BatchFailed(failed) => Ending::Failed {
                 failed: failed.clone(),
