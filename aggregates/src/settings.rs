@@ -112,7 +112,7 @@ impl BatchSettings {
             wave_size: None,
             min_comparisons_per_essay: 4,
             // About one grade band: with 0.05 (the first version's) no simulated batch ever
-            // stopped early; with 1.0 a budget of 20 per essay stops at 15.4 (docs/quality.md).
+            // stopped early; with 1.0 a budget of 20 per essay stops at 14.1 (docs/quality.md).
             stability_threshold: 1.0,
             ssr_target: 0.8,
             success_rate_threshold: 0.8,
