@@ -148,7 +148,8 @@ pub fn verdicts_to_reach_target(
     ssr: Option<f64>,
 ) -> Option<u32> {
     let ssr = ssr.filter(|r| *r > 0.0 && r.is_finite())?;
-    if !settings.stop_when_stable || !(settings.ssr_target > 0.0 && settings.ssr_target < 1.0) {
+    let target_reachable = (0.0..1.0).contains(&settings.ssr_target) && settings.ssr_target > 0.0;
+    if !(settings.stop_when_stable && target_reachable) {
         return None;
     }
     if ssr >= settings.ssr_target {

@@ -111,8 +111,8 @@ pub fn estimate(items: usize, comparisons: &[Comparison]) -> Option<OrderEffect>
         let mut scale = 1.0;
         let mut candidate = &parameters - &step * scale;
         let mut value = objective(&candidate);
-        // `!(value <= current)`: a NaN objective is a worse step, never an accepted one.
-        while !(value <= current) && scale > 1e-6 {
+        // A NaN objective is a worse step, never an accepted one.
+        while (value.is_nan() || value > current) && scale > 1e-6 {
             scale *= 0.5;
             candidate = &parameters - &step * scale;
             value = objective(&candidate);
@@ -177,7 +177,7 @@ pub fn estimate_given_abilities(thetas: &[f64], comparisons: &[Comparison]) -> O
             info += p * (1.0 - p);
         }
         information = info;
-        if !(info > 0.0) {
+        if info.is_nan() || info <= 0.0 {
             return None;
         }
         let step = (score / info).clamp(-1.0, 1.0);
