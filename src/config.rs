@@ -11,6 +11,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The service's default comparison budget per batch (`--max-comparisons`): about 18
+/// comparisons per essay for a class of 30 with 8 anchors; requests may lower it. `demo`
+/// runs its batch with the same budget.
+pub const DEFAULT_MAX_COMPARISONS: u32 = 350;
+
 /// Kafka topic names (the contract's by default).
 #[derive(Debug, Clone, Args)]
 pub struct TopicNames {
@@ -247,7 +252,7 @@ pub struct ServiceSettings {
     #[arg(long, env = "CJ_HTTP_ADDR", default_value = "127.0.0.1:8090")]
     pub http_addr: SocketAddr,
     /// Largest comparison budget of a batch; requests may lower it.
-    #[arg(long, env = "CJ_MAX_COMPARISONS", default_value_t = crate::commands::demo::DEFAULT_MAX_COMPARISONS)]
+    #[arg(long, env = "CJ_MAX_COMPARISONS", default_value_t = DEFAULT_MAX_COMPARISONS)]
     pub max_comparisons: u32,
     /// Comparisons sent to the provider at once.
     #[arg(long, env = "CJ_DISPATCH_CONCURRENCY", default_value_t = 16)]

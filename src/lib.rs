@@ -30,9 +30,10 @@
 //! - [`runner`] — the end-to-end runner's pieces (`run-eng5`): assignment, request, follow.
 //! - [`simulation`] — the simulated judge, generated batches with known truth, an in-memory
 //!   content store, and the driver that runs a batch through the real aggregate on any
-//!   [`simulation::driver::BatchStore`].
+//!   [`store::BatchStore`].
 //! - [`store`] — PostgreSQL: connection and migrations, the command bus every command goes
-//!   through (conflict retries, event metadata), and the driver's store on it.
+//!   through (conflict retries, event metadata), the [`store::BatchStore`] interface the
+//!   driver runs on, and its PostgreSQL implementation.
 //! - The domain itself (the `CjBatch` aggregate, Bradley–Terry, pair planning, completion
 //!   policy, grading) lives in the `cj-aggregates` crate; read models in `cj-projections`.
 

@@ -6,10 +6,10 @@
 
 use crate::cli::{block_on, DatabaseArgs};
 use crate::content::client::{ContentClient, ContentCredentials};
+use crate::content::hash::sha256_hex;
 use crate::content::store::{put_text, StoredText};
 use crate::http::auth::AuthSettings;
 use crate::registry::{self, NewAnchor};
-use crate::simulation::content_store::sha256_hex;
 use crate::store::database::connect_and_migrate;
 use anyhow::Context;
 use clap::{Args, Subcommand};

@@ -5,6 +5,7 @@
 
 use super::demo_on_postgres;
 use crate::cli::block_on;
+use crate::config::DEFAULT_MAX_COMPARISONS;
 use crate::simulation::driver::{run_batch, BatchRun, Delivery};
 use crate::simulation::judge::JudgeProfile;
 use crate::simulation::metrics::{kendall_tau, spearman};
@@ -13,10 +14,6 @@ use anyhow::Context;
 use cj_aggregates::grade_scale::GradeScale;
 use cj_aggregates::settings::{BatchSettings, ComparisonBudget};
 use clap::Args;
-
-/// The service's default comparison budget per batch: about 18 comparisons per essay for a
-/// class of 30 with 8 anchors; requests may lower it.
-pub const DEFAULT_MAX_COMPARISONS: u32 = 350;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {

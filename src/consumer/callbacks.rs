@@ -8,7 +8,7 @@ use super::backoff::{until_done, Backoff};
 use super::dead_letter::DeadLetters;
 use super::routing::{self, InboundCallback};
 use crate::metrics::metrics;
-use crate::store::{BatchCommandBus, CommandError, CommandMetadata};
+use crate::store::{BatchCommandBus, CommandError, CommandMetadata, RECORD_CONCURRENCY};
 use chrono::Utc;
 use cj_aggregates::commands::{CallbackOutcome, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
@@ -23,11 +23,6 @@ use tracing::{info_span, Instrument};
 
 /// `actor` of the events callbacks cause.
 pub const ACTOR: &str = "callback-consumer";
-
-/// Batches whose callbacks are recorded at once. Each command waits mostly on its commit;
-/// several in flight let PostgreSQL group their commits, and one batch's commands still
-/// take turns (the command bus).
-pub const RECORD_CONCURRENCY: usize = 8;
 
 #[derive(Clone)]
 pub struct CallbackHandler {

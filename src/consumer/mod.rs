@@ -28,7 +28,7 @@ use crate::intake::Intake;
 use crate::kafka::client_config;
 use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
-use crate::store::BatchCommandBus;
+use crate::store::{BatchCommandBus, RECORD_CONCURRENCY};
 use anyhow::Context;
 use assignment_watch::AssignmentWatch;
 use backoff::until_done;
@@ -186,7 +186,7 @@ impl Handlers {
             handling.push(Box::pin(self.handle_request(message, shutdown)));
         }
         let handled: Vec<Option<()>> = stream::iter(handling)
-            .buffered(callbacks::RECORD_CONCURRENCY)
+            .buffered(RECORD_CONCURRENCY)
             .collect()
             .await;
         handled.into_iter().collect::<Option<()>>()?;

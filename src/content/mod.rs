@@ -1,8 +1,9 @@
-//! Essay texts: the Content Service client (`GET {url}/{storage_id}`, `POST {url}`), and the
+//! Essay texts: the Content Service client (`GET {url}/{storage_id}`, `POST {url}`), the
 //! built-in content store with the same HTTP shape, kept in PostgreSQL ([`store`],
-//! [`routes`]).
+//! [`routes`]), and the content hash every essay is recorded with ([`hash`]).
 
 pub mod client;
+pub mod hash;
 pub mod routes;
 pub mod store;
 

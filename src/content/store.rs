@@ -2,7 +2,7 @@
 //! so the service runs without the wider pipeline's Content Service. [`super::routes`] serves
 //! it over HTTP with the Content Service's shape; the anchor CLI writes to it directly.
 
-use crate::simulation::content_store::sha256_hex;
+use crate::content::hash::sha256_hex;
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -10,7 +10,7 @@ use super::lease::HeldLeases;
 use super::queue::{self, ClaimedComparison};
 use super::send::{Dispatched, Outcome};
 use crate::metrics::metrics;
-use crate::store::{BatchCommandBus, CommandMetadata};
+use crate::store::{BatchCommandBus, CommandMetadata, RECORD_CONCURRENCY};
 use cj_aggregates::commands::{CallbackOutcome, CallbackReport, RecordCallbacks, SubmitPairs};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::CjBatchCommand;
@@ -22,9 +22,6 @@ use uuid::Uuid;
 
 /// Who the dispatcher's commands are recorded as.
 pub const DISPATCHER_ACTOR: &str = "dispatcher";
-
-/// Batches whose results are recorded at once (as the callback consumer does).
-const RECORD_CONCURRENCY: usize = crate::consumer::callbacks::RECORD_CONCURRENCY;
 
 /// A refused comparison: the row, the error code and the provider's message.
 type Refusal<'a> = (&'a ClaimedComparison, &'a str, &'a str);

@@ -4,7 +4,7 @@
 //! fetch, so the request is tried again later rather than registered with holes.
 
 use crate::content::client::{ContentClient, ContentError};
-use crate::simulation::content_store::sha256_hex;
+use crate::content::hash::sha256_hex;
 use cj_aggregates::commands::{EssayRef, FailedEssay};
 use cj_projections::contracts::EssayForCj;
 use futures::stream::{self, StreamExt};

@@ -4,7 +4,7 @@
 //! back out (`essays_in`). [`prompt_hash`] names the template — everything but the essays —
 //! so the verdicts it produced can be told apart by judge (ADR 0010).
 
-use crate::simulation::content_store::sha256_hex;
+use crate::content::hash::sha256_hex;
 
 /// Opening and closing markers of each essay in the prompt.
 const ESSAY_A_START: &str = "<<<ESSAY A>>>";

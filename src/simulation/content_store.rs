@@ -1,7 +1,7 @@
 //! An in-memory content store with the Content Service's semantics: put a text, get a
 //! storage id; read it back by id. The log keeps only the id and the text's SHA-256.
 
-use sha2::{Digest, Sha256};
+use crate::content::hash::sha256_hex;
 use std::collections::HashMap;
 
 #[derive(Debug, Default, Clone)]
@@ -21,14 +21,6 @@ impl InMemoryContentStore {
     pub fn get(&self, storage_id: &str) -> Option<&str> {
         self.texts.get(storage_id).map(String::as_str)
     }
-}
-
-/// SHA-256 of a text as lowercase hex: what `EssayRef::content_sha256` records.
-pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

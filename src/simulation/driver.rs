@@ -8,7 +8,7 @@
 use super::judge::{JudgeAnswer, JudgeProfile};
 use super::memory_store::MemoryBatchStore;
 use super::scenario::Scenario;
-use crate::store::CommandMetadata;
+use crate::store::{BatchStore, CommandMetadata};
 use anyhow::{bail, Context};
 use cj_aggregates::commands::*;
 use cj_aggregates::events::{BatchCompleted, BatchFailed, BatchScored, PlannedComparison};
@@ -30,24 +30,6 @@ pub const SIMULATION_ACTOR: &str = "simulation";
 pub const SIMULATED_PROVIDER: &str = "simulated";
 pub const SIMULATED_MODEL: &str = "bt-judge";
 pub const SIMULATED_PROMPT_HASH: &str = "no-prompt";
-
-/// Where the driver sends commands and reads back what the batch decided.
-#[async_trait::async_trait]
-pub trait BatchStore: Send + Sync {
-    async fn execute(
-        &self,
-        batch_id: BatchId,
-        command: CjBatchCommand,
-        metadata: &CommandMetadata,
-    ) -> anyhow::Result<()>;
-
-    /// The batch's events after the first `seen`, in order.
-    async fn events_since(
-        &self,
-        batch_id: BatchId,
-        seen: usize,
-    ) -> anyhow::Result<Vec<CjBatchEvent>>;
-}
 
 /// How callbacks are delivered.
 #[derive(Debug, Clone, Copy, PartialEq)]

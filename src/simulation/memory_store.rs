@@ -4,8 +4,7 @@
 //! (cqrs-es's own `MemStore` replays on every load and prints each load to stdout.)
 //! [`MemoryBatchStore`] puts the `CjBatch` aggregate on it for the simulation driver.
 
-use super::driver::BatchStore;
-use crate::store::CommandMetadata;
+use crate::store::{BatchStore, CommandMetadata};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchEvent};
 use cqrs_es::{

@@ -30,6 +30,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Batches whose commands are recorded at once: the callback consumer's callbacks and
+/// requests, the dispatcher's results. Each command waits mostly on its commit; several in
+/// flight let PostgreSQL group their commits, and one batch's commands still take turns
+/// (the bus's [`BatchLocks`]).
+pub const RECORD_CONCURRENCY: usize = 8;
+
 /// How often a conflicting command is tried. Racers on one batch are a handful of
 /// consumers; each conflict means another command succeeded, so a dozen attempts are
 /// exhausted only under pathological contention.

@@ -13,7 +13,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// Connections per process: the projectors (one each while a chunk is applied), the
 /// notification listener, the relay's and the monitor's lock holders, and commands — up to
-/// the consumer's `RECORD_CONCURRENCY` at once — share them.
+/// [`RECORD_CONCURRENCY`](super::command_bus::RECORD_CONCURRENCY) at once — share them.
 pub const MAX_CONNECTIONS: u32 = 32;
 
 /// How long to wait for a free connection before reporting the database as unavailable.

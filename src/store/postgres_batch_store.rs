@@ -1,9 +1,10 @@
-//! The simulation driver's store on PostgreSQL: commands through the [`BatchCommandBus`],
-//! a batch's new events read back from the log.
+//! The [`BatchStore`] on PostgreSQL (the simulation driver's store for `demo
+//! --database-url`): commands through the [`BatchCommandBus`], a batch's new events read
+//! back from the log.
 
+use super::batch_store::BatchStore;
 use super::command_bus::BatchCommandBus;
 use super::metadata::CommandMetadata;
-use crate::simulation::driver::BatchStore;
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_projections::log::batch_events;

@@ -10,11 +10,11 @@ use crate::harness::{
 use crate::support::TestDatabase;
 use cj_aggregates::grade_scale::GradeScale;
 use cj_aggregates::CjBatchEvent;
+use cj_assessment::content::hash::sha256_hex;
 use cj_assessment::content::store::put_text;
 use cj_assessment::intake::refusal::refusal_event_id;
 use cj_assessment::kafka::client_config;
 use cj_assessment::registry::{self, InstructionsUpdate, NewAnchor};
-use cj_assessment::simulation::content_store::sha256_hex;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::Message;
 use serde_json::Value;
