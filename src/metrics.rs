@@ -159,7 +159,7 @@ impl Metrics {
             .expect("valid metric definition"),
             aggregate_loads: counter_vec(
                 "cj_aggregate_loads_total",
-                "States commands were decided on, by source (cache: kept from this process's last command on the batch; log: loaded from the event store)",
+                "States commands were decided on, by source (cache: kept from this process's last command on the batch; log: loaded from the event store; catch_up: the state of a conflicting attempt brought up to date with the events appended since)",
                 &["source"],
             ),
             dead_lettered: counter_vec(

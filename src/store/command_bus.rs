@@ -130,9 +130,16 @@ impl BatchCommandBus {
         let metadata = metadata.to_map();
         let _turn = self.locks.lock(batch_id).await;
         let mut attempt = 0;
+        // After a conflict: the state decided with, to be caught up with the events appended
+        // since (a few), not reloaded from the whole log. A reload takes longer than a racer
+        // with a warm cache needs per command, so reloading racers could starve.
+        let mut behind: Option<CachedBatch> = None;
         while attempt < MAX_ATTEMPTS {
             attempt += 1;
-            let (mut current, source) = self.current(batch_id).await?;
+            let (mut current, source) = match behind.take() {
+                Some(state) => (self.caught_up(batch_id, state).await?, Source::Log),
+                None => self.current(batch_id).await?,
+            };
             let events = match current.batch.decide(command.clone()) {
                 Ok(events) => events,
                 Err(_) if source == Source::Cache => continue, // confirm on the log's state
@@ -157,6 +164,7 @@ impl BatchCommandBus {
                 Err(AppendError::Conflict) => {
                     self.conflict_retries.fetch_add(1, Ordering::Relaxed);
                     metrics().aggregate_conflict_retries.inc();
+                    behind = Some(current);
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 // Whether the insert committed is unknown: the state is not kept, and the
@@ -176,6 +184,27 @@ impl BatchCommandBus {
         if current.batch.registration().is_some() && !current.batch.is_terminal() {
             self.cache.put(batch_id, current);
         }
+    }
+
+    /// `state` with the events appended to the batch's stream after it applied.
+    async fn caught_up(
+        &self,
+        batch_id: BatchId,
+        mut state: CachedBatch,
+    ) -> Result<CachedBatch, CommandError> {
+        let after = i64::try_from(state.sequence).unwrap_or(i64::MAX);
+        let newer = cj_projections::log::batch_events(&self.pool, batch_id.0, after)
+            .await
+            .map_err(|error| CommandError::Store(Box::new(error)))?;
+        metrics()
+            .aggregate_loads
+            .with_label_values(&["catch_up"])
+            .inc();
+        for logged in newer {
+            state.batch.apply(logged.event);
+            state.sequence += 1;
+        }
+        Ok(state)
     }
 
     /// The batch's state to decide with: the cached one, or the log's.
