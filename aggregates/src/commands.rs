@@ -52,6 +52,48 @@ pub struct RegisterBatch {
     pub llm: LlmSettings,
 }
 
+impl RegisterBatch {
+    /// A registration of `essays` for the request `request_event_id`, as built where there
+    /// is no upstream request to copy the rest from (the simulation, the benches, the tests;
+    /// the intake maps a request field by field instead). The rest is:
+    ///
+    /// - `upstream_batch_id`: the batch id, written out;
+    /// - `request_correlation_id`: `request_event_id`;
+    /// - `failed_essays`: none;
+    /// - `language` `"en"`, `course_code` `"ENG5"`, no `assignment_id`, no `org_id`;
+    /// - `user_id`: [`RegisterBatch::DEFAULT_USER`];
+    /// - `grade_scale` and `llm`: their defaults.
+    ///
+    /// A caller that needs another value sets it with struct update syntax:
+    /// `RegisterBatch { grade_scale, ..RegisterBatch::new(batch_id, request_event_id, essays, settings) }`.
+    pub fn new(
+        batch_id: BatchId,
+        request_event_id: Uuid,
+        essays: Vec<EssayRef>,
+        settings: BatchSettings,
+    ) -> Self {
+        RegisterBatch {
+            batch_id,
+            upstream_batch_id: batch_id.to_string(),
+            request_event_id,
+            request_correlation_id: request_event_id,
+            essays,
+            failed_essays: Vec::new(),
+            language: "en".into(),
+            course_code: "ENG5".into(),
+            assignment_id: None,
+            user_id: Self::DEFAULT_USER.into(),
+            org_id: None,
+            grade_scale: GradeScale::default(),
+            settings,
+            llm: LlmSettings::default(),
+        }
+    }
+
+    /// `user_id` of a registration made by [`RegisterBatch::new`]: no user asked for it.
+    pub const DEFAULT_USER: &'static str = "cj-assessment";
+}
+
 /// An anchor essay of known grade.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnchorRef {

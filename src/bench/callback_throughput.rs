@@ -18,9 +18,8 @@ use crate::store::{BatchCommandBus, CommandMetadata};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use cj_aggregates::commands::{EssayRef, RegisterAnchors, RegisterBatch, SubmitPairs};
-use cj_aggregates::grade_scale::GradeScale;
 use cj_aggregates::ids::{BatchId, CorrelationId, EssayId};
-use cj_aggregates::settings::{BatchSettings, ComparisonBudget, LlmSettings};
+use cj_aggregates::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use clap::Args;
 use serde_json::{json, Map, Value};
@@ -146,20 +145,10 @@ async fn open_batch(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let metadata = CommandMetadata::new(Uuid::new_v4(), "bench");
     let register = CjBatchCommand::RegisterBatch(Box::new(RegisterBatch {
-        batch_id,
         upstream_batch_id: format!("bench-{batch_id}"),
-        request_event_id: Uuid::new_v4(),
         request_correlation_id: Uuid::new_v4(),
-        essays,
-        failed_essays: Vec::new(),
-        language: "en".into(),
-        course_code: "ENG5".into(),
-        assignment_id: None,
         user_id: "bench".into(),
-        org_id: None,
-        grade_scale: GradeScale::Swedish8Anchor,
-        settings,
-        llm: LlmSettings::default(),
+        ..RegisterBatch::new(batch_id, Uuid::new_v4(), essays, settings)
     }));
     bus.execute(batch_id, register, &metadata).await?;
     let planned: Vec<CorrelationId> = bus

@@ -11,7 +11,7 @@ use crate::content::client::{ContentClient, ContentCredentials};
 use crate::dispatcher::Dispatcher;
 use crate::http::api::{api_router, ApiParts};
 use crate::http::auth::Verifier;
-use crate::http::{Readiness, ReadinessCheck};
+use crate::http::{NotReady, Readiness, ReadinessCheck};
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::connectivity::verify_brokers;
 use crate::kafka::producer::Publisher;
@@ -212,7 +212,7 @@ fn readiness(pool: PgPool, publisher: Publisher) -> Readiness {
                 .execute(&pool)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(NotReady::from)
         })
     });
     let broker: ReadinessCheck = Arc::new(move || {
@@ -221,18 +221,16 @@ fn readiness(pool: PgPool, publisher: Publisher) -> Readiness {
             publisher
                 .check_brokers(Duration::from_secs(2))
                 .await
-                .map_err(|e| format!("{e:#}"))
+                .map_err(NotReady::Broker)
         })
     });
     let lag: ReadinessCheck = Arc::new(move || {
         let pool = pool.clone();
         Box::pin(async move {
             for name in cj_projections::catalogue::names() {
-                let lag = cj_projections::lag::projector_lag(&pool, name)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let lag = cj_projections::lag::projector_lag(&pool, name).await?;
                 if lag > MAX_READY_PROJECTOR_LAG {
-                    return Err(format!("projector {name} is {lag} events behind"));
+                    return Err(NotReady::ProjectorBehind { name, lag });
                 }
             }
             Ok(())

@@ -55,13 +55,19 @@ impl Backoff {
     }
 }
 
+/// Shutdown was requested while work was still being retried: the work is not done, so the
+/// messages it belongs to must not be marked done (their offsets are not stored and they are
+/// redelivered). Not a failure: the caller stops and returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted;
+
 /// Runs `attempt` until it succeeds, backing off after each failure (logged with `what`).
-/// `None` when shutdown interrupted the retries: the work is not done.
+/// [`Interrupted`] when shutdown cut the retries short.
 pub async fn until_done<T, F, Fut>(
     shutdown: &CancellationToken,
     what: &str,
     mut attempt: F,
-) -> Option<T>
+) -> Result<T, Interrupted>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
@@ -69,11 +75,11 @@ where
     let mut backoff = Backoff::default();
     loop {
         match attempt().await {
-            Ok(done) => return Some(done),
+            Ok(done) => return Ok(done),
             Err(error) => {
                 tracing::warn!(failures = backoff.failures() + 1, error = %format!("{error:#}"), "{what} failed; retrying");
                 if !backoff.wait(shutdown).await {
-                    return None;
+                    return Err(Interrupted);
                 }
             }
         }

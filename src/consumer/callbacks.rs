@@ -4,7 +4,7 @@
 //! logged and dropped — never retried forever, never dead-lettered. Duplicates are the
 //! aggregate's business (it ignores them).
 
-use super::backoff::{until_done, Backoff};
+use super::backoff::{until_done, Backoff, Interrupted};
 use super::dead_letter::DeadLetters;
 use super::routing::{self, InboundCallback};
 use crate::metrics::metrics;
@@ -32,13 +32,13 @@ pub struct CallbackHandler {
 }
 
 impl CallbackHandler {
-    /// Handles every callback message of a poll. `None` when shutdown interrupted a retry:
-    /// then none of the messages may be marked done.
+    /// Handles every callback message of a poll. [`Interrupted`] when shutdown cut a retry
+    /// short: then none of the messages may be marked done.
     pub async fn handle<M: Message + Sync>(
         &self,
         messages: &[&M],
         shutdown: &CancellationToken,
-    ) -> Option<()> {
+    ) -> Result<(), Interrupted> {
         let mut callbacks = Vec::with_capacity(messages.len());
         for message in messages {
             let message: &M = message;
@@ -58,7 +58,7 @@ impl CallbackHandler {
             }
         }
         if callbacks.is_empty() {
-            return Some(());
+            return Ok(());
         }
         let routed = until_done(shutdown, "routing callbacks", || async {
             Ok(routing::route(&self.pool, &callbacks).await?)
@@ -67,7 +67,7 @@ impl CallbackHandler {
         for orphan in &routed.orphans {
             count_orphan(orphan.report.correlation_id, None);
         }
-        let recorded: Vec<Option<()>> = stream::iter(routed.by_batch)
+        let recorded: Vec<Result<(), Interrupted>> = stream::iter(routed.by_batch)
             .map(|(batch_id, group)| {
                 // The correlation id the recorded events carry: the first callback's.
                 let span = info_span!(
@@ -91,7 +91,7 @@ impl CallbackHandler {
         batch_id: BatchId,
         mut group: Vec<InboundCallback>,
         shutdown: &CancellationToken,
-    ) -> Option<()> {
+    ) -> Result<(), Interrupted> {
         let first = &group[0];
         let metadata = CommandMetadata::new(first.correlation_id, ACTOR).caused_by(first.event_id);
         let mut backoff = Backoff::default();
@@ -104,7 +104,7 @@ impl CallbackHandler {
                 Ok(()) => {
                     tracing::debug!(recorded = group.len(), "callbacks recorded");
                     group.iter().for_each(count_recorded);
-                    return Some(());
+                    return Ok(());
                 }
                 Err(CommandError::Rejected(CjBatchError::UnknownComparisons {
                     correlation_ids,
@@ -115,7 +115,7 @@ impl CallbackHandler {
                         count_orphan(unknown, Some(batch_id));
                     }
                     if group.is_empty() {
-                        return Some(());
+                        return Ok(());
                     }
                 }
                 Err(CommandError::Rejected(
@@ -124,7 +124,7 @@ impl CallbackHandler {
                     for orphan in &group {
                         count_orphan(orphan.report.correlation_id, Some(batch_id));
                     }
-                    return Some(());
+                    return Ok(());
                 }
                 Err(CommandError::Rejected(rejection)) => {
                     tracing::error!(%batch_id, %rejection, callbacks = group.len(), "batch refused its callbacks; dropping them");
@@ -132,12 +132,12 @@ impl CallbackHandler {
                         .callbacks_processed
                         .with_label_values(&["rejected"])
                         .inc_by(group.len() as u64);
-                    return Some(());
+                    return Ok(());
                 }
                 Err(transient) => {
                     tracing::warn!(%batch_id, error = %transient, "recording callbacks failed; retrying");
                     if !backoff.wait(shutdown).await {
-                        return None;
+                        return Err(Interrupted);
                     }
                 }
             }

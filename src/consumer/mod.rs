@@ -31,7 +31,7 @@ use crate::metrics::metrics;
 use crate::store::{BatchCommandBus, RECORD_CONCURRENCY};
 use anyhow::Context;
 use assignment_watch::AssignmentWatch;
-use backoff::until_done;
+use backoff::{until_done, Interrupted};
 use callbacks::CallbackHandler;
 use cj_aggregates::settings::ComparisonBudget;
 use dead_letter::DeadLetters;
@@ -159,7 +159,7 @@ impl Handlers {
                 }
             };
             let poll = collect_poll(consumer, first).await;
-            if self.handle_poll(consumer, &poll, shutdown).await.is_none() {
+            if let Err(Interrupted) = self.handle_poll(consumer, &poll, shutdown).await {
                 tracing::info!("shutdown interrupted a retry; the poll's unfinished messages will be redelivered");
                 return;
             }
@@ -167,13 +167,14 @@ impl Handlers {
     }
 
     /// Handles a poll: requests first (callbacks may belong to the batches they open), then
-    /// the callbacks together. `None` when shutdown interrupted the work.
+    /// the callbacks together. [`Interrupted`] when shutdown cut the work short: the
+    /// unfinished messages' offsets are not stored.
     async fn handle_poll(
         &self,
         consumer: &GroupConsumer,
         poll: &[BorrowedMessage<'_>],
         shutdown: &CancellationToken,
-    ) -> Option<()> {
+    ) -> Result<(), Interrupted> {
         let (requests, callbacks): (Vec<_>, Vec<_>) = poll
             .iter()
             .partition(|message| message.topic() == self.request_topic);
@@ -181,15 +182,16 @@ impl Handlers {
         // so several are taken in at once; offsets are stored only when all are done.
         // Boxed: a closure here would trip rustc's higher-ranked `Send` check of the
         // spawned consumer task.
-        let mut handling: Vec<BoxFuture<'_, Option<()>>> = Vec::with_capacity(requests.len());
+        let mut handling: Vec<BoxFuture<'_, Result<(), Interrupted>>> =
+            Vec::with_capacity(requests.len());
         for message in &requests {
             handling.push(Box::pin(self.handle_request(message, shutdown)));
         }
-        let handled: Vec<Option<()>> = stream::iter(handling)
+        let handled: Vec<Result<(), Interrupted>> = stream::iter(handling)
             .buffered(RECORD_CONCURRENCY)
             .collect()
             .await;
-        handled.into_iter().collect::<Option<()>>()?;
+        handled.into_iter().collect::<Result<(), Interrupted>>()?;
         for message in requests {
             store_offset(consumer, message);
         }
@@ -199,7 +201,7 @@ impl Handlers {
                 store_offset(consumer, message);
             }
         }
-        Some(())
+        Ok(())
     }
 }
 
@@ -213,12 +215,12 @@ impl Handlers {
         }
     }
 
-    /// One request, retried until done; `None` when shutdown interrupted it.
+    /// One request, retried until done; [`Interrupted`] when shutdown cut the retries short.
     async fn handle_request(
         &self,
         message: &BorrowedMessage<'_>,
         shutdown: &CancellationToken,
-    ) -> Option<()> {
+    ) -> Result<(), Interrupted> {
         until_done(shutdown, "handling a request", || {
             self.requests.handle(message)
         })

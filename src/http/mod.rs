@@ -27,7 +27,31 @@ use utoipa_axum::routes;
 
 /// One named readiness check: Ok when the dependency is usable.
 pub type ReadinessCheck =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), NotReady>> + Send>> + Send + Sync>;
+
+/// Why a readiness check failed. Its Display is the check's `error` in the body of
+/// `/healthz/ready`.
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    /// The database refused or did not answer the probe query.
+    #[error("{0}")]
+    Database(#[from] sqlx::Error),
+    /// The broker did not answer (the error's whole chain).
+    #[error("{0:#}")]
+    Broker(anyhow::Error),
+    /// A projector's lag could not be read.
+    #[error("{0}")]
+    Projection(#[from] cj_projections::ProjectionError),
+    /// A projector is further behind the log than readiness allows.
+    #[error("projector {name} is {lag} events behind")]
+    ProjectorBehind { name: &'static str, lag: i64 },
+    /// The check took longer than [`CHECK_TIMEOUT`].
+    #[error("no answer within {0:?}")]
+    NoAnswer(Duration),
+    /// The check's task panicked or was cancelled.
+    #[error("the check failed: {0}")]
+    CheckFailed(#[from] tokio::task::JoinError),
+}
 
 /// What `/healthz/ready` checks.
 #[derive(Clone, Default)]
@@ -95,13 +119,13 @@ async fn ready(State(readiness): State<Arc<Readiness>>) -> Response {
     for (name, check) in running {
         let outcome = match check.await {
             Ok(Ok(outcome)) => outcome,
-            Ok(Err(_elapsed)) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
-            Err(error) => Err(format!("the check failed: {error}")),
+            Ok(Err(_elapsed)) => Err(NotReady::NoAnswer(CHECK_TIMEOUT)),
+            Err(error) => Err(NotReady::CheckFailed(error)),
         };
         results.push(CheckResult {
             name,
             ok: outcome.is_ok(),
-            error: outcome.err(),
+            error: outcome.err().map(|error| error.to_string()),
         });
     }
     let status = if results.iter().all(|r| r.ok) {
@@ -143,5 +167,19 @@ mod tests {
         assert_eq!(checks[0]["ok"], false);
         assert_eq!(checks[0]["error"], "no answer within 2s");
         assert_eq!(checks[1]["ok"], true);
+    }
+
+    #[test]
+    fn not_ready_reads_as_the_checks_always_reported() {
+        let behind = NotReady::ProjectorBehind {
+            name: "batch_states",
+            lag: 10_001,
+        };
+        assert_eq!(
+            behind.to_string(),
+            "projector batch_states is 10001 events behind"
+        );
+        let broker = NotReady::Broker(anyhow::anyhow!("timed out").context("metadata"));
+        assert_eq!(broker.to_string(), "metadata: timed out");
     }
 }

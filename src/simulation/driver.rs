@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use cj_aggregates::commands::*;
 use cj_aggregates::events::{BatchCompleted, BatchFailed, BatchScored, PlannedComparison};
 use cj_aggregates::ids::{BatchId, CorrelationId};
-use cj_aggregates::settings::{BatchSettings, LlmSettings};
+use cj_aggregates::settings::BatchSettings;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -108,20 +108,17 @@ pub async fn run_batch_on(
     };
 
     execute(CjBatchCommand::RegisterBatch(Box::new(RegisterBatch {
-        batch_id,
         upstream_batch_id: format!("sim-batch-{}", scenario.spec.seed),
-        request_event_id,
         request_correlation_id,
-        essays: scenario.essay_refs(),
-        failed_essays: Vec::new(),
-        language: "en".into(),
-        course_code: "ENG5".into(),
         assignment_id: Some("simulated-assignment".into()),
         user_id: "simulation".into(),
-        org_id: None,
         grade_scale: scenario.spec.scale,
-        settings: settings.clone(),
-        llm: LlmSettings::default(),
+        ..RegisterBatch::new(
+            batch_id,
+            request_event_id,
+            scenario.essay_refs(),
+            settings.clone(),
+        )
     })))
     .await
     .context("registering the batch")?;

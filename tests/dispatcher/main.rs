@@ -153,20 +153,10 @@ impl Running {
         let mut settings = BatchSettings::with_budget(ComparisonBudget::new(30).expect("budget"));
         settings.seed = 3;
         let register = RegisterBatch {
-            batch_id,
             upstream_batch_id: format!("bos-{batch_id}"),
-            request_event_id,
-            request_correlation_id: Uuid::new_v4(),
-            essays: scenario.essay_refs(),
-            failed_essays: Vec::new(),
-            language: "en".into(),
-            course_code: "ENG5".into(),
-            assignment_id: None,
-            user_id: "tests".into(),
-            org_id: None,
             grade_scale: scenario.spec.scale,
-            settings,
             llm,
+            ..RegisterBatch::new(batch_id, request_event_id, scenario.essay_refs(), settings)
         };
         self.execute(batch_id, CjBatchCommand::RegisterBatch(Box::new(register)))
             .await;

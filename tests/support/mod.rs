@@ -18,10 +18,9 @@ use cj_aggregates::commands::{
     CallbackOutcome, CallbackReport, EssayRef, Position, RegisterAnchors, RegisterBatch,
     SubmitPairs,
 };
-use cj_aggregates::grade_scale::GradeScale;
 use cj_aggregates::ids::CorrelationId;
 use cj_aggregates::ids::{BatchId, EssayId};
-use cj_aggregates::settings::{BatchSettings, ComparisonBudget, LlmSettings};
+use cj_aggregates::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchEvent};
 use cj_assessment::simulation::driver::{run_batch_on, BatchRun, Delivery};
 use cj_assessment::simulation::judge::JudgeProfile;
@@ -210,27 +209,17 @@ pub async fn planned_comparisons(pool: &PgPool, batch_id: BatchId) -> Vec<Correl
 pub fn register_command(batch_id: BatchId, students: usize, budget: u32) -> CjBatchCommand {
     let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget).expect("budget"));
     settings.seed = 11;
+    let essays = (0..students)
+        .map(|i| EssayRef {
+            essay_id: EssayId::parse(format!("essay-{i}")).expect("valid id"),
+            text_storage_id: format!("text-{i}"),
+            content_sha256: format!("{i:064x}"),
+        })
+        .collect();
     CjBatchCommand::RegisterBatch(Box::new(RegisterBatch {
-        batch_id,
         upstream_batch_id: format!("upstream-{batch_id}"),
-        request_event_id: Uuid::new_v4(),
-        request_correlation_id: Uuid::new_v4(),
-        essays: (0..students)
-            .map(|i| EssayRef {
-                essay_id: EssayId::parse(format!("essay-{i}")).expect("valid id"),
-                text_storage_id: format!("text-{i}"),
-                content_sha256: format!("{i:064x}"),
-            })
-            .collect(),
-        failed_essays: Vec::new(),
-        language: "en".into(),
-        course_code: "ENG5".into(),
-        assignment_id: None,
         user_id: "tests".into(),
-        org_id: None,
-        grade_scale: GradeScale::Swedish8Anchor,
-        settings,
-        llm: LlmSettings::default(),
+        ..RegisterBatch::new(batch_id, Uuid::new_v4(), essays, settings)
     }))
 }
 

@@ -13,7 +13,7 @@ use crate::events::{
     PlannedComparison, ReliabilityReport, ScoringStarted, SplitHalfFigure, WavePlanned,
 };
 use crate::grade_scale::GradeScale;
-use crate::grading::{self, AnchorPoint, Calibration, CohortPrior};
+use crate::grading::{self, AnchorPoint, Calibration, CalibrationError, CohortPrior};
 use crate::pairing::{self, PairPurpose, PairRecord, PairStatus, PairingRequest};
 use crate::random_pairing;
 use crate::scale::{self, Estimator, ScaleFit};
@@ -23,6 +23,18 @@ use crate::stats::split_half::{DEFAULT_SEED as SPLIT_SEED, DEFAULT_SPLITS};
 use crate::stats::Comparison;
 use crate::status::{BatchState, UploadStatus};
 use serde_json::{json, Map, Value};
+
+/// Why a scored batch has no grade projections. Its Display is the text
+/// `BatchScored.calibration_unavailable` records.
+#[derive(Debug, thiserror::Error)]
+enum CalibrationUnavailable {
+    /// Too few student essays were compared to place any of them.
+    #[error("fewer than two student essays were compared")]
+    InsufficientEssays,
+    /// The anchors cannot calibrate the scale.
+    #[error(transparent)]
+    Anchors(CalibrationError),
+}
 
 impl CjBatch {
     pub fn settings(&self) -> &BatchSettings {
@@ -124,7 +136,7 @@ impl CjBatch {
         counts
     }
 
-    fn calibration(&self, fit: &ScaleFit) -> Result<Calibration, String> {
+    fn calibration(&self, fit: &ScaleFit) -> Result<Calibration, CalibrationError> {
         let scale = self.grade_scale();
         let anchors: Vec<AnchorPoint> = self
             .essays
@@ -149,7 +161,6 @@ impl CjBatch {
             .unzip();
         grading::calibrate(scale, &anchors)
             .map(|c| c.with_cohort(CohortPrior::estimate(&student_scores, &student_ses)))
-            .map_err(|e| e.to_string())
     }
 
     /// The reliability report (the reference estimator's SSR and G, split halves, order
@@ -477,9 +488,11 @@ impl Draft {
         let (reliability, misfitting) = batch.reliability(&fit, &reference, &comparisons);
         let calibration = match trigger {
             CompletionTrigger::InsufficientEssays => {
-                Err("fewer than two student essays were compared".to_string())
+                Err(CalibrationUnavailable::InsufficientEssays)
             }
-            _ => batch.calibration(&fit),
+            _ => batch
+                .calibration(&fit)
+                .map_err(CalibrationUnavailable::Anchors),
         };
         let essays = batch
             .essays
@@ -516,7 +529,7 @@ impl Draft {
         let scored = BatchScored {
             ssr: fit.ssr,
             grade_scale: batch.grade_scale(),
-            calibration_unavailable: calibration.as_ref().err().cloned(),
+            calibration_unavailable: calibration.as_ref().err().map(ToString::to_string),
             calibration: calibration.ok(),
             essays,
             successful_comparisons: progress.successful,
@@ -604,5 +617,23 @@ fn pair_record(comparison: &super::BatchComparison) -> PairRecord {
             ComparisonResult::Won(_) => PairStatus::Succeeded,
             ComparisonResult::Failed => PairStatus::Failed,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_unavailable_reads_as_the_event_always_recorded() {
+        assert_eq!(
+            CalibrationUnavailable::InsufficientEssays.to_string(),
+            "fewer than two student essays were compared"
+        );
+        let anchors = CalibrationError::TooFewAnchorGrades { distinct: 1 };
+        assert_eq!(
+            CalibrationUnavailable::Anchors(anchors.clone()).to_string(),
+            anchors.to_string()
+        );
     }
 }

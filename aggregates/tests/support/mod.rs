@@ -3,9 +3,8 @@
 #![allow(dead_code)]
 
 use cj_aggregates::commands::*;
-use cj_aggregates::grade_scale::GradeScale;
 use cj_aggregates::ids::{BatchId, CorrelationId, EssayId};
-use cj_aggregates::settings::{BatchSettings, ComparisonBudget, LlmSettings};
+use cj_aggregates::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::Aggregate;
 use uuid::Uuid;
@@ -23,27 +22,24 @@ pub fn settings(budget: u32) -> BatchSettings {
 }
 
 pub fn register(students: usize, settings: BatchSettings) -> CjBatchCommand {
+    let essays = (0..students)
+        .map(|i| EssayRef {
+            essay_id: essay_id(&format!("s{i}")),
+            text_storage_id: format!("sid-{i}"),
+            content_sha256: format!("{i:064x}"),
+        })
+        .collect();
     CjBatchCommand::RegisterBatch(Box::new(RegisterBatch {
-        batch_id: BatchId::for_request(REQUEST_EVENT_ID),
         upstream_batch_id: "bos-batch-1".into(),
-        request_event_id: REQUEST_EVENT_ID,
         request_correlation_id: Uuid::from_u128(0x2222),
-        essays: (0..students)
-            .map(|i| EssayRef {
-                essay_id: essay_id(&format!("s{i}")),
-                text_storage_id: format!("sid-{i}"),
-                content_sha256: format!("{i:064x}"),
-            })
-            .collect(),
-        failed_essays: Vec::new(),
-        language: "en".into(),
-        course_code: "ENG5".into(),
         assignment_id: Some("assign-1".into()),
         user_id: "user-1".into(),
-        org_id: None,
-        grade_scale: GradeScale::Swedish8Anchor,
-        settings,
-        llm: LlmSettings::default(),
+        ..RegisterBatch::new(
+            BatchId::for_request(REQUEST_EVENT_ID),
+            REQUEST_EVENT_ID,
+            essays,
+            settings,
+        )
     }))
 }
 
