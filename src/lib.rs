@@ -13,9 +13,11 @@
 //!   setting of the running service, each a flag with a `CJ_` environment variable.
 //! - [`kafka`] — client configuration, topic creation, the shared producer; [`content`] —
 //!   the Content Service client and the built-in content store (`/api/v1/content`).
-//! - [`consumer`] — the Kafka consumer of requests and callbacks (dead letters, retries,
-//!   orphans), entered through [`consumer::run_consumer`]; [`intake`] turns a request into a
-//!   batch; [`registry`] holds each assignment's grade scale, instructions and anchors.
+//! - [`consumer`] — the Kafka consumer of requests and callbacks: polls, decodes, dispatches,
+//!   dead-letters, retries, commits offsets; entered through [`consumer::run_consumer`].
+//!   [`intake`] turns a request into a batch; [`callbacks`] turns the LLM provider's
+//!   callbacks into one `RecordCallbacks` per batch (routing, orphans, duplicates);
+//!   [`registry`] holds each assignment's grade scale, instructions and anchors.
 //! - [`dispatcher`] — sends every planned comparison to the LLM Provider Service once in
 //!   effect (`run_dispatcher`); [`outbox_relay`] — publishes the outbox's completion
 //!   events to Kafka, one active relay at a time (`run_outbox_relay`).
@@ -38,6 +40,7 @@
 //!   policy, grading) lives in the `cj-aggregates` crate; read models in `cj-projections`.
 
 pub mod bench;
+pub mod callbacks;
 pub mod cli;
 pub mod clock;
 pub mod commands;

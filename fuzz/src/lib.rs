@@ -167,7 +167,7 @@ pub fn callback_follow_ups(envelope: &EventEnvelope<LlmComparisonResultV1>) {
         .get("cj_batch_id")
         .and_then(Value::as_str)
         .and_then(|id| id.parse().ok());
-    // Metrics: the callback's latency, as `consumer::callbacks::count_recorded` takes it.
+    // Metrics: the callback's latency, as `callbacks::count_recorded` takes it.
     let waited = (Utc::now() - result.requested_at)
         .to_std()
         .unwrap_or_default();

@@ -1,11 +1,14 @@
 //! The Kafka consumer of the service's two inbound topics: assessment requests and LLM
-//! comparison callbacks.
+//! comparison callbacks. It polls, decodes, dispatches — a request to [`crate::intake`]
+//! (through [`requests`]), a poll's callbacks together to [`crate::callbacks`] —
+//! dead-letters, and commits offsets; what a request or a callback means is decided there.
 //!
 //! - The loop ([`run_consumer`]) takes what one poll has ready (up to [`POLL_MAX_MESSAGES`]
 //!   or [`POLL_WINDOW`]), handles its requests ([`requests`], several at once) and then its
-//!   callbacks together, one command per batch ([`callbacks`], [`routing`]), and stores each
+//!   callbacks together, one command per batch ([`crate::callbacks`]), and stores each
 //!   message's offset only once it is fully handled. Offsets are committed in the background.
-//! - A message that can never be handled goes to its dead-letter topic ([`dead_letter`]).
+//! - A message that can never be handled — one that cannot be decoded, or a request the
+//!   aggregate refuses for good — goes to its dead-letter topic ([`dead_letter`]).
 //! - A transient failure (database, content service, broker) retries the same work with
 //!   capped backoff ([`backoff`]) without storing the offset: the loop never spins and never
 //!   crashes.
@@ -16,12 +19,12 @@
 
 pub mod assignment_watch;
 pub mod backoff;
-pub mod callbacks;
 pub mod dead_letter;
 pub mod rebalance;
 pub mod requests;
-pub mod routing;
 
+use crate::callbacks::routing::InboundCallback;
+use crate::callbacks::CallbackHandler;
 use crate::config::ServiceSettings;
 use crate::content::client::ContentClient;
 use crate::intake::Intake;
@@ -32,8 +35,8 @@ use crate::store::{BatchCommandBus, RECORD_CONCURRENCY};
 use anyhow::Context;
 use assignment_watch::AssignmentWatch;
 use backoff::{until_done, Interrupted};
-use callbacks::CallbackHandler;
 use cj_aggregates::settings::ComparisonBudget;
+use cj_projections::contracts::decode_callback;
 use dead_letter::DeadLetters;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
@@ -95,11 +98,8 @@ pub async fn run_consumer(
             },
             dead_letters: dead_letters.clone(),
         },
-        callbacks: CallbackHandler {
-            pool,
-            bus,
-            dead_letters,
-        },
+        callbacks: CallbackHandler { pool, bus },
+        dead_letters,
     };
     let consumer: GroupConsumer = client_config::consumer(&settings.kafka)
         .create_with_context(AssignmentReport)
@@ -133,6 +133,8 @@ struct Handlers {
     request_topic: String,
     requests: RequestHandler,
     callbacks: CallbackHandler,
+    /// Where the callbacks that cannot be decoded go.
+    dead_letters: DeadLetters,
 }
 
 impl Handlers {
@@ -196,7 +198,8 @@ impl Handlers {
             store_offset(consumer, message);
         }
         if !callbacks.is_empty() {
-            self.callbacks.handle(&callbacks, shutdown).await?;
+            let decoded = self.decode_callbacks(&callbacks, shutdown).await?;
+            self.callbacks.record_poll(&decoded, shutdown).await?;
             for message in callbacks {
                 store_offset(consumer, message);
             }
@@ -213,6 +216,35 @@ impl Handlers {
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "looking at the consumer's assignment failed"),
         }
+    }
+
+    /// The poll's callback messages decoded, in order; those that cannot be decoded (or
+    /// converted to a report) are dead-lettered instead. [`Interrupted`] when shutdown cut a
+    /// dead-lettering retry short.
+    async fn decode_callbacks<M: Message + Sync>(
+        &self,
+        messages: &[&M],
+        shutdown: &CancellationToken,
+    ) -> Result<Vec<InboundCallback>, Interrupted> {
+        let mut callbacks = Vec::with_capacity(messages.len());
+        for message in messages {
+            let message: &M = message;
+            let decoded = decode_callback(message.payload().unwrap_or_default())
+                .map_err(|e| e.to_string())
+                .and_then(|envelope| {
+                    InboundCallback::from_envelope(&envelope).map_err(|e| e.to_string())
+                });
+            match decoded {
+                Ok(callback) => callbacks.push(callback),
+                Err(error) => {
+                    until_done(shutdown, "dead-lettering a callback", || {
+                        self.dead_letters.send(message, &error)
+                    })
+                    .await?
+                }
+            }
+        }
+        Ok(callbacks)
     }
 
     /// One request, retried until done; [`Interrupted`] when shutdown cut the retries short.

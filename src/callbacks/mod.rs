@@ -1,21 +1,30 @@
-//! Recording the callbacks of one poll: decode each (dead-lettering what cannot be decoded),
-//! group them by batch ([`super::routing`]), and record each batch's group with one
-//! `RecordCallbacks` command, several batches at once. Callbacks of comparisons no batch knows are orphans: counted,
-//! logged and dropped — never retried forever, never dead-lettered. Duplicates are the
-//! aggregate's business (it ignores them).
+//! Callbacks: the LLM Provider Service's comparison results become `RecordCallbacks`
+//! commands, one per batch. The beside-room of [`crate::intake`]: the consumer
+//! ([`crate::consumer`]) polls the callback topic, decodes each message (dead-lettering what
+//! cannot be decoded) and hands a poll's decoded callbacks here; everything after that —
+//! which batch each belongs to, what is an orphan, recording, retrying — is this module's.
+//!
+//! - [`routing`] — which batch each callback belongs to: the batch id the callback names,
+//!   else its correlation id looked up in the `cj_comparison_pairs` projection (one query
+//!   per poll); a callback found by neither is an orphan.
+//! - [`CallbackHandler::record_poll`] — each batch's group recorded with one
+//!   `RecordCallbacks` command, several batches at once, transient failures retried with
+//!   the consumer's capped backoff. Callbacks of comparisons no batch knows (unrouted, an
+//!   unregistered batch, or ids the aggregate rejects as `UnknownComparisons`) are orphans:
+//!   counted, logged and dropped — never retried forever, never dead-lettered. Duplicates
+//!   are the aggregate's business (it ignores them), so a redelivered poll is safe.
 
-use super::backoff::{until_done, Backoff, Interrupted};
-use super::dead_letter::DeadLetters;
-use super::routing::{self, InboundCallback};
+pub mod routing;
+
+use crate::consumer::backoff::{until_done, Backoff, Interrupted};
 use crate::metrics::metrics;
 use crate::store::{BatchCommandBus, CommandError, CommandMetadata, RECORD_CONCURRENCY};
 use chrono::Utc;
 use cj_aggregates::commands::{CallbackOutcome, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchError};
-use cj_projections::contracts::decode_callback;
 use futures::stream::{self, StreamExt};
-use rdkafka::message::Message;
+use routing::InboundCallback;
 use sqlx::PgPool;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -28,40 +37,21 @@ pub const ACTOR: &str = "callback-consumer";
 pub struct CallbackHandler {
     pub pool: PgPool,
     pub bus: Arc<BatchCommandBus>,
-    pub dead_letters: DeadLetters,
 }
 
 impl CallbackHandler {
-    /// Handles every callback message of a poll. [`Interrupted`] when shutdown cut a retry
-    /// short: then none of the messages may be marked done.
-    pub async fn handle<M: Message + Sync>(
+    /// Records the decoded callbacks of a poll. [`Interrupted`] when shutdown cut a retry
+    /// short: then none of the poll's messages may be marked done.
+    pub async fn record_poll(
         &self,
-        messages: &[&M],
+        callbacks: &[InboundCallback],
         shutdown: &CancellationToken,
     ) -> Result<(), Interrupted> {
-        let mut callbacks = Vec::with_capacity(messages.len());
-        for message in messages {
-            let message: &M = message;
-            let decoded = decode_callback(message.payload().unwrap_or_default())
-                .map_err(|e| e.to_string())
-                .and_then(|envelope| {
-                    InboundCallback::from_envelope(&envelope).map_err(|e| e.to_string())
-                });
-            match decoded {
-                Ok(callback) => callbacks.push(callback),
-                Err(error) => {
-                    until_done(shutdown, "dead-lettering a callback", || {
-                        self.dead_letters.send(message, &error)
-                    })
-                    .await?
-                }
-            }
-        }
         if callbacks.is_empty() {
             return Ok(());
         }
         let routed = until_done(shutdown, "routing callbacks", || async {
-            Ok(routing::route(&self.pool, &callbacks).await?)
+            Ok(routing::route(&self.pool, callbacks).await?)
         })
         .await?;
         for orphan in &routed.orphans {
