@@ -2,6 +2,9 @@
 //!
 //! # Layout
 //!
+//! - [`backoff`] — one capped doubling back-off type; the command bus's conflict retries,
+//!   the dispatcher's provider retries and the consumer's transient retries each name a
+//!   schedule of it.
 //! - [`bench`] — the benchmarks (`cj-assessment bench <name>`): each figure next to an
 //!   anchor measured in the same run.
 //! - [`cli`] — the command line: one subcommand per module under [`commands`]; `main.rs` only
@@ -37,6 +40,7 @@
 //! - The domain itself (the `CjBatch` aggregate, Bradley–Terry, pair planning, completion
 //!   policy, grading) lives in the `cj-aggregates` crate; read models in `cj-projections`.
 
+pub mod backoff;
 pub mod bench;
 pub mod cli;
 pub mod clock;
