@@ -25,6 +25,8 @@
 //! - [`harness`] — the service and its broker as child processes for fault tests and
 //!   benchmarks: `kill -9`, SIGTERM, restart, readiness probes, peak memory.
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
+//! - [`leader`] — the advisory-lock try the singletons ([`monitor`], [`outbox_relay`])
+//!   lead by, each under its own key.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
 //! - [`metrics_tap`] — a table-less projector that turns logged decisions into metrics.
@@ -53,6 +55,7 @@ pub mod harness;
 pub mod http;
 pub mod intake;
 pub mod kafka;
+pub mod leader;
 pub mod llm;
 pub mod llm_sim;
 pub mod metrics;
