@@ -2,6 +2,9 @@
 //!
 //! # Layout
 //!
+//! - [`backoff`] — one capped doubling back-off type; the command bus's conflict retries,
+//!   the dispatcher's provider retries and the consumer's transient retries each name a
+//!   schedule of it.
 //! - [`bench`] — the benchmarks (`cj-assessment bench <name>`): each figure next to an
 //!   anchor measured in the same run.
 //! - [`cli`] — the command line: one subcommand per module under [`commands`]; `main.rs` only
@@ -24,6 +27,8 @@
 //! - [`harness`] — the service and its broker as child processes for fault tests and
 //!   benchmarks: `kill -9`, SIGTERM, restart, readiness probes, peak memory.
 //! - [`http`] — liveness, readiness and Prometheus metrics routes; [`metrics`] declares them.
+//! - [`leader`] — the advisory-lock try the singletons ([`monitor`], [`outbox_relay`])
+//!   lead by, each under its own key.
 //! - [`llm`] — the comparison prompt and the LLM Provider Service client; [`llm_sim`] — a
 //!   simulated provider with the same HTTP contract (`cj-assessment llm-sim`).
 //! - [`metrics_tap`] — a table-less projector that turns logged decisions into metrics.
@@ -39,6 +44,7 @@
 //! - The domain itself (the `CjBatch` aggregate, Bradley–Terry, pair planning, completion
 //!   policy, grading) lives in the `cj-aggregates` crate; read models in `cj-projections`.
 
+pub mod backoff;
 pub mod bench;
 pub mod callbacks;
 pub mod cli;
@@ -52,6 +58,7 @@ pub mod harness;
 pub mod http;
 pub mod intake;
 pub mod kafka;
+pub mod leader;
 pub mod llm;
 pub mod llm_sim;
 pub mod metrics;

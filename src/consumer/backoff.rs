@@ -2,28 +2,24 @@
 //! broker down): the consumer waits longer after each failure of the same work, never spins,
 //! and wakes at once when shutdown is requested.
 
-use rand::Rng;
+use crate::backoff::Jitter;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// First pause after a failure: long enough not to hammer a dependency that just dropped.
-const FIRST: Duration = Duration::from_millis(100);
-/// Longest pause: an outage is noticed within this much of its end.
-const CAP: Duration = Duration::from_secs(10);
+/// The pause after each failure of the same work. The first step (100 ms) is long enough not
+/// to hammer a dependency that just dropped; the longest (10 s) means an outage is noticed
+/// within that much of its end. The pause is between half and all of the step (jitter
+/// spreads instances retrying against the same dependency).
+const RETRY_BACKOFF: crate::backoff::Backoff = crate::backoff::Backoff::new(
+    Duration::from_millis(100),
+    Duration::from_secs(10),
+    Jitter::Half,
+);
 
-#[derive(Debug, Clone)]
+/// The retries of one piece of work: how many failed since the last reset.
+#[derive(Debug, Clone, Default)]
 pub struct Backoff {
-    next: Duration,
     failures: u32,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            next: FIRST,
-            failures: 0,
-        }
-    }
 }
 
 impl Backoff {
@@ -36,13 +32,12 @@ impl Backoff {
         *self = Backoff::default();
     }
 
-    /// The next pause: between half and all of the current step (jitter spreads instances
-    /// retrying against the same dependency), then the step doubles up to the cap.
+    /// The next pause ([`RETRY_BACKOFF`] after as many doublings as failures so far); the
+    /// step doubles per failure up to the cap.
     pub fn next_pause(&mut self) -> Duration {
-        let step = self.next;
-        self.next = (self.next * 2).min(CAP);
+        let pause = RETRY_BACKOFF.delay(self.failures);
         self.failures += 1;
-        rand::thread_rng().gen_range(step / 2..=step)
+        pause
     }
 
     /// Sleeps the next pause; `false` when shutdown was requested instead.
@@ -91,12 +86,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pauses_grow_and_stay_below_the_cap() {
-        let mut backoff = Backoff::default();
-        let pauses: Vec<Duration> = (0..20).map(|_| backoff.next_pause()).collect();
-        assert!(pauses.iter().all(|p| *p <= CAP));
-        assert!(pauses[19] >= CAP / 2, "the pause reaches the cap's range");
-        assert!(pauses[0] <= FIRST);
+    fn steps_double_from_100_ms_to_10_s() {
+        let ms = Duration::from_millis;
+        let steps: Vec<Duration> = (0..10).map(|d| RETRY_BACKOFF.step(d)).collect();
+        let expected = [
+            100, 200, 400, 800, 1_600, 3_200, 6_400, 10_000, 10_000, 10_000,
+        ];
+        assert_eq!(steps, expected.map(ms));
+        assert_eq!(RETRY_BACKOFF.step(u32::MAX), ms(10_000));
+    }
+
+    #[test]
+    fn each_pause_is_between_half_and_all_of_its_step() {
+        for _ in 0..20 {
+            let mut backoff = Backoff::default();
+            for failures in 0..20 {
+                assert_eq!(backoff.failures(), failures);
+                let step = RETRY_BACKOFF.step(failures);
+                let pause = backoff.next_pause();
+                assert!(step / 2 <= pause && pause <= step, "{pause:?} for {step:?}");
+            }
+            backoff.reset();
+            assert_eq!(backoff.failures(), 0);
+            assert!(backoff.next_pause() <= Duration::from_millis(100));
+        }
     }
 
     #[tokio::test]

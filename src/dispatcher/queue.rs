@@ -5,6 +5,7 @@
 //! only on rows still held. Times come from the injected clock, passed in as `now`.
 
 use super::lease::LeaseSettings;
+use crate::backoff::{Backoff, Jitter};
 use chrono::{DateTime, Utc};
 use cj_aggregates::settings::LlmSettings;
 use sqlx::types::Json;
@@ -199,17 +200,18 @@ impl Marker {
     }
 }
 
-/// First back-off after a retryable failure; it doubles per attempt up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// A provider down for long is asked about once a minute per comparison.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The pause before retrying a comparison: a quarter second after the first retryable
+/// failure, doubling per attempt up to a minute (a provider down for long is asked about
+/// once a minute per comparison). Not jittered.
+const RETRY_BACKOFF: Backoff = Backoff::new(
+    Duration::from_millis(250),
+    Duration::from_secs(60),
+    Jitter::None,
+);
 
 /// The pause before the next try after `attempts` failed ones.
 pub fn backoff(attempts: i32) -> Duration {
-    let doublings = attempts.saturating_sub(1).clamp(0, 16) as u32;
-    FIRST_BACKOFF
-        .saturating_mul(1 << doublings)
-        .min(MAX_BACKOFF)
+    RETRY_BACKOFF.delay(attempts.saturating_sub(1).clamp(0, 16) as u32)
 }
 
 #[cfg(test)]
@@ -218,10 +220,16 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_a_quarter_second_up_to_a_minute() {
-        assert_eq!(backoff(1), Duration::from_millis(250));
-        assert_eq!(backoff(2), Duration::from_millis(500));
-        assert_eq!(backoff(3), Duration::from_secs(1));
-        assert_eq!(backoff(40), MAX_BACKOFF);
-        assert_eq!(backoff(0), FIRST_BACKOFF);
+        let ms = Duration::from_millis;
+        let delays: Vec<Duration> = (1..=10).map(backoff).collect();
+        let expected = [
+            250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000,
+        ];
+        assert_eq!(delays, expected.map(ms));
+        assert_eq!(backoff(40), ms(60_000));
+        assert_eq!(backoff(i32::MAX), ms(60_000));
+        assert_eq!(backoff(0), ms(250));
+        assert_eq!(backoff(-3), ms(250));
+        assert_eq!(backoff(7), backoff(7), "not jittered");
     }
 }

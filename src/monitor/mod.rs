@@ -15,6 +15,7 @@
 pub mod sweep;
 
 use crate::clock::Clock;
+use crate::leader::try_advisory_lock;
 use crate::metrics::{metrics, LEADER_MONITOR};
 use crate::store::command_bus::BatchCommandBus;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -92,9 +93,7 @@ pub async fn run_monitor(
 /// could take over. Closing the connection ([`release`]) frees the lock.
 pub async fn try_take_lock(pool: &PgPool) -> Option<PgConnection> {
     let mut connection = pool.acquire().await.ok()?;
-    let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(MONITOR_LOCK_KEY)
-        .fetch_one(&mut *connection)
+    let taken = try_advisory_lock(&mut connection, MONITOR_LOCK_KEY)
         .await
         .ok()?;
     taken.then(|| connection.detach())

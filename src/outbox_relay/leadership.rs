@@ -2,6 +2,7 @@
 //! own publishes; the others wait and try again. The lock lives as long as the connection,
 //! so a relay that dies (or loses its database connection) frees it for the next one.
 
+use crate::leader::try_advisory_lock;
 use sqlx::{PgConnection, PgPool};
 
 /// The advisory lock key of the outbox relay ("cjoutbox" in ASCII). Other singletons (the
@@ -12,9 +13,6 @@ pub const RELAY_LOCK_KEY: i64 = 0x636a_6f75_7462_6f78;
 pub async fn try_lead(pool: &PgPool) -> sqlx::Result<Option<PgConnection>> {
     // Detached: the connection never returns to the pool still holding the lock.
     let mut conn = pool.acquire().await?.detach();
-    let led: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(RELAY_LOCK_KEY)
-        .fetch_one(&mut conn)
-        .await?;
+    let led = try_advisory_lock(&mut conn, RELAY_LOCK_KEY).await?;
     Ok(led.then_some(conn))
 }

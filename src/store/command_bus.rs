@@ -17,6 +17,7 @@ use super::aggregate_cache::{AggregateCache, CachedBatch};
 use super::batch_locks::BatchLocks;
 use super::event_append::{append_events, AppendError};
 use super::metadata::CommandMetadata;
+use crate::backoff::{Backoff, Jitter};
 use crate::metrics::metrics;
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::upcasting::upcasters;
@@ -24,7 +25,6 @@ use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
-use rand::Rng;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,10 +41,14 @@ pub const RECORD_CONCURRENCY: usize = 8;
 /// exhausted only under pathological contention.
 pub const MAX_ATTEMPTS: u32 = 12;
 
-/// First back-off ceiling; it doubles per attempt up to [`MAX_BACKOFF`]. The delay is
-/// drawn uniformly below the ceiling (full jitter) so racers spread out.
-const BASE_BACKOFF: Duration = Duration::from_millis(2);
-const MAX_BACKOFF: Duration = Duration::from_millis(100);
+/// The pause after a conflict: a ceiling of 2 ms that doubles per attempt (attempt `n`,
+/// counted from 1, waits at most `2 ms * 2^n`) up to 100 ms. The delay is drawn uniformly below the ceiling
+/// (full jitter) so racers spread out.
+const CONFLICT_BACKOFF: Backoff = Backoff::new(
+    Duration::from_millis(2),
+    Duration::from_millis(100),
+    Jitter::Full,
+);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -165,7 +169,7 @@ impl BatchCommandBus {
                     self.conflict_retries.fetch_add(1, Ordering::Relaxed);
                     metrics().aggregate_conflict_retries.inc();
                     behind = Some(current);
-                    tokio::time::sleep(backoff(attempt)).await;
+                    tokio::time::sleep(CONFLICT_BACKOFF.delay(attempt)).await;
                 }
                 // Whether the insert committed is unknown: the state is not kept, and the
                 // next command reloads the log.
@@ -244,22 +248,27 @@ fn store_error(error: AggregateError<CjBatchError>) -> CommandError {
     }
 }
 
-/// A random pause below the attempt's ceiling.
-fn backoff(attempt: u32) -> Duration {
-    let ceiling = BASE_BACKOFF
-        .saturating_mul(1 << attempt.min(16))
-        .min(MAX_BACKOFF);
-    rand::thread_rng().gen_range(Duration::ZERO..=ceiling)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn backoff_stays_below_its_ceiling() {
+    fn conflict_backoff_doubles_from_4_ms_to_100_ms_with_full_jitter() {
+        let ms = Duration::from_millis;
+        let ceilings: Vec<Duration> = (1..=MAX_ATTEMPTS)
+            .map(|attempt| CONFLICT_BACKOFF.step(attempt))
+            .collect();
+        let expected = [4, 8, 16, 32, 64, 100, 100, 100, 100, 100, 100, 100].map(ms);
+        assert_eq!(ceilings, expected);
+        assert_eq!(CONFLICT_BACKOFF.step(40), ms(100));
         for attempt in 1..40 {
-            assert!(backoff(attempt) <= MAX_BACKOFF);
+            for _ in 0..20 {
+                assert!(CONFLICT_BACKOFF.delay(attempt) <= CONFLICT_BACKOFF.step(attempt));
+            }
         }
+        assert!(
+            (0..200).any(|_| CONFLICT_BACKOFF.delay(6) < ms(50)),
+            "jitter reaches below half the ceiling"
+        );
     }
 }
