@@ -10,7 +10,7 @@
 //!   its comparisons against similar essays" as "sits near them", so the scale spreads and
 //!   SEs understate the error. Measured in `simulate` (38 and 308 essays, `docs/quality.md`):
 //!   with the reference estimator the planner's SSR overstates the true reliability by
-//!   +.15 to +.27 and grade probabilities are overconfident (calibration error .23–.35);
+//!   +.15 to +.23 and grade probabilities are overconfident (calibration error .23–.36);
 //!   with this one the SSR is within .03 of the truth from 10 comparisons per essay and the
 //!   calibration error is .04 at 38 essays, .09 at 308.
 //! - [`Estimator::Sirt`]: the field's reference, R's `sirt::btm` (ε-adjusted, see
@@ -154,8 +154,7 @@ pub fn fit(
     })
 }
 
-/// The reference estimator's fit (what every batch's reliability report reads).
-pub fn fit_reference(essay_count: usize, comparisons: &[Comparison]) -> ScaleFit {
+fn fit_reference(essay_count: usize, comparisons: &[Comparison]) -> ScaleFit {
     let fitted = reference::fit(essay_count, comparisons, &ReferenceOptions::default());
     let ssr = fitted.ssr();
     let separation = fitted.separation();

@@ -90,6 +90,6 @@ pub fn summary(event: &CjBatchEvent) -> String {
 }
 
 /// A statistic with three decimals, or "n/a".
-fn figure(value: Option<f64>) -> String {
+pub fn figure(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"))
 }

@@ -21,7 +21,7 @@ use cj_aggregates::stats::components::connected_components;
 use cj_aggregates::stats::misfit::{flag_misfits, judge_fits};
 use cj_aggregates::stats::reference::{self, ReferenceOptions};
 use cj_aggregates::stats::split_half::{split_half, DEFAULT_SEED, DEFAULT_SPLITS};
-use cj_aggregates::stats::{order_effect, reliability};
+use cj_aggregates::stats::{finite, order_effect, reliability};
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
@@ -100,11 +100,6 @@ struct Scores {
     outfits: Vec<Option<f64>>,
     counts: Vec<Option<u32>>,
     wins: Vec<Option<f64>>,
-}
-
-/// A JSON number, or null for NaN/∞ (a fit statistic with no variance behind it).
-fn finite(value: f64) -> Option<f64> {
-    value.is_finite().then_some(value)
 }
 
 /// The whole fit as JSON.

@@ -3,6 +3,7 @@
 //! how far behind each projector is, and the scored batch's reliability (the figures come
 //! from the projections).
 
+use super::event_summary::figure;
 use crate::cli::{block_on, DatabaseArgs};
 use crate::store::database::connect_and_migrate;
 use anyhow::Context;
@@ -80,11 +81,6 @@ projector lag    {}
         lags.join(", "),
         reliability(row)
     )
-}
-
-/// A statistic with three decimals, or "n/a".
-fn figure(value: Option<f64>) -> String {
-    value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"))
 }
 
 /// A count, or "n/a".

@@ -1,6 +1,8 @@
 //! Agreement between what a batch decided and the hidden truth: rank correlations, grade
 //! agreement and the calibration error of grade probabilities.
 
+use cj_aggregates::stats::reliability::pearson;
+
 /// Ranks (1-based, ties averaged) of the values.
 fn average_ranks(values: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
@@ -19,18 +21,6 @@ fn average_ranks(values: &[f64]) -> Vec<f64> {
         start = end + 1;
     }
     ranks
-}
-
-fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
-    let n = x.len() as f64;
-    if x.len() < 2 {
-        return None;
-    }
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
-    (vx > 0.0 && vy > 0.0).then(|| cov / (vx * vy).sqrt())
 }
 
 /// Spearman's ρ (Pearson correlation of average ranks).

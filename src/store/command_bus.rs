@@ -205,8 +205,8 @@ impl BatchCommandBus {
             .with_label_values(&["catch_up"])
             .inc();
         for logged in newer {
+            state.sequence = usize::try_from(logged.sequence).unwrap_or(state.sequence);
             state.batch.apply(logged.event);
-            state.sequence += 1;
         }
         Ok(state)
     }

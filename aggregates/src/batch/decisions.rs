@@ -5,7 +5,6 @@
 use super::handlers::Draft;
 use super::{CjBatch, ComparisonResult};
 use crate::bradley_terry;
-use crate::commands::Position;
 use crate::completion::{self, ComparisonProgress, Decision, Stability};
 use crate::events::{
     BatchCompleted, BatchFailed, BatchScored, CjBatchEvent, ComparisonPurpose, ComparisonRetried,
@@ -20,7 +19,7 @@ use crate::scale::{self, Estimator, ScaleFit};
 use crate::settings::{BatchSettings, PairingStrategy};
 use crate::stats::audit::{audit, AuditInput};
 use crate::stats::split_half::{DEFAULT_SEED as SPLIT_SEED, DEFAULT_SPLITS};
-use crate::stats::Comparison;
+use crate::stats::{finite, Comparison};
 use crate::status::{BatchState, UploadStatus};
 use serde_json::{json, Map, Value};
 
@@ -86,13 +85,10 @@ impl CjBatch {
         self.comparisons
             .iter()
             .filter_map(|c| {
-                let ComparisonResult::Won(winner) = c.result else {
-                    return None;
-                };
                 Some(Comparison {
                     first: c.essay_a,
                     second: c.essay_b,
-                    first_won: if winner == Position::A { 1.0 } else { 0.0 },
+                    first_won: c.first_won()?,
                     judge: c.judge,
                 })
             })
@@ -101,29 +97,26 @@ impl CjBatch {
 
     /// Every essay on the batch's scale, fitted by its estimator on the verdicts so far.
     pub fn fit(&self) -> ScaleFit {
-        let settings = self.settings();
-        scale::fit(
-            settings.estimator,
-            settings.bt_alpha,
-            self.essays.len(),
-            &self.scale_comparisons(),
-        )
+        self.fit_with(self.settings().estimator, &self.scale_comparisons())
     }
 
-    /// The fit the planner chooses pairs by: the batch's, except that a batch scored with
-    /// the reference estimator is planned on the regularised one — pairing on unshrunk
-    /// scores chases noise (ρ .77 instead of .86 at 10 comparisons per essay in `simulate`).
+    /// The fit the planner chooses pairs by (and stability is judged on): the batch's,
+    /// except that a batch scored with the reference estimator is planned on the
+    /// regularised one — pairing on unshrunk scores chases noise (docs/quality.md).
     fn planning_fit(&self) -> ScaleFit {
-        let settings = self.settings();
-        let estimator = match settings.estimator {
+        let estimator = match self.settings().estimator {
             Estimator::Sirt => Estimator::Regularised,
             other => other,
         };
+        self.fit_with(estimator, &self.scale_comparisons())
+    }
+
+    fn fit_with(&self, estimator: Estimator, comparisons: &[Comparison]) -> ScaleFit {
         scale::fit(
             estimator,
-            settings.bt_alpha,
+            self.settings().bt_alpha,
             self.essays.len(),
-            &self.scale_comparisons(),
+            comparisons,
         )
     }
 
@@ -478,12 +471,12 @@ impl Draft {
     /// status can never be COMPLETE_* while the state is not COMPLETED.
     pub(super) fn finalize(&mut self, trigger: CompletionTrigger) {
         let batch = &self.batch;
-        let fit = batch.fit();
-        let ranks = fit.ranks();
         let comparisons = batch.scale_comparisons();
+        let fit = batch.fit_with(batch.settings().estimator, &comparisons);
+        let ranks = fit.ranks();
         let reference = match fit.estimator {
             Estimator::Sirt => fit.clone(),
-            _ => scale::fit_reference(batch.essays.len(), &comparisons),
+            _ => batch.fit_with(Estimator::Sirt, &comparisons),
         };
         let (reliability, misfitting) = batch.reliability(&fit, &reference, &comparisons);
         let calibration = match trigger {
@@ -601,11 +594,6 @@ fn wave_toward_target(
     let one_matching = u32::try_from(essays / 2).unwrap_or(u32::MAX).max(1);
     fit.and_then(|fit| completion::verdicts_to_reach_target(settings, progress.successful, fit.ssr))
         .map_or(u32::MAX, |needed| needed.max(one_matching))
-}
-
-/// A figure for an event: `None` for NaN or ∞ (JSON has no such numbers).
-fn finite(value: f64) -> Option<f64> {
-    value.is_finite().then_some(value)
 }
 
 fn pair_record(comparison: &super::BatchComparison) -> PairRecord {

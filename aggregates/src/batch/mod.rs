@@ -58,6 +58,16 @@ pub struct BatchComparison {
 }
 
 impl BatchComparison {
+    /// The outcome from the first-shown essay's (A's) side: 1 when A won, 0 when B won,
+    /// `None` without a verdict.
+    pub fn first_won(&self) -> Option<f64> {
+        match self.result {
+            ComparisonResult::Won(Position::A) => Some(1.0),
+            ComparisonResult::Won(Position::B) => Some(0.0),
+            _ => None,
+        }
+    }
+
     /// (winner, loser) essay indices of a successful comparison.
     pub fn verdict(&self) -> Option<(usize, usize)> {
         match self.result {
@@ -128,13 +138,10 @@ impl CjBatch {
     /// judge and the order effect are computed from.
     pub fn verdicts(&self) -> impl Iterator<Item = Verdict> + '_ {
         self.comparisons.iter().filter_map(|comparison| {
-            let ComparisonResult::Won(winner) = comparison.result else {
-                return None;
-            };
             Some(Verdict {
+                first_won: comparison.first_won()?,
                 first: self.essays[comparison.essay_a].essay_id.clone(),
                 second: self.essays[comparison.essay_b].essay_id.clone(),
-                first_won: if winner == Position::A { 1.0 } else { 0.0 },
                 judge: self
                     .judge_of(comparison)
                     .cloned()

@@ -30,6 +30,12 @@ pub mod split_half;
 
 use serde::{Deserialize, Serialize};
 
+/// A figure for JSON: `None` for NaN or ∞ (JSON has no such numbers, and serde_json writes
+/// them as null, which does not read back into an `f64`).
+pub fn finite(value: f64) -> Option<f64> {
+    value.is_finite().then_some(value)
+}
+
 /// One judged comparison between the item shown (or listed) first and the second one.
 ///
 /// `first_won` is the observed outcome from the first item's point of view, in [0, 1]: 1 when
