@@ -4,7 +4,8 @@
 //!
 //! - [`backoff`] — one capped doubling back-off type; the command bus's conflict retries,
 //!   the dispatcher's provider retries and the consumer's transient retries each name a
-//!   schedule of it.
+//!   schedule of it. [`retry`] — work retried until done or shutdown (`until_done`,
+//!   `Retries`, `Interrupted`), shared by the consumer and the callbacks' room.
 //! - [`bench`] — the benchmarks (`cj-assessment bench <name>`): each figure next to an
 //!   anchor measured in the same run.
 //! - [`cli`] — the command line: one subcommand per module under [`commands`]; `main.rs` only
@@ -66,6 +67,7 @@ pub mod metrics_tap;
 pub mod monitor;
 pub mod outbox_relay;
 pub mod registry;
+pub mod retry;
 pub mod runner;
 pub mod simulation;
 pub mod store;

@@ -16,8 +16,8 @@
 
 pub mod routing;
 
-use crate::consumer::backoff::{until_done, Backoff, Interrupted};
 use crate::metrics::metrics;
+use crate::retry::{until_done, Interrupted, Retries};
 use crate::store::{BatchCommandBus, CommandError, CommandMetadata, RECORD_CONCURRENCY};
 use chrono::Utc;
 use cj_aggregates::commands::{CallbackOutcome, RecordCallbacks};
@@ -84,7 +84,7 @@ impl CallbackHandler {
     ) -> Result<(), Interrupted> {
         let first = &group[0];
         let metadata = CommandMetadata::new(first.correlation_id, ACTOR).caused_by(first.event_id);
-        let mut backoff = Backoff::default();
+        let mut backoff = Retries::default();
         let mut dropped_unknown = false;
         loop {
             let command = CjBatchCommand::RecordCallbacks(RecordCallbacks {

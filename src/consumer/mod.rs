@@ -18,7 +18,6 @@
 //!   its offsets, commit, return.
 
 pub mod assignment_watch;
-pub mod backoff;
 pub mod dead_letter;
 pub mod rebalance;
 pub mod requests;
@@ -31,10 +30,10 @@ use crate::intake::Intake;
 use crate::kafka::client_config;
 use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
+use crate::retry::{until_done, Interrupted};
 use crate::store::{BatchCommandBus, RECORD_CONCURRENCY};
 use anyhow::Context;
 use assignment_watch::AssignmentWatch;
-use backoff::{until_done, Interrupted};
 use cj_aggregates::settings::ComparisonBudget;
 use cj_projections::contracts::decode_callback;
 use dead_letter::DeadLetters;

@@ -18,18 +18,18 @@ const RETRY_BACKOFF: crate::backoff::Backoff = crate::backoff::Backoff::new(
 
 /// The retries of one piece of work: how many failed since the last reset.
 #[derive(Debug, Clone, Default)]
-pub struct Backoff {
+pub struct Retries {
     failures: u32,
 }
 
-impl Backoff {
-    /// Failures since the last [`Backoff::reset`].
+impl Retries {
+    /// Failures since the last [`Retries::reset`].
     pub fn failures(&self) -> u32 {
         self.failures
     }
 
     pub fn reset(&mut self) {
-        *self = Backoff::default();
+        *self = Retries::default();
     }
 
     /// The next pause ([`RETRY_BACKOFF`] after as many doublings as failures so far); the
@@ -67,7 +67,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
-    let mut backoff = Backoff::default();
+    let mut backoff = Retries::default();
     loop {
         match attempt().await {
             Ok(done) => return Ok(done),
@@ -99,7 +99,7 @@ mod tests {
     #[test]
     fn each_pause_is_between_half_and_all_of_its_step() {
         for _ in 0..20 {
-            let mut backoff = Backoff::default();
+            let mut backoff = Retries::default();
             for failures in 0..20 {
                 assert_eq!(backoff.failures(), failures);
                 let step = RETRY_BACKOFF.step(failures);
@@ -116,7 +116,7 @@ mod tests {
     async fn shutdown_interrupts_a_pause() {
         let shutdown = CancellationToken::new();
         shutdown.cancel();
-        let mut backoff = Backoff::default();
+        let mut backoff = Retries::default();
         for _ in 0..10 {
             backoff.next_pause();
         }
