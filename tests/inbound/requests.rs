@@ -119,13 +119,19 @@ async fn a_request_delivered_twice_registers_one_batch() {
     let request = request(&borrowed(&essays), None);
     inbound.produce_request(&request).await;
     inbound.produce_request(&request).await;
-    // A later request with the same key lands on the same partition: once it is registered,
-    // both deliveries before it have been handled.
+    // A later request with the same key lands on the same partition: once its wave is
+    // planned, both deliveries before it have been taken from the partition. Requests of
+    // different batches in one poll are handled concurrently, so the marker can finish
+    // before the request's own first wave: wait for that too (a duplicate handled later
+    // still changes nothing, which is what the counts below check).
     let mut marker = crate::harness::request(&borrowed(&essays), None);
     marker["data"]["entity_id"] = request["data"]["entity_id"].clone();
     inbound.produce_request(&marker).await;
     inbound
         .wait_for_event(batch_of(&marker), "the marker batch", is_wave_planned)
+        .await;
+    inbound
+        .wait_for_event(batch_of(&request), "the request's batch", is_wave_planned)
         .await;
 
     let events = inbound.events(batch_of(&request)).await;
