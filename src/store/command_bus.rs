@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn conflict_backoff_doubles_from_4_ms_to_100_ms_with_full_jitter() {
         let ms = Duration::from_millis;
-        let ceilings: Vec<Duration> = (1..=MAX_ATTEMPTS)
+        let ceilings: Vec<Duration> = (1..=12)
             .map(|attempt| CONFLICT_BACKOFF.step(attempt))
             .collect();
         let expected = [4, 8, 16, 32, 64, 100, 100, 100, 100, 100, 100, 100].map(ms);
