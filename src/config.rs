@@ -4,7 +4,7 @@
 
 use crate::http::auth::AuthSettings;
 use crate::kafka::properties::{KafkaProperties, PropertiesError};
-use cj_projections::contracts::topics;
+use cj_contracts::topics;
 use clap::Args;
 use rdkafka::ClientConfig;
 use std::net::SocketAddr;

@@ -252,7 +252,7 @@ impl Metrics {
         ] {
             self.failed_comparisons.with_label_values(&[reason]);
         }
-        for state in cj_aggregates::status::BatchState::ALL {
+        for state in cj_aggregates::batch::status::BatchState::ALL {
             self.batch_state.with_label_values(&[state.as_str()]);
         }
         for outcome in ["completed", "failed"] {

@@ -8,7 +8,7 @@
 
 use crate::metrics::metrics;
 use async_trait::async_trait;
-use cj_aggregates::events::BatchScored;
+use cj_aggregates::batch::events::BatchScored;
 use cj_aggregates::CjBatchEvent;
 use cj_projections::batch_states::reliability_of;
 use cj_projections::log::LoggedEvent;
@@ -69,7 +69,10 @@ impl Projection for MetricsTap {
                     let mut last = self.last_fit.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(previous) = last.insert(logged.batch_id, fit.scores.clone()) {
                         m.score_stability_changes.observe(
-                            cj_aggregates::completion::max_score_change(&fit.scores, &previous),
+                            cj_aggregates::batch::completion::max_score_change(
+                                &fit.scores,
+                                &previous,
+                            ),
                         );
                     }
                 }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use cj_aggregates::events::BatchScored;
+use cj_aggregates::batch::events::BatchScored;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use support::http::{get_json, serve};
 use support::service::{reader_token, test_api};

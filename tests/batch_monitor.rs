@@ -5,8 +5,8 @@
 mod support;
 
 use chrono::{Duration, Utc};
-use cj_aggregates::commands::{Position, RecordCallbacks};
-use cj_aggregates::events::{ComparisonRecorded, WavePlanned};
+use cj_aggregates::batch::commands::{Position, RecordCallbacks};
+use cj_aggregates::batch::events::{ComparisonRecorded, WavePlanned};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::judge::JudgeId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};

@@ -6,7 +6,7 @@
 
 mod support;
 
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::content::client::ContentClient;
 use cj_assessment::runner::assignment::{essay_text, register_assignment};
 use serde_json::Value;
@@ -141,7 +141,7 @@ async fn a_request_from_a_stock_client_ends_as_both_completion_events() {
     assert_eq!(rich["value"]["correlation_id"], correlation_id.as_str());
     assert_eq!(
         thin["value"]["event_type"],
-        cj_projections::contracts::topics::CJ_ASSESSMENT_COMPLETED,
+        cj_contracts::topics::CJ_ASSESSMENT_COMPLETED,
         "event_type names the contract's topic, whatever the deployment calls it"
     );
     let summary = &thin["value"]["data"]["processing_summary"];

@@ -5,7 +5,7 @@
 
 mod support;
 
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::cli::LogFormat;
 use cj_assessment::commands::run_eng5::{run_once, RunArgs};
 use cj_assessment::harness::service_process::{ServiceLaunch, ServiceProcess};

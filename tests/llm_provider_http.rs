@@ -10,7 +10,7 @@ use cj_assessment::llm::client::{LlmProviderClient, ProviderError};
 use cj_assessment::llm::prompt::{render, PromptParts};
 use cj_assessment::llm_sim::judge::TextJudge;
 use cj_assessment::llm_sim::server::{router, CallbackSink, SimulatorSettings};
-use cj_projections::contracts::{
+use cj_contracts::{
     decode_callback, CjRequestType, ComparisonOverrides, ComparisonRequestMetadata,
     LlmComparisonRequest,
 };

@@ -4,10 +4,12 @@
 
 mod support;
 
-use cj_aggregates::events::{BatchScored, JudgeReliability, OrderEffectFigure, ReliabilityReport};
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::batch::events::{
+    BatchScored, JudgeReliability, OrderEffectFigure, ReliabilityReport,
+};
 use cj_aggregates::judge::JudgeId;
-use cj_aggregates::scale::Estimator;
+use cj_aggregates::stats::grade_scale::GradeScale;
+use cj_aggregates::stats::scale::Estimator;
 use cj_assessment::metrics::metrics;
 use cj_assessment::metrics_tap::{record_reliability, MetricsTap};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;

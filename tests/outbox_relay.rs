@@ -15,7 +15,7 @@ use cj_assessment::metrics::metrics;
 use cj_assessment::outbox_relay::{rows, run_outbox_relay, OutboxRelay};
 use cj_assessment::simulation::driver::BatchRun;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
-use cj_projections::contracts::{
+use cj_contracts::{
     topics, AssessmentResultV1, CjAssessmentCompletedV1, EventEnvelope, ResourceConsumptionV1,
 };
 use cj_projections::outbox::MessageKind;

@@ -3,7 +3,7 @@
 
 mod support;
 
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_aggregates::CjBatchEvent;
 use cj_assessment::content::client::ContentClient;
 use cj_assessment::kafka::producer::Publisher;

@@ -3,7 +3,7 @@
 //! than random pairs, and the grade probabilities are calibrated. Also: the demo as the
 //! README runs it.
 
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::commands::simulate::{simulate, SimulateArgs};
 use std::process::Command;
 

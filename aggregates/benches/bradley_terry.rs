@@ -2,8 +2,8 @@
 //! criterion: `cargo bench -p cj-aggregates --bench bradley_terry`. `cj-assessment bench
 //! bt-fit` times the same fit next to choix in one run.
 
-use cj_aggregates::bradley_terry::{fit, DEFAULT_ALPHA};
-use cj_aggregates::synthetic_outcomes::simulated_outcomes;
+use cj_aggregates::stats::bradley_terry::{fit, DEFAULT_ALPHA};
+use cj_aggregates::stats::synthetic_outcomes::simulated_outcomes;
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -4,7 +4,7 @@
 //! (`seconds` times the fit alone), or `{"error": "..."}` for a line that cannot be fitted.
 //! Used by `scripts/crosscheck_choix.py` to compare against choix in one process.
 
-use cj_aggregates::bradley_terry::{fit, Outcome, DEFAULT_ALPHA};
+use cj_aggregates::stats::bradley_terry::{fit, Outcome, DEFAULT_ALPHA};
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, BufWriter, Write};
 use std::time::Instant;

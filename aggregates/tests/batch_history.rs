@@ -4,9 +4,9 @@
 
 mod support;
 
+use cj_aggregates::batch::commands::{Finalize, ForceRecovery, Position};
+use cj_aggregates::batch::status::{BatchState, UploadStatus};
 use cj_aggregates::batch::ComparisonResult;
-use cj_aggregates::commands::{Finalize, ForceRecovery, Position};
-use cj_aggregates::status::{BatchState, UploadStatus};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchEvent};
 use cqrs_es::Aggregate;
 use proptest::prelude::*;

@@ -2,10 +2,10 @@
 
 mod support;
 
-use cj_aggregates::commands::{Finalize, ForceRecovery, Position};
-use cj_aggregates::events::*;
+use cj_aggregates::batch::commands::{Finalize, ForceRecovery, Position};
+use cj_aggregates::batch::events::*;
+use cj_aggregates::batch::status::{BatchState, UploadStatus};
 use cj_aggregates::judge::{JudgeId, Verdict};
-use cj_aggregates::status::{BatchState, UploadStatus};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::test::TestFramework;
 use support::*;
@@ -578,7 +578,7 @@ fn a_scored_batch_reports_its_reliability_with_the_reference_estimator() {
     let reliability = scored.reliability.as_ref().expect("a reliability report");
     assert_eq!(
         reliability.estimator,
-        cj_aggregates::scale::Estimator::Regularised
+        cj_aggregates::stats::scale::Estimator::Regularised
     );
     let split = reliability.split_half.as_ref().expect("split halves");
     assert_eq!(
@@ -596,9 +596,9 @@ fn a_scored_batch_reports_its_reliability_with_the_reference_estimator() {
         .all(|e| e.comparisons == 0 || e.infit.is_some()));
     // And the report survives the log: what is stored decodes to what was decided
     let stored = serde_json::to_value(CjBatchEvent::BatchScored(scored.clone())).unwrap();
-    let decoded = cj_aggregates::upcasting::decode_event(
+    let decoded = cj_aggregates::batch::upcasting::decode_event(
         "BatchScored",
-        cj_aggregates::events::ESTIMATOR_EVENT_VERSION,
+        cj_aggregates::batch::events::ESTIMATOR_EVENT_VERSION,
         &stored,
     )
     .unwrap();

@@ -4,7 +4,7 @@
 //!
 //! The decoders promise never to panic, whatever the bytes. For an accepted message the
 //! checks go on with what the consumers do next, as far as it is pure code in
-//! `cj-projections` / `cj-aggregates` (the root crate is left out: it builds rdkafka's C
+//! `cj-contracts` / `cj-aggregates` (the root crate is left out: it builds rdkafka's C
 //! library): the request intake's batch id, budget, essay ids, course code and LLM
 //! settings; the callback's `to_report()`, its routing hint and latency; and that what was
 //! decoded survives the JSON of the event store and of re-publication unchanged. Any panic
@@ -13,12 +13,12 @@
 pub mod mutate;
 
 use chrono::Utc;
-use cj_aggregates::commands::CallbackOutcome;
+use cj_aggregates::batch::commands::CallbackOutcome;
 use cj_aggregates::ids::{BatchId, EssayId};
-use cj_aggregates::settings::{BatchSettings, ComparisonBudget};
-use cj_projections::contracts::callback::CONFIDENCE_RANGE;
-use cj_projections::contracts::request::{MAX_ASSIGNMENT_ID_LEN, MAX_TEMPERATURE};
-use cj_projections::contracts::{
+use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
+use cj_contracts::callback::CONFIDENCE_RANGE;
+use cj_contracts::request::{MAX_ASSIGNMENT_ID_LEN, MAX_TEMPERATURE};
+use cj_contracts::{
     decode_callback, decode_request, CourseCode, DecodeError, EventEnvelope, LlmComparisonResultV1,
     RequestEnvelope, MAX_MESSAGE_BYTES,
 };
@@ -47,7 +47,7 @@ pub fn request_sample() -> Value {
 }
 
 /// A callback sample (`data` only) wrapped in the envelope it travels in on Kafka, as
-/// `projections/tests/common/mod.rs` `callback_envelope()` wraps it.
+/// `contracts/tests/common/mod.rs` `callback_envelope()` wraps it.
 pub fn callback_sample(data: &str) -> Value {
     let mut envelope = request_sample();
     envelope["event_type"] = "huleedu.llm_provider.comparison_result.v1".into();

@@ -11,8 +11,8 @@ use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
 use chrono::{DateTime, Utc};
-use cj_aggregates::events::BatchScored;
-use cj_aggregates::status::{BatchState, UploadStatus};
+use cj_aggregates::batch::events::BatchScored;
+use cj_aggregates::batch::status::{BatchState, UploadStatus};
 use cj_aggregates::CjBatchEvent;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -310,14 +310,14 @@ fn missing_row(logged: &LoggedEvent) -> ProjectionError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cj_aggregates::events::{
+    use cj_aggregates::batch::events::{
         BatchCompleted, EssayScore, JudgeReliability, OrderEffectFigure, PairsSubmitted,
         ReliabilityReport, SplitHalfFigure,
     };
-    use cj_aggregates::grade_scale::GradeScale;
     use cj_aggregates::ids::{CorrelationId, EssayId};
     use cj_aggregates::judge::JudgeId;
-    use cj_aggregates::scale::Estimator;
+    use cj_aggregates::stats::grade_scale::GradeScale;
+    use cj_aggregates::stats::scale::Estimator;
     use cj_aggregates::stats::split_half::SplitBy;
     use uuid::Uuid;
 
@@ -348,7 +348,7 @@ mod tests {
     }
 
     fn scored(reliability: Option<ReliabilityReport>) -> CjBatchEvent {
-        CjBatchEvent::BatchScored(cj_aggregates::events::BatchScored {
+        CjBatchEvent::BatchScored(cj_aggregates::batch::events::BatchScored {
             essays: vec![essay("a", true), essay("b", false), essay("c", true)],
             ssr: Some(0.81),
             grade_scale: GradeScale::default(),

@@ -51,7 +51,7 @@ pub fn is_callback_or_submission(event: &CjBatchEvent) -> bool {
 mod tests {
     use super::*;
     use crate::log::LogPosition;
-    use cj_aggregates::events::{PairsSubmitted, ScoringStarted};
+    use cj_aggregates::batch::events::{PairsSubmitted, ScoringStarted};
     use uuid::Uuid;
 
     fn logged(event: CjBatchEvent, seq: i64) -> LoggedEvent {
@@ -85,7 +85,7 @@ mod tests {
     fn other(seq: i64) -> LoggedEvent {
         logged(
             CjBatchEvent::ScoringStarted(ScoringStarted {
-                trigger: cj_aggregates::events::CompletionTrigger::BudgetSpent,
+                trigger: cj_aggregates::batch::events::CompletionTrigger::BudgetSpent,
             }),
             seq,
         )

@@ -11,7 +11,7 @@ use crate::comparison_pairs::PlannedColumns;
 use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
-use cj_aggregates::events::PlannedComparison;
+use cj_aggregates::batch::events::PlannedComparison;
 use cj_aggregates::CjBatchEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;

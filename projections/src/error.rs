@@ -1,6 +1,6 @@
 //! Why a projector or a log reader stopped.
 
-use cj_aggregates::upcasting::DecodeError;
+use cj_aggregates::batch::upcasting::DecodeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

@@ -6,8 +6,8 @@
 use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
-use cj_aggregates::events::BatchScored;
-use cj_aggregates::grading::ConfidenceLabel;
+use cj_aggregates::batch::events::BatchScored;
+use cj_aggregates::stats::grading::ConfidenceLabel;
 use cj_aggregates::CjBatchEvent;
 use serde_json::{json, Value};
 use sqlx::PgConnection;

@@ -1,5 +1,5 @@
-//! Read models built from the `CjBatch` event log, exactly once and in commit-safe order,
-//! and the wire contracts the service speaks.
+//! Read models built from the `CjBatch` event log, exactly once and in commit-safe order:
+//! the read side only (the wire contracts are the `cj-contracts` crate).
 //!
 //! # Layout
 //!
@@ -20,9 +20,6 @@
 //!   [`outbox::projection`]; [`monitoring`] reads the `cj_batch_monitoring` view over them.
 //!   [`catalogue`] lists them all.
 //!
-//! - [`contracts`] — serde types of every message on the wire (the request and callback the
-//!   service consumes, the LLM provider's HTTP body, the events it publishes), the topic
-//!   names, and the decoders the consumers call.
 //! - [`outbox`] — the outgoing messages of a finished batch, derived purely from its event
 //!   history ([`outbox::derive_outgoing`]); a relay publishes them.
 //!
@@ -33,7 +30,6 @@ pub mod catalogue;
 pub mod checkpoint;
 pub mod chunk;
 pub mod comparison_pairs;
-pub mod contracts;
 pub mod dispatch_queue;
 pub mod error;
 pub mod essays;

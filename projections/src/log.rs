@@ -6,7 +6,7 @@
 
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
-use cj_aggregates::upcasting::decode_event;
+use cj_aggregates::batch::upcasting::decode_event;
 use cj_aggregates::{CjBatch, CjBatchEvent};
 use cqrs_es::Aggregate;
 use serde_json::Value;

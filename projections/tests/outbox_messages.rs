@@ -4,11 +4,11 @@
 
 mod common;
 
-use cj_aggregates::commands::{FailedEssay, Position, RegisterBatch};
-use cj_aggregates::events::{BatchCompleted, CjBatchEvent};
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::batch::commands::{FailedEssay, Position, RegisterBatch};
+use cj_aggregates::batch::events::{BatchCompleted, CjBatchEvent};
 use cj_aggregates::ids::BatchId;
-use cj_projections::contracts::topics;
+use cj_aggregates::stats::grade_scale::GradeScale;
+use cj_contracts::topics;
 use cj_projections::outbox::{derive_outgoing, MessageKind, OutgoingMessage};
 use common::aggregate::{error, record, settings, verdict, History};
 use common::*;

@@ -4,8 +4,8 @@
 
 use super::report::{millis, Report};
 use anyhow::Context;
-use cj_aggregates::bradley_terry::{fit, DEFAULT_ALPHA};
-use cj_aggregates::synthetic_outcomes::simulated_outcomes;
+use cj_aggregates::stats::bradley_terry::{fit, DEFAULT_ALPHA};
+use cj_aggregates::stats::synthetic_outcomes::simulated_outcomes;
 use clap::Args;
 use serde::Deserialize;
 use std::hint::black_box;

@@ -23,7 +23,7 @@ use crate::runner::assignment::register_assignment;
 use crate::runner::request::{essays_renamed, request_envelope, store_essays};
 use anyhow::Context;
 use async_trait::async_trait;
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use clap::Args;
 use rdkafka::message::Message;
 use rdkafka::Offset;

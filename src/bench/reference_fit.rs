@@ -6,7 +6,7 @@
 use super::bt_fit::time_choix;
 use super::report::{millis, Report};
 use crate::commands::fit_input::{read_comparisons, Names};
-use cj_aggregates::bradley_terry::DEFAULT_ALPHA;
+use cj_aggregates::stats::bradley_terry::DEFAULT_ALPHA;
 use cj_aggregates::stats::reference::{fit, ReferenceOptions};
 use cj_aggregates::stats::split_half::{split_half, DEFAULT_SEED, DEFAULT_SPLITS};
 use clap::Args;

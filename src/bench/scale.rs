@@ -16,7 +16,7 @@ use crate::runner::assignment::register_assignment;
 use crate::runner::request::{essays_renamed, request_envelope, store_essays};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use clap::Args;
 use std::time::{Duration, Instant};
 

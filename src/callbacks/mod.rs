@@ -20,7 +20,7 @@ use crate::metrics::metrics;
 use crate::retry::{until_done, Interrupted, Retries};
 use crate::store::{BatchCommandBus, CommandError, CommandMetadata, RECORD_CONCURRENCY};
 use chrono::Utc;
-use cj_aggregates::commands::{CallbackOutcome, RecordCallbacks};
+use cj_aggregates::batch::commands::{CallbackOutcome, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchError};
 use futures::stream::{self, StreamExt};

@@ -4,9 +4,9 @@
 //! `cj_comparison_pairs` projection. A callback found by neither is an orphan.
 
 use chrono::{DateTime, Utc};
-use cj_aggregates::commands::CallbackReport;
+use cj_aggregates::batch::commands::CallbackReport;
 use cj_aggregates::ids::BatchId;
-use cj_projections::contracts::{ContractViolation, EventEnvelope, LlmComparisonResultV1};
+use cj_contracts::{ContractViolation, EventEnvelope, LlmComparisonResultV1};
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};

@@ -11,8 +11,8 @@ use crate::simulation::judge::JudgeProfile;
 use crate::simulation::metrics::{kendall_tau, spearman};
 use crate::simulation::scenario::{Scenario, ScenarioSpec};
 use anyhow::Context;
-use cj_aggregates::grade_scale::GradeScale;
-use cj_aggregates::settings::{BatchSettings, ComparisonBudget};
+use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
+use cj_aggregates::stats::grade_scale::GradeScale;
 use clap::Args;
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use crate::simulation::judge::JudgeProfile;
 use crate::simulation::scenario::Scenario;
 use crate::store::database::connect_and_migrate;
 use crate::store::postgres_batch_store::PostgresBatchStore;
-use cj_aggregates::settings::BatchSettings;
+use cj_aggregates::batch::settings::BatchSettings;
 use cj_projections::lag::wait_until_caught_up;
 use cj_projections::{catalogue, supervisor};
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! One line per event, for people: what `history` prints after each event's time and type.
 
-use cj_aggregates::commands::Position;
+use cj_aggregates::batch::commands::Position;
 use cj_aggregates::CjBatchEvent;
 
 pub fn summary(event: &CjBatchEvent) -> String {

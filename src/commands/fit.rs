@@ -13,13 +13,13 @@
 //! [`fit_input`]: super::fit_input
 
 use super::fit_input::{read_anchors, read_comparisons, read_scores, ComparisonInput, Names};
-use cj_aggregates::bradley_terry::{self, Outcome};
-use cj_aggregates::grade_scale::GradeScale;
-use cj_aggregates::grading::{self, AnchorPoint};
-use cj_aggregates::scale::{regularised_alpha, Estimator};
+use cj_aggregates::stats::bradley_terry::{self, Outcome};
 use cj_aggregates::stats::components::connected_components;
+use cj_aggregates::stats::grade_scale::GradeScale;
+use cj_aggregates::stats::grading::{self, AnchorPoint};
 use cj_aggregates::stats::misfit::{flag_misfits, judge_fits};
 use cj_aggregates::stats::reference::{self, ReferenceOptions};
+use cj_aggregates::stats::scale::{regularised_alpha, Estimator};
 use cj_aggregates::stats::split_half::{split_half, DEFAULT_SEED, DEFAULT_SPLITS};
 use cj_aggregates::stats::{finite, order_effect, reliability};
 use clap::Args;
@@ -150,7 +150,7 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<Value> {
         .collect();
     let calibration =
         (!anchors.is_empty()).then(|| grading::calibrate(args.scale, &calibration_points));
-    let ranks = cj_aggregates::scale::ranks(&scores);
+    let ranks = cj_aggregates::stats::scale::ranks(&scores);
     let flags = flag_misfits(
         &infits
             .iter()

@@ -8,7 +8,7 @@
 //! first appearance.
 
 use anyhow::Context;
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_aggregates::stats::Comparison;
 use std::collections::HashMap;
 use std::path::Path;

@@ -5,7 +5,7 @@ use crate::cli::{block_on, DatabaseArgs};
 use crate::registry::{self, InstructionsUpdate};
 use crate::store::database::connect_and_migrate;
 use anyhow::Context;
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 

@@ -14,7 +14,7 @@ use crate::runner::assignment::register_assignment;
 use crate::runner::follow::{follow_batch, RunOutcome};
 use crate::runner::request::{request_envelope, store_essays};
 use crate::store::database::connect_and_migrate;
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use clap::Args;
 use std::time::Duration;
 use uuid::Uuid;

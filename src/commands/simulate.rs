@@ -10,10 +10,10 @@ use crate::simulation::judge::JudgeProfile;
 use crate::simulation::metrics::{expected_calibration_error, kendall_tau, spearman};
 use crate::simulation::scenario::{Scenario, ScenarioSpec};
 use anyhow::Context;
-use cj_aggregates::grade_scale::GradeScale;
-use cj_aggregates::scale::Estimator;
-use cj_aggregates::settings::{BatchSettings, ComparisonBudget, PairingStrategy};
+use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget, PairingStrategy};
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_aggregates::stats::reliability::pearson;
+use cj_aggregates::stats::scale::Estimator;
 use clap::Args;
 
 /// Bins of the calibration error: ten equal-width confidence bins, the usual choice.

@@ -4,7 +4,7 @@
 
 use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
-use cj_projections::contracts::topics::dead_letter_topic;
+use cj_contracts::topics::dead_letter_topic;
 use rdkafka::message::Message;
 
 /// Header names on every dead letter.

@@ -5,7 +5,7 @@
 use super::dead_letter::DeadLetters;
 use crate::intake::{Intake, IntakeError, IntakeOutcome};
 use cj_aggregates::ids::BatchId;
-use cj_projections::contracts::{decode_request, RequestEnvelope};
+use cj_contracts::{decode_request, RequestEnvelope};
 use rdkafka::message::Message;
 use tracing::{info_span, Instrument};
 

@@ -7,7 +7,7 @@
 use super::lease::LeaseSettings;
 use crate::backoff::{Backoff, Jitter};
 use chrono::{DateTime, Utc};
-use cj_aggregates::settings::LlmSettings;
+use cj_aggregates::batch::settings::LlmSettings;
 use sqlx::types::Json;
 use sqlx::PgPool;
 use std::time::Duration;

@@ -11,7 +11,9 @@ use super::queue::{self, ClaimedComparison};
 use super::send::{Dispatched, Outcome};
 use crate::metrics::metrics;
 use crate::store::{BatchCommandBus, CommandMetadata, RECORD_CONCURRENCY};
-use cj_aggregates::commands::{CallbackOutcome, CallbackReport, RecordCallbacks, SubmitPairs};
+use cj_aggregates::batch::commands::{
+    CallbackOutcome, CallbackReport, RecordCallbacks, SubmitPairs,
+};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::CjBatchCommand;
 use futures::stream::{self, StreamExt};

@@ -6,8 +6,8 @@
 use super::prompt_context::PromptContext;
 use super::queue::ClaimedComparison;
 use crate::llm::prompt::{prompt_hash, render, PromptParts};
-use cj_projections::contracts::llm_provider::{CJ_SOURCE, PROMPT_HASH_METADATA_KEY};
-use cj_projections::contracts::{
+use cj_contracts::llm_provider::{CJ_SOURCE, PROMPT_HASH_METADATA_KEY};
+use cj_contracts::{
     CjRequestType, ComparisonOverrides, ComparisonRequestMetadata, LlmComparisonRequest,
 };
 use serde_json::Map;
@@ -96,7 +96,7 @@ pub fn comparison_request(
 mod tests {
     use super::*;
     use crate::llm::prompt::essays_in;
-    use cj_aggregates::settings::LlmSettings;
+    use cj_aggregates::batch::settings::LlmSettings;
     use sqlx::types::Json;
     use uuid::Uuid;
 

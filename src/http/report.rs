@@ -4,7 +4,7 @@
 //! of the calibration, and the grade table. Rendered with `maud`, which escapes every
 //! inserted value by construction; only the constant style sheet is inserted as is.
 
-use cj_aggregates::events::{BatchScored, EssayScore};
+use cj_aggregates::batch::events::{BatchScored, EssayScore};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 const ROW_HEIGHT: f64 = 18.0;
@@ -216,9 +216,9 @@ fn grade_table(essays: &[&EssayScore]) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cj_aggregates::grade_scale::GradeScale;
-    use cj_aggregates::grading::{calibrate, AnchorPoint};
     use cj_aggregates::ids::EssayId;
+    use cj_aggregates::stats::grade_scale::GradeScale;
+    use cj_aggregates::stats::grading::{calibrate, AnchorPoint};
 
     /// Two anchors of different grades and two students, one with a hostile id.
     fn scored(student_id: &str, anchor_id: &str) -> BatchScored {

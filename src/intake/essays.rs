@@ -5,8 +5,8 @@
 
 use crate::content::client::{ContentClient, ContentError};
 use crate::content::hash::sha256_hex;
-use cj_aggregates::commands::{EssayRef, FailedEssay};
-use cj_projections::contracts::EssayForCj;
+use cj_aggregates::batch::commands::{EssayRef, FailedEssay};
+use cj_contracts::EssayForCj;
 use futures::stream::{self, StreamExt};
 
 /// The essays of a request after fetching their texts.

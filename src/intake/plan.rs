@@ -4,9 +4,9 @@
 //! refused with a [`Refusal`], never half-registered.
 
 use crate::registry::{self, AnchorEssay, RegistryError};
-use cj_aggregates::commands::AnchorRef;
-use cj_aggregates::grade_scale::GradeScale;
-use cj_projections::contracts::RequestEnvelope;
+use cj_aggregates::batch::commands::AnchorRef;
+use cj_aggregates::stats::grade_scale::GradeScale;
+use cj_contracts::RequestEnvelope;
 use sqlx::PgPool;
 
 /// The scale and anchors a request's batch is registered with.

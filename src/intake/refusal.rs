@@ -6,8 +6,8 @@
 use super::plan::Refusal;
 use chrono::{DateTime, Utc};
 use cj_aggregates::ids::BatchId;
-use cj_projections::contracts::failed::{self, CjAssessmentFailedV1};
-use cj_projections::contracts::{
+use cj_contracts::failed::{self, CjAssessmentFailedV1};
+use cj_contracts::{
     BatchStatus, EventEnvelope, EventHeader, ProcessingStage, RequestEnvelope, SystemMetadata,
     SCHEMA_VERSION, SOURCE_SERVICE,
 };
@@ -80,7 +80,7 @@ pub fn failed_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cj_projections::contracts::decode_request;
+    use cj_contracts::decode_request;
 
     fn sample_request() -> RequestEnvelope {
         decode_request(include_bytes!(
@@ -93,7 +93,7 @@ mod tests {
     fn a_refusal_has_the_contract_shape_and_a_stable_id() {
         let request = sample_request();
         let now = Utc::now();
-        let topic = cj_projections::contracts::topics::CJ_ASSESSMENT_FAILED;
+        let topic = cj_contracts::topics::CJ_ASSESSMENT_FAILED;
         let first = failed_event(&request, &Refusal::NoEssays, topic, now).unwrap();
         let again = failed_event(&request, &Refusal::NoEssays, topic, now).unwrap();
         assert_eq!(first.event_id, again.event_id);

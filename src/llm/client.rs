@@ -2,7 +2,7 @@
 //! queue id; the verdict comes later on the callback topic. Status codes are sorted into
 //! retryable (429, 5xx, transport) and final (400, 401, 403, 404, other 4xx) failures.
 
-use cj_projections::contracts::{LlmComparisonRequest, LlmQueuedResponse};
+use cj_contracts::{LlmComparisonRequest, LlmQueuedResponse};
 use reqwest::StatusCode;
 use std::time::Duration;
 

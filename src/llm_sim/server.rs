@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
-use cj_projections::contracts::{
+use cj_contracts::{
     ErrorDetail, EssayWinner, EventEnvelope, LlmComparisonRequest, LlmComparisonResultV1,
     LlmQueuedResponse, TokenUsage,
 };
@@ -206,7 +206,7 @@ pub fn callback_envelope(
     };
     EventEnvelope {
         event_id: Uuid::new_v4(),
-        event_type: cj_projections::contracts::topics::LLM_COMPARISON_RESULT.to_string(),
+        event_type: cj_contracts::topics::LLM_COMPARISON_RESULT.to_string(),
         event_timestamp: now,
         source_service: "llm_provider_service".into(),
         schema_version: 1,

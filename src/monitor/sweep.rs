@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::metrics::metrics;
 use crate::store::command_bus::{BatchCommandBus, CommandError};
 use crate::store::CommandMetadata;
-use cj_aggregates::commands::{Finalize, ForceRecovery};
+use cj_aggregates::batch::commands::{Finalize, ForceRecovery};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchError, CjBatchEvent};
 use futures::stream::{self, StreamExt};

@@ -187,7 +187,7 @@ impl OutboxRelay {
 
 /// Time from the batch's end to its completion (or failure) event being acknowledged.
 fn observe_completion_latency(row: &OutboxRow) {
-    use cj_projections::contracts::topics;
+    use cj_contracts::topics;
     let outcome = match row.topic.as_str() {
         topics::CJ_ASSESSMENT_COMPLETED => "completed",
         topics::CJ_ASSESSMENT_FAILED => "failed",

@@ -6,7 +6,7 @@ use super::instructions::grade_scale_of;
 use super::RegistryError;
 use crate::content::store::StoredText;
 use chrono::{DateTime, Utc};
-use cj_aggregates::commands::AnchorRef;
+use cj_aggregates::batch::commands::AnchorRef;
 use cj_aggregates::ids::{EssayId, InvalidEssayId};
 use sqlx::PgPool;
 

@@ -4,7 +4,7 @@
 
 use super::RegistryError;
 use chrono::{DateTime, Utc};
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use sqlx::PgPool;
 
 /// One assignment's registered instructions as stored.

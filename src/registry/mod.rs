@@ -11,7 +11,7 @@ pub use instructions::{
     AssessmentInstructions, InstructionsUpdate,
 };
 
-use cj_aggregates::grade_scale::UnknownGradeScale;
+use cj_aggregates::stats::grade_scale::UnknownGradeScale;
 
 /// Why the registry refuses or cannot answer.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@ use crate::content::store::put_text;
 use crate::registry::{add_anchor, upsert_instructions, InstructionsUpdate, NewAnchor};
 use crate::simulation::scenario::VOCABULARY;
 use anyhow::Context;
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use sqlx::PgPool;
 
 /// A generated essay whose length and vocabulary grow with `quality` — the surface features

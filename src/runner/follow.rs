@@ -3,7 +3,7 @@
 //! known grades (order inversions, Kendall τ of anchor score against grade).
 
 use crate::simulation::metrics::kendall_tau;
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_projections::catalogue;
 use cj_projections::lag::wait_until_applied;
 use serde::Serialize;

@@ -50,7 +50,7 @@ pub fn request_envelope(
     let now = Utc::now();
     json!({
         "event_id": Uuid::new_v4(),
-        "event_type": cj_projections::contracts::topics::CJ_ASSESSMENT_REQUESTED,
+        "event_type": cj_contracts::topics::CJ_ASSESSMENT_REQUESTED,
         "event_timestamp": now,
         "source_service": "cj_assessment_runner",
         "schema_version": 1,

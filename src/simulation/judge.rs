@@ -2,7 +2,7 @@
 //! qualities, with a preference for one position and a rate of error callbacks, like the
 //! real provider's.
 
-use cj_aggregates::commands::Position;
+use cj_aggregates::batch::commands::Position;
 use rand::Rng;
 
 /// How the simulated judge behaves.

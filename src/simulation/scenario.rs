@@ -3,9 +3,9 @@
 //! anchors of known grade placed at the middle of their grade's band.
 
 use super::content_store::InMemoryContentStore;
-use cj_aggregates::commands::{AnchorRef, EssayRef};
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::batch::commands::{AnchorRef, EssayRef};
 use cj_aggregates::ids::EssayId;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use rand::distributions::Distribution;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

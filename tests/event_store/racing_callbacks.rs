@@ -6,7 +6,7 @@ use crate::support::{
     batch_counters, drain_projections, planned_comparisons, register_command,
     register_without_anchors, TestDatabase,
 };
-use cj_aggregates::commands::{CallbackReport, Position, RecordCallbacks};
+use cj_aggregates::batch::commands::{CallbackReport, Position, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;

@@ -7,7 +7,7 @@
 use crate::support::{
     planned_comparisons, register_command, register_without_anchors, verdict, TestDatabase,
 };
-use cj_aggregates::commands::{Position, RecordCallbacks};
+use cj_aggregates::batch::commands::{Position, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::{BatchCommandBus, CommandMetadata};

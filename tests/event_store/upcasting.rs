@@ -5,7 +5,7 @@ use crate::support::{
     batch_counters, drain_projections, register_command, register_without_anchors,
     run_simulated_batch, TestDatabase,
 };
-use cj_aggregates::commands::{Position, RecordCallbacks, RegisterAnchors};
+use cj_aggregates::batch::commands::{Position, RecordCallbacks, RegisterAnchors};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;

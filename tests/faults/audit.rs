@@ -13,10 +13,10 @@
 //!   allowed and counted); each batch has one completion or one failure.
 
 use crate::support::kafka::read_topic;
-use cj_aggregates::events::{CompletionTrigger, FailureReason};
+use cj_aggregates::batch::events::{CompletionTrigger, FailureReason};
 use cj_aggregates::CjBatchEvent;
 use cj_assessment::config::KafkaSettings;
-use cj_projections::contracts::decode_callback;
+use cj_contracts::decode_callback;
 use cj_projections::log::{read_final_after, LogPosition};
 use serde_json::Value;
 use sqlx::PgPool;

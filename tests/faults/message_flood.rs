@@ -16,8 +16,8 @@ use cj_assessment::consumer::dead_letter::{
     HEADER_TRUNCATED_FROM,
 };
 use cj_assessment::kafka::client_config;
-use cj_projections::contracts::topics::dead_letter_topic;
-use cj_projections::contracts::MAX_MESSAGE_BYTES;
+use cj_contracts::topics::dead_letter_topic;
+use cj_contracts::MAX_MESSAGE_BYTES;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};

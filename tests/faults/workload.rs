@@ -3,7 +3,7 @@
 //! own; their texts need not be), and the requests naming them, published to the request
 //! topic all at once or spread evenly over a while.
 
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::content::store::put_text;
 use cj_assessment::kafka::producer::Publisher;
 use cj_assessment::runner::assignment::{essay_text, register_assignment};

@@ -10,8 +10,8 @@ use cj_assessment::consumer::dead_letter::{
 };
 use cj_assessment::kafka::client_config;
 use cj_assessment::metrics::metrics;
-use cj_projections::contracts::topics::dead_letter_topic;
-use cj_projections::contracts::MAX_MESSAGE_BYTES;
+use cj_contracts::topics::dead_letter_topic;
+use cj_contracts::MAX_MESSAGE_BYTES;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};

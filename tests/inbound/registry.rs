@@ -3,7 +3,7 @@
 //! registers and lists anchors.
 
 use crate::support::TestDatabase;
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::content::store::{get_text, put_text};
 use cj_assessment::registry::{self, InstructionsUpdate, NewAnchor, RegistryError};
 use std::process::Command;

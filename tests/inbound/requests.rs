@@ -8,7 +8,7 @@ use crate::harness::{
     wait_until, Inbound,
 };
 use crate::support::TestDatabase;
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_aggregates::CjBatchEvent;
 use cj_assessment::content::hash::sha256_hex;
 use cj_assessment::content::store::put_text;
@@ -34,7 +34,7 @@ async fn register_anchor(inbound: &Inbound, assignment: &str, label: &str, grade
         .expect("anchor registered");
 }
 
-fn registration(events: &[CjBatchEvent]) -> &cj_aggregates::events::BatchRegistered {
+fn registration(events: &[CjBatchEvent]) -> &cj_aggregates::batch::events::BatchRegistered {
     events
         .iter()
         .find_map(|event| match event {

@@ -4,7 +4,7 @@
 //! and (every `oversized_every`-th) more than 1 MiB — shared by the dead-letter tests.
 #![allow(dead_code)]
 
-use cj_projections::contracts::MAX_MESSAGE_BYTES;
+use cj_contracts::MAX_MESSAGE_BYTES;
 use serde_json::{json, Value};
 use uuid::Uuid;
 

@@ -14,13 +14,13 @@ pub mod prerequisites;
 pub mod service;
 pub mod tls;
 
-use cj_aggregates::commands::{
+use cj_aggregates::batch::commands::{
     CallbackOutcome, CallbackReport, EssayRef, Position, RegisterAnchors, RegisterBatch,
     SubmitPairs,
 };
+use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::ids::CorrelationId;
 use cj_aggregates::ids::{BatchId, EssayId};
-use cj_aggregates::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchEvent};
 use cj_assessment::simulation::driver::{run_batch_on, BatchRun, Delivery};
 use cj_assessment::simulation::judge::JudgeProfile;

@@ -4,7 +4,7 @@
 
 use super::kafka::settings_for_test;
 use super::service::{service_settings_on, wait_until_ready};
-use cj_aggregates::grade_scale::GradeScale;
+use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::commands::run_eng5::{run_once, RunArgs};
 use cj_assessment::commands::serve::serve;
 use cj_assessment::config::{KafkaSettings, ServiceSettings};

@@ -4,23 +4,23 @@
 
 use super::handlers::Draft;
 use super::{CjBatch, ComparisonResult};
-use crate::bradley_terry;
-use crate::completion::{self, ComparisonProgress, Decision, Stability};
-use crate::events::{
+use crate::batch::completion::{self, ComparisonProgress, Decision, Stability};
+use crate::batch::events::{
     BatchCompleted, BatchFailed, BatchScored, CjBatchEvent, ComparisonPurpose, ComparisonRetried,
     CompletionTrigger, EssayScore, FailureReason, FitSnapshot, JudgeReliability, OrderEffectFigure,
     PlannedComparison, ReliabilityReport, ScoringStarted, SplitHalfFigure, WavePlanned,
 };
-use crate::grade_scale::GradeScale;
-use crate::grading::{self, AnchorPoint, Calibration, CalibrationError, CohortPrior};
-use crate::pairing::{self, PairPurpose, PairRecord, PairStatus, PairingRequest};
-use crate::random_pairing;
-use crate::scale::{self, Estimator, ScaleFit};
-use crate::settings::{BatchSettings, PairingStrategy};
+use crate::batch::settings::{BatchSettings, PairingStrategy};
+use crate::batch::status::{BatchState, UploadStatus};
 use crate::stats::audit::{audit, AuditInput};
+use crate::stats::bradley_terry;
+use crate::stats::grade_scale::GradeScale;
+use crate::stats::grading::{self, AnchorPoint, Calibration, CalibrationError, CohortPrior};
+use crate::stats::pairing::{self, PairPurpose, PairRecord, PairStatus, PairingRequest};
+use crate::stats::random_pairing;
+use crate::stats::scale::{self, Estimator, ScaleFit};
 use crate::stats::split_half::{DEFAULT_SEED as SPLIT_SEED, DEFAULT_SPLITS};
 use crate::stats::{finite, Comparison};
-use crate::status::{BatchState, UploadStatus};
 use serde_json::{json, Map, Value};
 
 /// Why a scored batch has no grade projections. Its Display is the text

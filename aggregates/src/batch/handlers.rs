@@ -4,18 +4,18 @@
 //! callback and the finalization it triggers are one command).
 
 use super::{BatchComparison, CjBatch, ComparisonResult};
-use crate::commands::{
+use crate::batch::commands::{
     CallbackOutcome, CallbackReport, CjBatchCommand, Finalize, ForceRecovery, RecordCallbacks,
     RegisterAnchors, RegisterBatch, SubmitPairs,
 };
-use crate::error::CjBatchError;
-use crate::events::{
+use crate::batch::error::CjBatchError;
+use crate::batch::events::{
     AnchorsRegistered, BatchRegistered, CjBatchEvent, ComparisonFailed, ComparisonRecorded,
     LateCallbackRecorded, PairsSubmitted, RecoveryForced,
 };
+use crate::batch::status::BatchState;
 use crate::ids::CorrelationId;
 use crate::judge::{JudgeId, UNKNOWN};
-use crate::status::BatchState;
 use cqrs_es::Aggregate;
 use std::collections::HashSet;
 
@@ -215,8 +215,8 @@ impl Draft {
                 justification,
             } => {
                 let winner_index = match winner {
-                    crate::commands::Position::A => comparison.essay_a,
-                    crate::commands::Position::B => comparison.essay_b,
+                    crate::batch::commands::Position::A => comparison.essay_a,
+                    crate::batch::commands::Position::B => comparison.essay_b,
                 };
                 CjBatchEvent::ComparisonRecorded(ComparisonRecorded {
                     correlation_id: callback.correlation_id,
@@ -277,7 +277,7 @@ impl Draft {
         }));
         let threshold = self.batch.settings().recovery_progress_threshold;
         if share >= threshold && progress.successful > 0 {
-            self.finalize(crate::events::CompletionTrigger::ForcedRecovery);
+            self.finalize(crate::batch::events::CompletionTrigger::ForcedRecovery);
         } else {
             self.fail_stuck(state, share, threshold, command.idle_seconds);
         }
@@ -294,9 +294,9 @@ impl Draft {
         tracing::info!(requested_by = %command.requested_by, "finalize requested");
         let progress = self.batch.progress();
         let trigger = if progress.outstanding() == 0 && progress.budget_left() == 0 {
-            crate::events::CompletionTrigger::BudgetSpent
+            crate::batch::events::CompletionTrigger::BudgetSpent
         } else {
-            crate::events::CompletionTrigger::OperatorFinalize
+            crate::batch::events::CompletionTrigger::OperatorFinalize
         };
         self.finalize(trigger);
         Ok(())

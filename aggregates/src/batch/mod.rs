@@ -2,17 +2,24 @@
 //! terminal status. `handle` (in `handlers`) decides and writes events; `apply` (here) only
 //! folds them into state, so state rebuilt from the log equals the state decided with.
 
+pub mod commands;
+pub mod completion;
 mod decisions;
+pub mod error;
+pub mod events;
 mod handlers;
+pub mod settings;
+pub mod status;
+pub mod upcasting;
 
-use crate::commands::{CjBatchCommand, Position};
-use crate::error::CjBatchError;
-use crate::events::{
+use crate::batch::commands::{CjBatchCommand, Position};
+use crate::batch::error::CjBatchError;
+use crate::batch::events::{
     BatchRegistered, CjBatchEvent, ComparisonPurpose, FitSnapshot, PlannedComparison,
 };
+use crate::batch::status::{BatchState, UploadStatus};
 use crate::ids::{CorrelationId, EssayId};
 use crate::judge::{JudgeId, Verdict};
-use crate::status::{BatchState, UploadStatus};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};

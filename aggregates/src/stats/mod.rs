@@ -19,14 +19,23 @@
 //!
 //! The one input type is [`Comparison`]: batch scoring, `fit` and the tests all speak it.
 
+pub mod anchor_shrinkage;
 pub mod audit;
+pub mod bradley_terry;
 pub mod components;
+pub mod grade_scale;
+pub mod grading;
+pub mod matching;
 pub mod misfit;
 pub mod order_effect;
+pub mod pairing;
 pub mod r_rng;
+pub mod random_pairing;
 pub mod reference;
 pub mod reliability;
+pub mod scale;
 pub mod split_half;
+pub mod synthetic_outcomes;
 
 use serde::{Deserialize, Serialize};
 

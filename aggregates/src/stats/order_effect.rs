@@ -15,7 +15,7 @@
 //! conditioned). Cost: a dense solve in the number of items per Newton step.
 
 use super::Comparison;
-use crate::bradley_terry::win_probability;
+use crate::stats::bradley_terry::win_probability;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 

@@ -18,7 +18,7 @@
 //! offsets of the components are then arbitrary); [`super::components`] names them.
 
 use super::Comparison;
-use crate::bradley_terry::win_probability;
+use crate::stats::bradley_terry::win_probability;
 use serde::{Deserialize, Serialize};
 
 /// sirt's default ε: shrinks win counts by 0.3 of a comparison towards a draw.

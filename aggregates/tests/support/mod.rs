@@ -2,9 +2,9 @@
 //! commands through the aggregate to produce realistic "given" events.
 #![allow(dead_code)]
 
-use cj_aggregates::commands::*;
+use cj_aggregates::batch::commands::*;
+use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::ids::{BatchId, CorrelationId, EssayId};
-use cj_aggregates::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::Aggregate;
 use uuid::Uuid;

@@ -1,10 +1,10 @@
 //! The thin completion event of a completed batch: which student essays were assessed and
 //! which failed at intake. Anchors are not the pipeline's essays and are left out.
 
-use crate::contracts::completed::{self, CjAssessmentCompletedV1, ProcessingSummary};
-use crate::contracts::system_metadata::{BatchStatus, ProcessingStage, SystemMetadata};
 use crate::outbox::history::FinishedBatch;
-use cj_aggregates::events::BatchScored;
+use cj_aggregates::batch::events::BatchScored;
+use cj_contracts::completed::{self, CjAssessmentCompletedV1, ProcessingSummary};
+use cj_contracts::system_metadata::{BatchStatus, ProcessingStage, SystemMetadata};
 use serde_json::Map;
 
 pub fn thin_completion(batch: &FinishedBatch, scored: &BatchScored) -> CjAssessmentCompletedV1 {

@@ -4,10 +4,10 @@
 //! - BatchCompleted → thin completion, rich result, resource consumption.
 //! - BatchFailed → failure, plus resource consumption when any comparison was made.
 
-use crate::contracts::envelope::{EventEnvelope, SCHEMA_VERSION, SOURCE_SERVICE};
-use crate::contracts::topics;
 use crate::outbox::history::{Ending, FinishedBatch, HistoryError, RecordedEvent};
 use crate::outbox::{completion, failure, result};
+use cj_contracts::envelope::{EventEnvelope, SCHEMA_VERSION, SOURCE_SERVICE};
+use cj_contracts::topics;
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;

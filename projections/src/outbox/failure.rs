@@ -1,12 +1,12 @@
 //! The failure event of a failed batch, and the resource consumption event either ending
 //! reports (the comparisons really made: first asks and retries, whatever their outcome).
 
-use crate::contracts::envelope::SOURCE_SERVICE;
-use crate::contracts::failed::{self, CjAssessmentFailedV1};
-use crate::contracts::resource::{self, ResourceConsumptionV1, RESOURCE_TYPE_CJ_COMPARISON};
-use crate::contracts::system_metadata::{BatchStatus, ProcessingStage, SystemMetadata};
 use crate::outbox::history::FinishedBatch;
-use cj_aggregates::events::BatchFailed;
+use cj_aggregates::batch::events::BatchFailed;
+use cj_contracts::envelope::SOURCE_SERVICE;
+use cj_contracts::failed::{self, CjAssessmentFailedV1};
+use cj_contracts::resource::{self, ResourceConsumptionV1, RESOURCE_TYPE_CJ_COMPARISON};
+use cj_contracts::system_metadata::{BatchStatus, ProcessingStage, SystemMetadata};
 use serde_json::{Map, Value};
 
 pub fn failure(batch: &FinishedBatch, failed: &BatchFailed) -> CjAssessmentFailedV1 {

@@ -2,10 +2,10 @@
 //! history up to (and including) the event that ended it. Later events (late callbacks kept
 //! for audit) never change what was published.
 
-use crate::contracts::envelope::EventHeader;
 use chrono::{DateTime, Utc};
-use cj_aggregates::events::{BatchCompleted, BatchFailed, BatchRegistered, BatchScored};
+use cj_aggregates::batch::events::{BatchCompleted, BatchFailed, BatchRegistered, BatchScored};
 use cj_aggregates::{CjBatch, CjBatchEvent};
+use cj_contracts::envelope::EventHeader;
 use cqrs_es::Aggregate;
 use std::collections::BTreeMap;
 

@@ -2,14 +2,14 @@
 //! grade and rank. Anchors carry their known grade (`ANCHOR GRADE <grade>`), never `U`;
 //! students without a projection get `U`; numeric ENG5 grades are published as they are.
 
-use crate::contracts::result::{
+use crate::outbox::history::FinishedBatch;
+use cj_aggregates::batch::events::{BatchCompleted, BatchScored, EssayScore};
+use cj_aggregates::stats::grade_scale::GradeScale;
+use cj_aggregates::stats::grading::ConfidenceLabel;
+use cj_contracts::result::{
     self, AssessmentMetadata, AssessmentResultV1, EssayResultV1, ASSESSMENT_METHOD,
     CALIBRATION_ANCHOR, CALIBRATION_DEFAULT,
 };
-use crate::outbox::history::FinishedBatch;
-use cj_aggregates::events::{BatchCompleted, BatchScored, EssayScore};
-use cj_aggregates::grade_scale::GradeScale;
-use cj_aggregates::grading::ConfidenceLabel;
 use std::collections::BTreeMap;
 
 /// Grade of a student essay the anchors could not grade.

@@ -3,8 +3,8 @@
 
 mod common;
 
-use cj_aggregates::commands::{CallbackOutcome, Position};
-use cj_projections::contracts::*;
+use cj_aggregates::batch::commands::{CallbackOutcome, Position};
+use cj_contracts::*;
 use common::{assert_same_shape, callback_envelope, fixture, fixture_bytes};
 use serde::de::DeserializeOwned;
 use serde::Serialize;

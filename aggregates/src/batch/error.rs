@@ -1,7 +1,7 @@
 //! Why the `CjBatch` aggregate refuses a command.
 
+use crate::batch::status::{BatchState, UploadStatus};
 use crate::ids::{CorrelationId, EssayId};
-use crate::status::{BatchState, UploadStatus};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CjBatchError {

@@ -3,7 +3,7 @@
 //! Everything here is recorded in `BatchRegistered`, so a batch's decisions can be replayed
 //! from its own history even after the service's defaults change.
 
-use crate::scale::Estimator;
+use crate::stats::scale::Estimator;
 use serde::{Deserialize, Serialize};
 
 /// The number of comparisons a batch may ask for. At least 1.
@@ -121,7 +121,7 @@ impl BatchSettings {
             pairing: PairingStrategy::Adaptive,
             stop_when_stable: true,
             estimator: Estimator::default(),
-            bt_alpha: crate::bradley_terry::DEFAULT_ALPHA,
+            bt_alpha: crate::stats::bradley_terry::DEFAULT_ALPHA,
             seed: 0,
         }
     }

@@ -2,15 +2,15 @@
 //! Events never carry essay text, only references and hashes. Every event type is versioned;
 //! a change of shape bumps its version and adds an upcaster for the old one.
 
-use crate::commands::{AnchorRef, EssayRef, FailedEssay, Position};
-use crate::grade_scale::GradeScale;
-use crate::grading::{Calibration, GradeProjection};
+use crate::batch::commands::{AnchorRef, EssayRef, FailedEssay, Position};
+use crate::batch::settings::{BatchSettings, LlmSettings};
+use crate::batch::status::UploadStatus;
 use crate::ids::{BatchId, CorrelationId, EssayId};
 use crate::judge::JudgeId;
-use crate::scale::Estimator;
-use crate::settings::{BatchSettings, LlmSettings};
+use crate::stats::grade_scale::GradeScale;
+use crate::stats::grading::{Calibration, GradeProjection};
+use crate::stats::scale::Estimator;
 use crate::stats::split_half::SplitBy;
-use crate::status::UploadStatus;
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -1,11 +1,11 @@
-//! The wire contracts of the older Python CJ Assessment Service, which this service replaces
+//! `cj-contracts`: the wire contracts of the older Python CJ Assessment Service, which this service replaces
 //! on the wire. Field names, enum values and topic names here are the contract; see
 //! `docs/contracts.md` for each message, its topic and key, and every deliberate difference
 //! from the old service.
 //!
 //! Incoming messages ignore unknown fields (forward compatibility) and reject missing
 //! required fields; [`decode`] adds the checks serde cannot express. Outgoing messages are
-//! built by [`crate::outbox`].
+//! built by the read side's outbox (`cj_projections::outbox`).
 
 pub mod callback;
 pub mod completed;

@@ -2,9 +2,9 @@
 //! `data` of an envelope on [`topics::CJ_ASSESSMENT_REQUESTED`](super::topics)) and the hints
 //! its envelope's `metadata` may carry.
 
-use crate::contracts::decode::ContractViolation;
-use crate::contracts::envelope::{EventEnvelope, EventHeader};
-use crate::contracts::system_metadata::SystemMetadata;
+use crate::decode::ContractViolation;
+use crate::envelope::{EventEnvelope, EventHeader};
+use crate::system_metadata::SystemMetadata;
 use cj_aggregates::ids::EssayId;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 
 /// The request's LLM overrides are the batch's LLM settings, recorded unchanged (an explicit
 /// `temperature_override` of 0.0 stays 0.0).
-pub use cj_aggregates::settings::LlmSettings as LlmConfigOverrides;
+pub use cj_aggregates::batch::settings::LlmSettings as LlmConfigOverrides;
 
 /// A request as it arrives: the envelope with the request in `data` and hints in `metadata`.
 pub type RequestEnvelope = EventEnvelope<ElsCjAssessmentRequestV1, RequestHints>;

@@ -2,8 +2,8 @@
 //! [`topics::CJ_ASSESSMENT_COMPLETED`](super::topics)): which student essays were assessed,
 //! no scores.
 
-use crate::contracts::envelope::EventHeader;
-use crate::contracts::system_metadata::{BatchStatus, SystemMetadata};
+use crate::envelope::EventHeader;
+use crate::system_metadata::{BatchStatus, SystemMetadata};
 use serde::{Deserialize, Serialize};
 
 /// `event_name` of the thin completion event.

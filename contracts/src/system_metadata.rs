@@ -1,7 +1,7 @@
 //! `system_metadata` of status events (the old service's `SystemProcessingMetadata`) and the
 //! two status enums it and its events use.
 
-use crate::contracts::envelope::EventHeader;
+use crate::envelope::EventHeader;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

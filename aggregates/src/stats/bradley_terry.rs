@@ -71,7 +71,7 @@ impl BtFit {
 
     /// Rank of each essay: 1 for the highest score; equal scores rank by lower index first.
     pub fn ranks(&self) -> Vec<u32> {
-        crate::scale::ranks(&self.scores)
+        crate::stats::scale::ranks(&self.scores)
     }
 }
 

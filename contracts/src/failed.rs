@@ -2,8 +2,8 @@
 //! [`topics::CJ_ASSESSMENT_FAILED`](super::topics)): the batch ended without results;
 //! `system_metadata.error_info` says why (`reason`) and with which figures (`details`).
 
-use crate::contracts::envelope::EventHeader;
-use crate::contracts::system_metadata::{BatchStatus, SystemMetadata};
+use crate::envelope::EventHeader;
+use crate::system_metadata::{BatchStatus, SystemMetadata};
 use serde::{Deserialize, Serialize};
 
 /// `event_name` of the failure event.

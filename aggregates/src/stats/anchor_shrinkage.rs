@@ -6,7 +6,7 @@
 //! scale's population prior), in proportion to how uncertain it is: an exact anchor keeps
 //! its mean, a noisy one borrows strength from the others (empirical Bayes).
 
-use crate::grade_scale::GradeScale;
+use crate::stats::grade_scale::GradeScale;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Iterations of the line fit and the between-grade variance: it settles in a few.

@@ -2,10 +2,10 @@
 //! of an envelope on [`topics::LLM_COMPARISON_RESULT`](super::topics)): exactly one of a
 //! verdict or an error, plus provider, model, timing, tokens and cost.
 
-use crate::contracts::decode::ContractViolation;
-use crate::contracts::llm_provider::PROMPT_HASH_METADATA_KEY;
+use crate::decode::ContractViolation;
+use crate::llm_provider::PROMPT_HASH_METADATA_KEY;
 use chrono::{DateTime, Utc};
-use cj_aggregates::commands::{CallbackOutcome, CallbackReport, Position};
+use cj_aggregates::batch::commands::{CallbackOutcome, CallbackReport, Position};
 use cj_aggregates::ids::CorrelationId;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

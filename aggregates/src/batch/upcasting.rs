@@ -16,9 +16,9 @@
 //! - `BatchScored` 1.1 only added optional fields (`reliability`, per-essay `infit`,
 //!   `outfit`, `misfit`); a 1.0 payload decodes as it lies, with them absent.
 
-use crate::events::{CjBatchEvent, ESTIMATOR_EVENT_VERSION, JUDGE_EVENT_VERSION};
+use crate::batch::events::{CjBatchEvent, ESTIMATOR_EVENT_VERSION, JUDGE_EVENT_VERSION};
 use crate::judge::UNKNOWN;
-use crate::scale::Estimator;
+use crate::stats::scale::Estimator;
 use cqrs_es::persist::{EventUpcaster, SemanticVersionEventUpcaster, SerializedEvent};
 use serde::Deserialize;
 use serde_json::Value;
@@ -149,7 +149,7 @@ fn judge_from_provider_and_model(mut payload: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::ComparisonFailed;
+    use crate::batch::events::ComparisonFailed;
     use serde_json::json;
 
     #[test]
@@ -211,24 +211,25 @@ mod tests {
 
     #[test]
     fn a_batch_registered_as_1_0_keeps_the_estimator_it_was_scored_with() {
-        let current = CjBatchEvent::BatchRegistered(Box::new(crate::events::BatchRegistered {
-            batch_id: crate::ids::BatchId::for_request(uuid::Uuid::nil()),
-            upstream_batch_id: "b".into(),
-            request_event_id: uuid::Uuid::nil(),
-            request_correlation_id: uuid::Uuid::nil(),
-            essays: Vec::new(),
-            failed_essays: Vec::new(),
-            language: "en".into(),
-            course_code: "ENG5".into(),
-            assignment_id: None,
-            user_id: "u".into(),
-            org_id: None,
-            grade_scale: crate::grade_scale::GradeScale::default(),
-            settings: crate::settings::BatchSettings::with_budget(
-                crate::settings::ComparisonBudget::new(10).unwrap(),
-            ),
-            llm: crate::settings::LlmSettings::default(),
-        }));
+        let current =
+            CjBatchEvent::BatchRegistered(Box::new(crate::batch::events::BatchRegistered {
+                batch_id: crate::ids::BatchId::for_request(uuid::Uuid::nil()),
+                upstream_batch_id: "b".into(),
+                request_event_id: uuid::Uuid::nil(),
+                request_correlation_id: uuid::Uuid::nil(),
+                essays: Vec::new(),
+                failed_essays: Vec::new(),
+                language: "en".into(),
+                course_code: "ENG5".into(),
+                assignment_id: None,
+                user_id: "u".into(),
+                org_id: None,
+                grade_scale: crate::stats::grade_scale::GradeScale::default(),
+                settings: crate::batch::settings::BatchSettings::with_budget(
+                    crate::batch::settings::ComparisonBudget::new(10).unwrap(),
+                ),
+                llm: crate::batch::settings::LlmSettings::default(),
+            }));
         let mut old = serde_json::to_value(&current).unwrap();
         old["BatchRegistered"]["settings"]
             .as_object_mut()

@@ -2,7 +2,7 @@
 //! from the Bradley–Terry model on abilities spread over about ±3 logits, like a real
 //! batch. Fixed by a seed, so every run of a benchmark fits the same graph.
 
-use crate::bradley_terry::{win_probability, Outcome};
+use crate::stats::bradley_terry::{win_probability, Outcome};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

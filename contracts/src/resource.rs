@@ -1,7 +1,7 @@
 //! Billable usage for the Entitlements Service (`ResourceConsumptionV1` on
 //! [`topics::RESOURCE_CONSUMPTION`](super::topics)): the comparisons a batch really made.
 
-use crate::contracts::envelope::EventHeader;
+use crate::envelope::EventHeader;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! The LLM Provider Service's HTTP contract: the body of `POST {base}/comparison` and its
 //! `202 Accepted` answer. The verdict arrives later as a callback ([`super::callback`]).
 
-use crate::contracts::request::LlmConfigOverrides;
+use crate::request::LlmConfigOverrides;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;

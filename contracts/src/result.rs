@@ -2,9 +2,9 @@
 //! [`topics::ASSESSMENT_RESULT_PUBLISHED`](super::topics)): every essay's score, grade and
 //! rank, students and anchors alike, and how the assessment was made.
 
-use crate::contracts::envelope::EventHeader;
+use crate::envelope::EventHeader;
 use chrono::{DateTime, Utc};
-use cj_aggregates::grading::ConfidenceLabel;
+use cj_aggregates::stats::grading::ConfidenceLabel;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -2,8 +2,8 @@
 //! next wave, finalize (and why), or fail? Pure decisions over counts and fits; the
 //! aggregate gathers the evidence and carries the decision out in the same command.
 
-use crate::events::CompletionTrigger;
-use crate::settings::BatchSettings;
+use crate::batch::events::CompletionTrigger;
+use crate::batch::settings::BatchSettings;
 use serde_json::{json, Map, Value};
 
 /// Where a batch's comparisons stand.
@@ -173,7 +173,7 @@ pub fn max_score_change(current: &[f64], reference: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::ComparisonBudget;
+    use crate::batch::settings::ComparisonBudget;
 
     fn settings() -> BatchSettings {
         BatchSettings::with_budget(ComparisonBudget::new(100).unwrap())

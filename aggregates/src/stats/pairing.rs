@@ -19,7 +19,7 @@
 //!   possible, so a complete round robin always ends with |A − B| ≤ 1 for every essay.
 //!
 //! A wave is built from successive maximum-weight matchings (each essay at most once per
-//! matching, see [`crate::matching`]) over pairs not yet in the wave, until `max_pairs` is
+//! matching, see [`crate::stats::matching`]) over pairs not yet in the wave, until `max_pairs` is
 //! reached or no candidate is left. With an odd number of available essays the one with the
 //! most comparisons sits that matching out. Everything is deterministic for a given `seed`
 //! and `wave`: the only randomness is a ChaCha8 stream seeded from both, used for tiny
@@ -31,7 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::matching::{maximum_weight_matching, MatchingError, WeightedEdge};
+use crate::stats::matching::{maximum_weight_matching, MatchingError, WeightedEdge};
 
 /// Four comparisons per essay before scores steer the pairing: every essay is then tied into
 /// the comparison graph several times over (a usable first Bradley–Terry fit) for 2n judge
@@ -43,7 +43,7 @@ pub const DEFAULT_COVERAGE_TARGET: usize = 4;
 pub const MAX_ESSAYS: usize = 2_000;
 
 /// Relative size of the random weight jitter: well above the matcher's resolution (about
-/// 1e-10 of a weight here, see [`crate::matching::WEIGHT_RESOLUTION_BITS`]), so exact ties
+/// 1e-10 of a weight here, see [`crate::stats::matching::WEIGHT_RESOLUTION_BITS`]), so exact ties
 /// are broken by the seed, and far below any real difference between two pairs.
 const WEIGHT_JITTER: f64 = 1e-6;
 

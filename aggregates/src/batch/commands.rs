@@ -1,9 +1,9 @@
 //! Commands of the `CjBatch` aggregate: what the intake, the dispatcher, the callback
 //! consumer, the batch monitor and operators ask a batch to do.
 
-use crate::grade_scale::GradeScale;
+use crate::batch::settings::{BatchSettings, LlmSettings};
 use crate::ids::{BatchId, CorrelationId, EssayId};
-use crate::settings::{BatchSettings, LlmSettings};
+use crate::stats::grade_scale::GradeScale;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use cj_projections::contracts::*;
+use cj_contracts::*;
 use common::{callback_envelope, fixture, fixture_bytes};
 use proptest::prelude::*;
 use serde_json::Value;

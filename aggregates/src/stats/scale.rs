@@ -24,7 +24,7 @@
 //! Units: scores in logits, mean 0 over the essays with a verdict; an essay with none has
 //! score 0 and SE [`UNIDENTIFIED_STANDARD_ERROR`] (10 logits, wider than any grade scale).
 
-use crate::bradley_terry::{self, Outcome, UNIDENTIFIED_STANDARD_ERROR};
+use crate::stats::bradley_terry::{self, Outcome, UNIDENTIFIED_STANDARD_ERROR};
 use crate::stats::reference::{self, ReferenceOptions};
 use crate::stats::Comparison;
 use serde::{Deserialize, Serialize};

@@ -2,9 +2,9 @@
 //! [`DecodeError`] out. A `DecodeError` means the message can never be handled (the consumer
 //! dead-letters it and moves on). The decoders never panic, whatever the bytes.
 
-use crate::contracts::callback::LlmComparisonResultV1;
-use crate::contracts::envelope::EventEnvelope;
-use crate::contracts::request::RequestEnvelope;
+use crate::callback::LlmComparisonResultV1;
+use crate::envelope::EventEnvelope;
+use crate::request::RequestEnvelope;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 

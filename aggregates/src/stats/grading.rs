@@ -19,8 +19,10 @@
 //! 5. the spread τ is the pooled within-grade standard deviation of the anchor scores,
 //!    floored at [`MIN_SPREAD`] (and equal to it when no grade has two anchors).
 
-use crate::anchor_shrinkage::{prior_positions, shrink_toward_line, GradeMean, ShrunkCentre};
-use crate::grade_scale::GradeScale;
+use crate::stats::anchor_shrinkage::{
+    prior_positions, shrink_toward_line, GradeMean, ShrunkCentre,
+};
+use crate::stats::grade_scale::GradeScale;
 use serde::{Deserialize, Serialize};
 use statrs::function::erf::erfc;
 use std::collections::BTreeMap;
