@@ -1,12 +1,12 @@
-//! The command line: subcommands, their flags (each with an environment variable where a
+//! The command line: subcommands (the operator commands of [`crate::commands`] and the lab's
+//! of [`crate::lab::commands`]), their flags (each with an environment variable where a
 //! deployment would set it), logging set-up, and exit codes.
 
 use crate::commands::{
-    anchors, bench, demo, fit, history, inspect, instructions, llm_sim, migrate, replay, run_eng5,
-    serve, simulate, token,
+    anchors, fit, history, inspect, instructions, migrate, replay, serve, token, DatabaseArgs,
 };
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::future::Future;
+use crate::lab::commands::{bench, demo, llm_sim, run_eng5, simulate};
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -77,14 +77,6 @@ pub enum Command {
     Bench(bench::BenchArgs),
 }
 
-/// Where the event store and projections live.
-#[derive(Debug, Args)]
-pub struct DatabaseArgs {
-    /// PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/cj.
-    #[arg(long = "database-url", env = "CJ_DATABASE_URL", hide_env_values = true)]
-    pub database_url: String,
-}
-
 impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
@@ -104,15 +96,6 @@ impl Cli {
             Command::Bench(args) => bench::run(args),
         }
     }
-}
-
-/// Runs a database command's future on a multi-threaded runtime (projectors and the
-/// notification listener run beside it).
-pub fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    Ok(runtime.block_on(future))
 }
 
 /// Logs to stderr in `format`, filtered by `RUST_LOG` (default: warnings only, so command

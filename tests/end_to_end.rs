@@ -8,7 +8,7 @@ mod support;
 
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::content::client::ContentClient;
-use cj_assessment::runner::assignment::{essay_text, register_assignment};
+use cj_assessment::lab::runner::assignment::{essay_text, register_assignment};
 use serde_json::Value;
 use std::process::Command;
 use support::pipeline::{pipeline_settings, RunningService};

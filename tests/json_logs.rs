@@ -7,8 +7,8 @@ mod support;
 
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::cli::LogFormat;
-use cj_assessment::commands::run_eng5::{run_once, RunArgs};
-use cj_assessment::harness::service_process::{ServiceLaunch, ServiceProcess};
+use cj_assessment::lab::commands::run_eng5::{run_once, RunArgs};
+use cj_assessment::lab::harness::service_process::{ServiceLaunch, ServiceProcess};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -2,40 +2,30 @@
 //!
 //! # The rule
 //!
-//! The **lab** is what demonstrates, measures and drives the service from outside:
-//! the modules `simulation`, `bench`, `harness`, `llm_sim` and `runner` (each `src/<name>/`
-//! or `src/<name>.rs`), and the lab commands `commands::{demo, demo_on_postgres, simulate,
-//! bench, run_eng5, llm_sim}`. The **CLI** is `src/main.rs`, `src/cli.rs` and
-//! `src/commands/`. Everything else under `src/` is **production**, and so are the
-//! operator commands (`serve`, `migrate`, `replay`, `history`, `inspect`, `fit`, `token`,
-//! `anchors`, `instructions`, and their helpers in `commands/`).
+//! The **lab** is `src/lab/`: what demonstrates, measures and drives the service from
+//! outside (simulation, simulated provider, harness, runner, benchmarks, and the `demo`,
+//! `simulate`, `bench`, `run-eng5` and `llm-sim` commands). The **CLI dispatch** is
+//! `src/main.rs` and `src/cli.rs`; the **operator commands** are `src/commands/`.
+//! Everything else under `src/` is **production**.
 //!
-//! 1. No file outside the lab names a lab module — by `crate::`, `cj_assessment::` or
-//!    `super::` path, inline or in a (possibly multi-line) `use` tree.
-//! 2. No file outside the lab and the CLI dispatch (`cli.rs`, `main.rs`) names a lab
-//!    command: an operator command does not borrow from `demo` or `simulate`.
-//! 3. No production file outside the CLI names `crate::commands` at all: the arrows point
-//!    from the commands down into the service, never back up.
+//! 1. No file outside the lab and the CLI dispatch names the lab — by `crate::`,
+//!    `cj_assessment::` or `super::` path, inline or in a (possibly multi-line) `use` tree.
+//!    An operator command does not borrow from `demo` or `simulate` either.
+//! 2. No production file names `crate::commands`: the arrows point from the commands down
+//!    into the service, never back up.
 //!
-//! The lab may use anything. `lib.rs` declares the lab modules (`pub mod simulation;` is a
-//! declaration, not a path, so it passes). Comments (`//`, `///`, `//!`, `/* */`) and
-//! string literals are blanked before the scan, so a doc link or a log message naming a
-//! lab module is not an import. `super::` resolves against the file's module, which is
-//! exact for a file's items and one level off inside an inline module (`mod tests`): the
-//! guard may then see a path one module too high, never miss a lab path it can name.
+//! The lab may use anything. `lib.rs` declares the lab (`pub mod lab;` is a declaration,
+//! not a path, so it passes). Comments (`//`, `///`, `//!`, `/* */`) and string literals
+//! are blanked before the scan, so a doc link or a log message naming the lab is not an
+//! import. `super::` resolves against the file's module, which is exact for a file's items
+//! and one level off inside an inline module (`mod tests`): the guard may then see a path
+//! one module too high, never miss a lab path it can name.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const LAB_MODULES: &[&str] = &["simulation", "bench", "harness", "llm_sim", "runner"];
-const LAB_COMMANDS: &[&str] = &[
-    "demo",
-    "demo_on_postgres",
-    "simulate",
-    "bench",
-    "run_eng5",
-    "llm_sim",
-];
+/// The lab's module, directly under the crate root.
+const LAB: &str = "lab";
 /// Files that dispatch to every command, lab ones included.
 const DISPATCH: &[&str] = &["main.rs", "cli.rs"];
 
@@ -55,18 +45,15 @@ fn module_path(relative: &Path) -> Vec<String> {
 }
 
 fn is_lab(module: &[String]) -> bool {
-    match module {
-        [first, ..] if LAB_MODULES.contains(&first.as_str()) => true,
-        [commands, command, ..] if commands == "commands" => {
-            LAB_COMMANDS.contains(&command.as_str())
-        }
-        _ => false,
-    }
+    module.first().is_some_and(|first| first == LAB)
 }
 
-fn is_cli(relative: &Path, module: &[String]) -> bool {
+fn is_dispatch(relative: &Path) -> bool {
     DISPATCH.iter().any(|file| relative == Path::new(file))
-        || module.first().is_some_and(|first| first == "commands")
+}
+
+fn is_command(module: &[String]) -> bool {
+    module.first().is_some_and(|first| first == "commands")
 }
 
 /// The source with comments, string and char literals replaced by spaces (newlines kept,
@@ -311,18 +298,13 @@ fn parse_tree(
 }
 
 /// What is wrong with naming `path` (crate-absolute) from a file at `module`, if anything.
-fn violation(path: &[String], module: &[String], cli: bool, dispatch: bool) -> Option<String> {
+fn violation(path: &[String], module: &[String], dispatch: bool) -> Option<String> {
     let joined = path.join("::");
     match path {
-        [first, ..] if LAB_MODULES.contains(&first.as_str()) => {
-            Some(format!("production code names the lab module `{joined}`"))
+        [first, ..] if first == LAB && !dispatch => {
+            Some(format!("production code names the lab: `{joined}`"))
         }
-        [commands, command, ..]
-            if commands == "commands" && LAB_COMMANDS.contains(&command.as_str()) && !dispatch =>
-        {
-            Some(format!("production code names the lab command `{joined}`"))
-        }
-        [commands, ..] if commands == "commands" && !cli => Some(format!(
+        [first, ..] if first == "commands" && !dispatch && !is_command(module) => Some(format!(
             "`{}` reaches up into the commands: `{joined}`",
             module.join("::")
         )),
@@ -347,13 +329,12 @@ fn check_source(relative: &Path, source: &str) -> Vec<(usize, String)> {
     if is_lab(&module) {
         return Vec::new();
     }
-    let cli = is_cli(relative, &module);
-    let dispatch = DISPATCH.iter().any(|file| relative == Path::new(file));
+    let dispatch = is_dispatch(relative);
     let tokens = tokens(&code_only(source));
     crate_paths(&tokens, &module)
         .into_iter()
         .filter_map(|(path, line)| {
-            violation(&path, &module, cli, dispatch).map(|message| (line, message))
+            violation(&path, &module, dispatch).map(|message| (line, message))
         })
         .collect()
 }
@@ -391,43 +372,44 @@ fn caught(file: &str, source: &str) -> Vec<usize> {
 #[test]
 fn the_guard_catches_every_form_of_path() {
     let source = "\
-use crate::simulation::content_store::sha256_hex;
+use crate::lab::simulation::content_store::sha256_hex;
 use crate::{
     clock::Clock,
-    bench::{self, BenchEnvironment},
+    lab::bench::{self, BenchEnvironment},
 };
-use super::super::runner::follow;
-const X: u32 = crate::commands::demo::DEFAULT_MAX_COMPARISONS;
-fn f() { cj_assessment::harness::spawn(); }
+use super::super::lab::runner::follow;
+const X: u32 = crate::commands::serve::DEFAULT;
+fn f() { cj_assessment::lab::harness::spawn(); }
+use crate::{lab};
 ";
-    assert_eq!(caught("store/x.rs", source), vec![1, 4, 4, 6, 7, 8]);
+    assert_eq!(caught("store/x.rs", source), vec![1, 4, 4, 6, 7, 8, 9]);
 }
 
 #[test]
 fn the_guard_is_not_fooled_by_comments_or_strings() {
     let source = "\
-//! Uses [`crate::simulation::driver`].
-/// See `crate::commands::demo`.
-// use crate::simulation::content_store::sha256_hex;
-/* use crate::bench; */
-const NOTE: &str = \"crate::runner::follow\";
-const RAW: &str = r#\"crate::llm_sim \"quoted\"\"#;
+//! Uses [`crate::lab::simulation::driver`].
+/// See `crate::lab::commands::demo`.
+// use crate::lab::simulation::content_store::sha256_hex;
+/* use crate::lab::bench; */
+const NOTE: &str = \"crate::lab::runner::follow\";
+const RAW: &str = r#\"crate::lab \"quoted\"\"#;
 fn f<'a>(x: &'a str) -> [char; 2] { let _ = x; ['c', '\\''] }
-use crate::store::CommandMetadata; // not crate::harness
+use crate::store::CommandMetadata; // not crate::lab::harness
+use crate::laboratory::Other;
 ";
     assert_eq!(caught("store/x.rs", source), Vec::<usize>::new());
 }
 
 #[test]
 fn the_cli_and_the_lab_have_their_own_rules() {
-    let dispatch = "use crate::commands::{anchors, demo, serve};\n";
+    let dispatch = "use crate::commands::{anchors, serve};\nuse crate::lab::commands::demo;\n";
     assert!(caught("cli.rs", dispatch).is_empty());
     // An operator command may use its sibling helpers, not a lab command or lab module.
-    let operator = "use super::progress::Progress;\nuse super::demo::grade_position;\nuse crate::simulation::judge;\n";
+    let operator = "use super::progress::Progress;\nuse crate::lab::commands::demo::grade_position;\nuse crate::lab::simulation::judge;\n";
     assert_eq!(caught("commands/replay.rs", operator), vec![2, 3]);
-    let lab = "use super::demo::grade_position;\nuse crate::simulation::judge;\n";
-    assert!(caught("commands/simulate.rs", lab).is_empty());
-    assert!(caught("simulation/driver.rs", "use crate::commands::demo;\n").is_empty());
+    let lab = "use super::demo::grade_position;\nuse crate::commands::progress::Progress;\n";
+    assert!(caught("lab/commands/simulate.rs", lab).is_empty());
     // A production module may not reach up into the commands at all.
     assert_eq!(
         caught("config.rs", "use crate::commands::serve::X;\n"),

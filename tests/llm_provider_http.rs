@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
+use cj_assessment::lab::llm_sim::judge::TextJudge;
+use cj_assessment::lab::llm_sim::server::{router, CallbackSink, SimulatorSettings};
 use cj_assessment::llm::client::{LlmProviderClient, ProviderError};
 use cj_assessment::llm::prompt::{render, PromptParts};
-use cj_assessment::llm_sim::judge::TextJudge;
-use cj_assessment::llm_sim::server::{router, CallbackSink, SimulatorSettings};
 use cj_contracts::{
     decode_callback, CjRequestType, ComparisonOverrides, ComparisonRequestMetadata,
     LlmComparisonRequest,

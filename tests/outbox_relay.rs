@@ -11,9 +11,9 @@ use cj_aggregates::CjBatchEvent;
 use cj_assessment::config::KafkaSettings;
 use cj_assessment::kafka::admin::ensure_topics;
 use cj_assessment::kafka::producer::Publisher;
+use cj_assessment::lab::simulation::driver::BatchRun;
 use cj_assessment::metrics::metrics;
 use cj_assessment::outbox_relay::{rows, run_outbox_relay, OutboxRelay};
-use cj_assessment::simulation::driver::BatchRun;
 use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use cj_contracts::{
     topics, AssessmentResultV1, CjAssessmentCompletedV1, EventEnvelope, ResourceConsumptionV1,

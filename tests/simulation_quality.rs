@@ -4,7 +4,7 @@
 //! README runs it.
 
 use cj_aggregates::stats::grade_scale::GradeScale;
-use cj_assessment::commands::simulate::{simulate, SimulateArgs};
+use cj_assessment::lab::commands::simulate::{simulate, SimulateArgs};
 use std::process::Command;
 
 /// The scenario the older service was measured on, at one budget (comparisons per essay).

@@ -4,7 +4,7 @@
 //! `CJ_CONTENT_SERVICE_URL`) is set, otherwise straight into the built-in content store in
 //! the same database, so no running service is needed.
 
-use crate::cli::{block_on, DatabaseArgs};
+use crate::commands::{block_on, DatabaseArgs};
 use crate::content::client::{ContentClient, ContentCredentials};
 use crate::content::hash::sha256_hex;
 use crate::content::store::{put_text, StoredText};

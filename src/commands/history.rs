@@ -2,7 +2,7 @@
 //! one-line summary, or with `--json` the raw log rows, one JSON object per line.
 
 use super::event_summary::summary;
-use crate::cli::{block_on, DatabaseArgs};
+use crate::commands::{block_on, DatabaseArgs};
 use crate::store::database::connect_and_migrate;
 use anyhow::bail;
 use cj_aggregates::ids::BatchId;

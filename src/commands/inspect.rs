@@ -4,7 +4,7 @@
 //! from the projections).
 
 use super::event_summary::figure;
-use crate::cli::{block_on, DatabaseArgs};
+use crate::commands::{block_on, DatabaseArgs};
 use crate::store::database::connect_and_migrate;
 use anyhow::Context;
 use chrono::{DateTime, Utc};

@@ -1,7 +1,7 @@
 //! `cj-assessment instructions set|show|delete`: an assignment's grade scale and judging
 //! instructions (instructions text, student prompt, judge rubric), read from files.
 
-use crate::cli::{block_on, DatabaseArgs};
+use crate::commands::{block_on, DatabaseArgs};
 use crate::registry::{self, InstructionsUpdate};
 use crate::store::database::connect_and_migrate;
 use anyhow::Context;

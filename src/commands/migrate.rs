@@ -1,6 +1,6 @@
 //! `cj-assessment migrate`: applies pending migrations and says which are applied.
 
-use crate::cli::{block_on, DatabaseArgs};
+use crate::commands::{block_on, DatabaseArgs};
 use crate::store::database::{connect_and_migrate, MIGRATOR};
 
 pub fn run(args: DatabaseArgs) -> anyhow::Result<()> {

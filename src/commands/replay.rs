@@ -2,7 +2,7 @@
 //! the event log, with progress on stderr and the rate on stdout.
 
 use super::progress::Progress;
-use crate::cli::{block_on, DatabaseArgs};
+use crate::commands::{block_on, DatabaseArgs};
 use crate::store::database::connect_and_migrate;
 use cj_projections::catalogue;
 use cj_projections::replay::replay;

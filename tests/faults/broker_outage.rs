@@ -15,7 +15,7 @@
 
 use crate::outage::{ride_out, Outage};
 use crate::rig::Rig;
-use cj_assessment::harness::signals::Signal;
+use cj_assessment::lab::harness::signals::Signal;
 use std::time::Duration;
 
 /// The rig's broker frozen and thawed.

@@ -8,7 +8,7 @@ use crate::rig::{simulator, Rig};
 use crate::serial::one_fault_at_a_time;
 use crate::settle::{progress, settle};
 use crate::workload::{publish, Workload};
-use cj_assessment::harness::readiness::{Change, ReadinessWatch};
+use cj_assessment::lab::harness::readiness::{Change, ReadinessWatch};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::time::Instant;

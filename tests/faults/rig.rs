@@ -12,13 +12,13 @@ use crate::support::service::{free_address, service_settings_on};
 use crate::support::TestDatabase;
 use cj_assessment::cli::LogFormat;
 use cj_assessment::config::{KafkaSettings, ServiceSettings};
-use cj_assessment::harness::broker::{Broker, BrokerStorage};
-use cj_assessment::harness::llm_sim::serve_llm_sim;
-use cj_assessment::harness::service_process::{ServiceLaunch, ServiceProcess};
 use cj_assessment::kafka::admin::ensure_topics;
 use cj_assessment::kafka::producer::Publisher;
-use cj_assessment::llm_sim::judge::TextJudge;
-use cj_assessment::llm_sim::server::SimulatorSettings;
+use cj_assessment::lab::harness::broker::{Broker, BrokerStorage};
+use cj_assessment::lab::harness::llm_sim::serve_llm_sim;
+use cj_assessment::lab::harness::service_process::{ServiceLaunch, ServiceProcess};
+use cj_assessment::lab::llm_sim::judge::TextJudge;
+use cj_assessment::lab::llm_sim::server::SimulatorSettings;
 use std::path::PathBuf;
 use std::time::Duration;
 

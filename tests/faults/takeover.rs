@@ -6,7 +6,7 @@
 //! nothing here asserts a time.
 
 use chrono::{DateTime, Utc};
-use cj_assessment::harness::service_process::ServiceProcess;
+use cj_assessment::lab::harness::service_process::ServiceProcess;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio::time::Instant;

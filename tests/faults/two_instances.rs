@@ -19,7 +19,7 @@ use crate::takeover::{
     database_now, dispatch_holder, leads, lease_moves, leased_by, note_lease_moves, watch_takeover,
 };
 use crate::workload::{publish_evenly, Workload};
-use cj_assessment::harness::service_process::ServiceProcess;
+use cj_assessment::lab::harness::service_process::ServiceProcess;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::PgPool;

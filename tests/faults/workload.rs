@@ -6,8 +6,8 @@
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::content::store::put_text;
 use cj_assessment::kafka::producer::Publisher;
-use cj_assessment::runner::assignment::{essay_text, register_assignment};
-use cj_assessment::runner::request::request_envelope;
+use cj_assessment::lab::runner::assignment::{essay_text, register_assignment};
+use cj_assessment::lab::runner::request::request_envelope;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::collections::BTreeSet;

@@ -7,9 +7,9 @@
 
 use super::prerequisites::started_or_missing;
 use cj_assessment::config::{KafkaSettings, TopicNames};
-use cj_assessment::harness::broker::{Broker, BrokerLaunch, BrokerStorage};
-use cj_assessment::harness::HarnessError;
 use cj_assessment::kafka::topic_reader::assigned_reader;
+use cj_assessment::lab::harness::broker::{Broker, BrokerLaunch, BrokerStorage};
+use cj_assessment::lab::harness::HarnessError;
 use rdkafka::message::{Message, OwnedMessage};
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -2,7 +2,7 @@
 //! to get it (`scripts/test.sh` installs every one of them), instead of a bare "No such file".
 #![allow(dead_code)]
 
-use cj_assessment::harness::HarnessError;
+use cj_assessment::lab::harness::HarnessError;
 
 /// Whether starting a program failed because it is not there.
 pub fn is_not_found(error: &std::io::Error) -> bool {

@@ -8,12 +8,12 @@ use super::kafka::settings_for_test;
 use axum::Router;
 use cj_assessment::config::{KafkaSettings, ServiceSettings};
 use cj_assessment::content::client::ContentCredentials;
-use cj_assessment::harness::readiness::{probe_client, wait_ready};
 use cj_assessment::http::api::{api_router, ApiParts};
 use cj_assessment::http::auth::{
     mint_token, AuthSettings, Role, Verifier, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
 };
 use cj_assessment::http::Readiness;
+use cj_assessment::lab::harness::readiness::{probe_client, wait_ready};
 use sqlx::PgPool;
 use std::sync::Arc;
 

@@ -7,10 +7,10 @@
 
 use super::kafka::start_broker_behind;
 use super::prerequisites::{is_not_found, missing, started_or_missing};
-use cj_assessment::harness::broker::{Broker, BrokerStorage};
-use cj_assessment::harness::child::ChildProcess;
-use cj_assessment::harness::free_local_address;
 use cj_assessment::kafka::properties::KafkaProperties;
+use cj_assessment::lab::harness::broker::{Broker, BrokerStorage};
+use cj_assessment::lab::harness::child::ChildProcess;
+use cj_assessment::lab::harness::free_local_address;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

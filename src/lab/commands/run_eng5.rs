@@ -5,14 +5,14 @@
 //! anchors' alignment. Exits non-zero unless the batch is COMPLETE_* / COMPLETED with
 //! grade projections.
 
-use super::progress::Progress;
+use crate::commands::progress::Progress;
 use crate::config::ServiceSettings;
 use crate::content::client::ContentClient;
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::producer::Publisher;
-use crate::runner::assignment::register_assignment;
-use crate::runner::follow::{follow_batch, RunOutcome};
-use crate::runner::request::{request_envelope, store_essays};
+use crate::lab::runner::assignment::register_assignment;
+use crate::lab::runner::follow::{follow_batch, RunOutcome};
+use crate::lab::runner::request::{request_envelope, store_essays};
 use crate::store::database::connect_and_migrate;
 use cj_aggregates::stats::grade_scale::GradeScale;
 use clap::Args;

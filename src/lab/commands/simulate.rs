@@ -5,10 +5,10 @@
 //! pairs and no early stopping, so the planner's gain shows in one run.
 
 use super::demo::{grade_agreement, grade_position, student_scores};
-use crate::simulation::driver::{run_batch, BatchRun, Delivery};
-use crate::simulation::judge::JudgeProfile;
-use crate::simulation::metrics::{expected_calibration_error, kendall_tau, spearman};
-use crate::simulation::scenario::{Scenario, ScenarioSpec};
+use crate::lab::simulation::driver::{run_batch, BatchRun, Delivery};
+use crate::lab::simulation::judge::JudgeProfile;
+use crate::lab::simulation::metrics::{expected_calibration_error, kendall_tau, spearman};
+use crate::lab::simulation::scenario::{Scenario, ScenarioSpec};
 use anyhow::Context;
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget, PairingStrategy};
 use cj_aggregates::stats::grade_scale::GradeScale;

@@ -219,7 +219,7 @@ pub fn callback_envelope(
             justification,
             confidence,
             error_detail,
-            provider: crate::simulation::driver::SIMULATED_PROVIDER.into(),
+            provider: crate::lab::simulation::driver::SIMULATED_PROVIDER.into(),
             model,
             response_time_ms: latency_ms,
             token_usage: TokenUsage::default(),

@@ -1,8 +1,8 @@
 //! `cj-assessment bench <name>`: runs one benchmark (or `all`) and prints its report — the
 //! machine, then a Markdown table of figures, anchors measured in the same run, and ratios.
 
-use crate::bench::{self, BenchEnvironment};
-use crate::cli::block_on;
+use crate::commands::block_on;
+use crate::lab::bench::{self, BenchEnvironment};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]

@@ -4,9 +4,9 @@
 //! of its own (every UUID in its events mapped consistently, so correlation ids stay
 //! unique), written with the command path's own multi-row insert.
 
-use crate::simulation::driver::{run_batch, Delivery};
-use crate::simulation::judge::JudgeProfile;
-use crate::simulation::scenario::{Scenario, ScenarioSpec};
+use crate::lab::simulation::driver::{run_batch, Delivery};
+use crate::lab::simulation::judge::JudgeProfile;
+use crate::lab::simulation::scenario::{Scenario, ScenarioSpec};
 use crate::store::event_append::{insert_rows, LogRow};
 use anyhow::Context;
 use chrono::{DateTime, Utc};

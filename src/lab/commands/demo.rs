@@ -4,12 +4,12 @@
 //! With `--database-url` the same batch runs on PostgreSQL instead (`demo_on_postgres`).
 
 use super::demo_on_postgres;
-use crate::cli::block_on;
+use crate::commands::block_on;
 use crate::config::DEFAULT_MAX_COMPARISONS;
-use crate::simulation::driver::{run_batch, BatchRun, Delivery};
-use crate::simulation::judge::JudgeProfile;
-use crate::simulation::metrics::{kendall_tau, spearman};
-use crate::simulation::scenario::{Scenario, ScenarioSpec};
+use crate::lab::simulation::driver::{run_batch, BatchRun, Delivery};
+use crate::lab::simulation::judge::JudgeProfile;
+use crate::lab::simulation::metrics::{kendall_tau, spearman};
+use crate::lab::simulation::scenario::{Scenario, ScenarioSpec};
 use anyhow::Context;
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::stats::grade_scale::GradeScale;

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The choix timing script, carried in the binary so the bench runs from anywhere.
-const CHOIX_SCRIPT: &str = include_str!("../../scripts/bench_choix.py");
+const CHOIX_SCRIPT: &str = include_str!("../../../scripts/bench_choix.py");
 /// Fixed so every run fits the same graph (the cross-check's timing seed).
 const SEED: u64 = 20_240_601;
 

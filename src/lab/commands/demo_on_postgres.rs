@@ -3,9 +3,9 @@
 //! `history` and `replay` work on that database. Each run is a new request (a new batch),
 //! so the same seed can be run again on the same database.
 
-use crate::simulation::driver::{run_batch_on, BatchRun, Delivery};
-use crate::simulation::judge::JudgeProfile;
-use crate::simulation::scenario::Scenario;
+use crate::lab::simulation::driver::{run_batch_on, BatchRun, Delivery};
+use crate::lab::simulation::judge::JudgeProfile;
+use crate::lab::simulation::scenario::Scenario;
 use crate::store::database::connect_and_migrate;
 use crate::store::postgres_batch_store::PostgresBatchStore;
 use cj_aggregates::batch::settings::BatchSettings;

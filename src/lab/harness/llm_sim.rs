@@ -5,8 +5,8 @@
 use crate::config::KafkaSettings;
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::producer::Publisher;
-use crate::llm_sim::kafka_sink::KafkaCallbackSink;
-use crate::llm_sim::server::{router, CallbackSink, SimulatorSettings};
+use crate::lab::llm_sim::kafka_sink::KafkaCallbackSink;
+use crate::lab::llm_sim::server::{router, CallbackSink, SimulatorSettings};
 use anyhow::Context;
 use std::sync::Arc;
 

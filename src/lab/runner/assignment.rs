@@ -2,8 +2,8 @@
 //! whose texts (generated, see [`essay_text`]) rise in quality with their grade.
 
 use crate::content::store::put_text;
+use crate::lab::simulation::scenario::VOCABULARY;
 use crate::registry::{add_anchor, upsert_instructions, InstructionsUpdate, NewAnchor};
-use crate::simulation::scenario::VOCABULARY;
 use anyhow::Context;
 use cj_aggregates::stats::grade_scale::GradeScale;
 use sqlx::PgPool;

@@ -2,7 +2,7 @@
 //! status, state, comparisons, projections, and how well the anchors line up with their
 //! known grades (order inversions, Kendall τ of anchor score against grade).
 
-use crate::simulation::metrics::kendall_tau;
+use crate::lab::simulation::metrics::kendall_tau;
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_projections::catalogue;
 use cj_projections::lag::wait_until_applied;

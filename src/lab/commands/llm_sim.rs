@@ -1,14 +1,14 @@
 //! `cj-assessment llm-sim`: serves the simulated LLM Provider Service (`POST /comparison`,
-//! see [`crate::llm_sim`]) and publishes its callbacks to Kafka. The demo, the end-to-end
+//! see [`crate::lab::llm_sim`]) and publishes its callbacks to Kafka. The demo, the end-to-end
 //! runner and the benchmarks point `CJ_LLM_PROVIDER_URL` at it.
 
-use crate::cli::block_on;
+use crate::commands::block_on;
 use crate::config::KafkaSettings;
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::producer::Publisher;
-use crate::llm_sim::judge::TextJudge;
-use crate::llm_sim::kafka_sink::KafkaCallbackSink;
-use crate::llm_sim::server::{router, SimulatorSettings};
+use crate::lab::llm_sim::judge::TextJudge;
+use crate::lab::llm_sim::kafka_sink::KafkaCallbackSink;
+use crate::lab::llm_sim::server::{router, SimulatorSettings};
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
