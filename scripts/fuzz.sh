@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the wire decoders (cj_projections::contracts::decode) with cargo fuzz / libFuzzer:
+# Fuzzes the wire decoders (cj_contracts::decode) with cargo fuzz / libFuzzer:
 # every target in fuzz/fuzz_targets runs for SECONDS_PER_TARGET seconds (default 300), and
 # the script exits non-zero if any target crashed (a panic, a failed follow-up assertion,
 # an ASan report, a timeout or running out of memory).

@@ -30,7 +30,7 @@ const LAB: &str = "lab";
 const DISPATCH: &[&str] = &["main.rs", "cli.rs"];
 
 /// A `.rs` file's module path inside the crate: `src/store/mod.rs` → `[store]`,
-/// `src/commands/demo.rs` → `[commands, demo]`, `src/lib.rs` → `[]`.
+/// `src/lab/commands/demo.rs` → `[lab, commands, demo]`, `src/lib.rs` → `[]`.
 fn module_path(relative: &Path) -> Vec<String> {
     let mut parts: Vec<String> = relative
         .iter()
