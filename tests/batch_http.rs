@@ -5,7 +5,7 @@
 mod support;
 
 use cj_aggregates::batch::events::BatchScored;
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::BatchCommandBus;
 use support::http::{get_json, serve};
 use support::service::{reader_token, test_api};
 use support::{drain_projections, run_simulated_batch, TestDatabase};
@@ -13,8 +13,8 @@ use support::{drain_projections, run_simulated_batch, TestDatabase};
 #[tokio::test]
 async fn a_finished_batch_shows_its_state_history_and_report() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
-    let run = run_simulated_batch(&store, 3).await;
+    let bus = BatchCommandBus::new(db.pool.clone());
+    let run = run_simulated_batch(&bus, 3).await;
     drain_projections(&db.pool).await;
     let base = serve(test_api(db.pool.clone())).await;
     let http = reqwest::Client::new();

@@ -13,17 +13,15 @@ use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::clock::ManualClock;
 use cj_assessment::monitor::sweep::{sweep_once, SweepReport, SweepSettings};
 use cj_assessment::monitor::try_take_lock;
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
-use cj_assessment::store::CommandMetadata;
+use cj_assessment::store::{BatchCommandBus, CommandMetadata};
 use support::{
     append_raw, drain_projections, opening_events, register_command, register_without_anchors,
     TestDatabase,
 };
 use uuid::Uuid;
 
-async fn batch_stuck_at(db: &TestDatabase, store: &PostgresBatchStore, resolved: usize) -> BatchId {
+async fn batch_stuck_at(db: &TestDatabase, bus: &BatchCommandBus, resolved: usize) -> BatchId {
     let batch_id = BatchId(Uuid::new_v4());
-    let bus = store.bus();
     let metadata = CommandMetadata::new(Uuid::new_v4(), "monitor-test");
     let mut register = register_command(batch_id, 8, 20);
     if let CjBatchCommand::RegisterBatch(r) = &mut register {
@@ -67,22 +65,18 @@ async fn last_event(db: &TestDatabase, batch_id: BatchId) -> CjBatchEvent {
 #[tokio::test]
 async fn stuck_batches_are_recovered_or_failed_by_progress_and_fresh_ones_left_alone() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
-    let at_85 = batch_stuck_at(&db, &store, 17).await;
-    let at_60 = batch_stuck_at(&db, &store, 12).await;
+    let bus = BatchCommandBus::new(db.pool.clone());
+    let at_85 = batch_stuck_at(&db, &bus, 17).await;
+    let at_60 = batch_stuck_at(&db, &bus, 12).await;
     drain_projections(&db.pool).await;
     let clock = ManualClock::starting_at(Utc::now());
     let settings = SweepSettings::default();
 
-    let early = sweep_once(&db.pool, store.bus(), &clock, &settings)
-        .await
-        .unwrap();
+    let early = sweep_once(&db.pool, &bus, &clock, &settings).await.unwrap();
     assert_eq!(early, SweepReport::default(), "nothing is stuck yet");
 
     clock.advance(Duration::hours(5));
-    let report = sweep_once(&db.pool, store.bus(), &clock, &settings)
-        .await
-        .unwrap();
+    let report = sweep_once(&db.pool, &bus, &clock, &settings).await.unwrap();
     assert_eq!(report.stuck, 2);
     assert_eq!(report.recovered, 1);
     assert_eq!(report.failed, 1);
@@ -103,16 +97,14 @@ async fn stuck_batches_are_recovered_or_failed_by_progress_and_fresh_ones_left_a
     }
 
     drain_projections(&db.pool).await;
-    let again = sweep_once(&db.pool, store.bus(), &clock, &settings)
-        .await
-        .unwrap();
+    let again = sweep_once(&db.pool, &bus, &clock, &settings).await.unwrap();
     assert_eq!(again.stuck, 0, "ended batches are not swept again");
 }
 
 #[tokio::test]
 async fn the_completion_sweep_finalizes_a_batch_left_unfinished_and_counts_it() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
+    let bus = BatchCommandBus::new(db.pool.clone());
     let batch_id = BatchId(Uuid::new_v4());
     // The opening as the aggregate decides it, then every callback recorded without the
     // decision that should have followed — what only a defect could leave behind.
@@ -142,7 +134,7 @@ async fn the_completion_sweep_finalizes_a_batch_left_unfinished_and_counts_it() 
     drain_projections(&db.pool).await;
 
     let clock = ManualClock::starting_at(Utc::now() + Duration::minutes(10));
-    let report = sweep_once(&db.pool, store.bus(), &clock, &SweepSettings::default())
+    let report = sweep_once(&db.pool, &bus, &clock, &SweepSettings::default())
         .await
         .unwrap();
     assert_eq!(report.finalized_by_completion_sweep, 1);

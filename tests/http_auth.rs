@@ -16,7 +16,7 @@ use cj_assessment::http::api::{api_router, ApiParts};
 use cj_assessment::http::auth::{Claims, Role, Verifier, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use cj_assessment::http::body_limit::{ESSAY_BODY_LIMIT, SMALL_BODY_LIMIT};
 use cj_assessment::http::Readiness;
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::BatchCommandBus;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -50,8 +50,8 @@ struct Seeded {
 }
 
 async fn seed(db: &TestDatabase) -> Seeded {
-    let store = PostgresBatchStore::new(db.pool.clone());
-    let run = run_simulated_batch(&store, 4).await;
+    let bus = BatchCommandBus::new(db.pool.clone());
+    let run = run_simulated_batch(&bus, 4).await;
     drain_projections(&db.pool).await;
     let stored = put_text(&db.pool, "An essay only a reader may read.")
         .await

@@ -12,7 +12,7 @@ use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_aggregates::stats::scale::Estimator;
 use cj_assessment::metrics::metrics;
 use cj_assessment::metrics_tap::{record_reliability, MetricsTap};
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::BatchCommandBus;
 use cj_projections::Projector;
 use std::sync::Arc;
 use support::{run_simulated_batch, wait_until_final, TestDatabase};
@@ -20,7 +20,7 @@ use support::{run_simulated_batch, wait_until_final, TestDatabase};
 #[tokio::test]
 async fn a_finished_batch_is_counted_in_the_decision_metrics() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
+    let bus = BatchCommandBus::new(db.pool.clone());
     let m = metrics();
     let succeeded_before = m.comparisons.with_label_values(&["succeeded"]).get();
     let finalized_before = m.workflow_decisions.with_label_values(&["finalize"]).get();
@@ -32,7 +32,7 @@ async fn a_finished_batch_is_counted_in_the_decision_metrics() {
     let flagged_before = m.order_effect_flagged.get();
     let judges_before = m.misfitting_judges.get();
 
-    let run = run_simulated_batch(&store, 21).await;
+    let run = run_simulated_batch(&bus, 21).await;
     wait_until_final(&db.pool).await;
     Projector::new(db.pool.clone(), Arc::new(MetricsTap::default()))
         .catch_up()

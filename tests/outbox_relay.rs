@@ -14,7 +14,7 @@ use cj_assessment::kafka::producer::Publisher;
 use cj_assessment::lab::simulation::driver::BatchRun;
 use cj_assessment::metrics::metrics;
 use cj_assessment::outbox_relay::{rows, run_outbox_relay, OutboxRelay};
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::BatchCommandBus;
 use cj_contracts::{
     topics, AssessmentResultV1, CjAssessmentCompletedV1, EventEnvelope, ResourceConsumptionV1,
 };
@@ -39,7 +39,7 @@ async fn kafka() -> KafkaSettings {
 
 /// Runs a batch to completion and brings the projections (the outbox among them) up to it.
 async fn completed_batch(pool: &PgPool, seed: u64) -> BatchRun {
-    let run = run_simulated_batch(&PostgresBatchStore::new(pool.clone()), seed).await;
+    let run = run_simulated_batch(&BatchCommandBus::new(pool.clone()), seed).await;
     assert!(run.completed.is_some(), "the simulated batch completes");
     drain_projections(pool).await;
     run

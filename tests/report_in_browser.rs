@@ -12,7 +12,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::BatchCommandBus;
 use std::process::Command;
 use support::http::serve;
 use support::prerequisites::{is_not_found, missing};
@@ -87,8 +87,8 @@ fn ink_share(png_path: &std::path::Path) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_renders_in_a_browser_with_its_chart() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
-    let run = run_simulated_batch(&store, 5).await;
+    let bus = BatchCommandBus::new(db.pool.clone());
+    let run = run_simulated_batch(&bus, 5).await;
     drain_projections(&db.pool).await;
     let api = serve(test_api(db.pool.clone())).await;
     let gateway = serve(token_adding_gateway(api.clone(), reader_token())).await;

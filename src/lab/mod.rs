@@ -3,7 +3,7 @@
 //!
 //! - [`simulation`] — the simulated judge over hidden essay qualities, generated batches with
 //!   known truth, an in-memory content store, and the driver that runs a batch through the
-//!   real aggregate on any [`crate::store::BatchStore`].
+//!   service's [`crate::store::BatchCommandBus`] on any event log.
 //! - [`llm_sim`] — a simulated LLM Provider Service with the real HTTP contract
 //!   (`cj-assessment llm-sim`).
 //! - [`runner`] — the end-to-end runner's pieces (`run-eng5`): assignment, request, follow.

@@ -1,30 +1,30 @@
-//! The one way commands reach a `CjBatch` aggregate on PostgreSQL. A command is decided
-//! on the batch's current state and its events appended after the sequence that state was
-//! decided at:
+//! The one way commands reach a `CjBatch` aggregate, whichever [`EventLog`] holds the
+//! batches (PostgreSQL for the service, memory for the demo and the simulation). A command
+//! is decided on the batch's current state and its events appended after the sequence that
+//! state was decided at:
 //!
 //! - state comes from the [`AggregateCache`] when this process decided the batch's last
-//!   command, else from the log (postgres-es's event store without snapshots — its 0.5.0
-//!   snapshot store applies events twice — decoding through the aggregate's upcasters);
-//! - the append ([`append_events`]) is one multi-row insert; if another process appended
-//!   first, the primary key refuses it, the stale state is dropped, and the bus reloads and
-//!   decides again (bounded, with jitter), counting every retry, so a lost race is never a
-//!   lost command. A refusal decided on cached state is checked once more on state loaded
-//!   from the log, so a stale cache never refuses what the log would accept.
+//!   command, else from the log ([`EventLog::load`]);
+//! - the append ([`EventLog::append`]; on PostgreSQL one multi-row insert) refuses a
+//!   sequence another writer took first; the stale state is then caught up with the events
+//!   appended since and the bus decides again (bounded, with jitter), counting every retry,
+//!   so a lost race is never a lost command. A refusal decided on cached state is checked
+//!   once more on state loaded from the log, so a stale cache never refuses what the log
+//!   would accept.
 //!
 //! Within this process commands on one batch take turns ([`BatchLocks`]).
 
 use super::aggregate_cache::{AggregateCache, CachedBatch};
 use super::batch_locks::BatchLocks;
-use super::event_append::{append_events, AppendError};
+use super::event_log::{AppendError, EventLog, LogError, SequencedEvent};
+use super::memory_log::InMemoryEventLog;
 use super::metadata::CommandMetadata;
+use super::postgres_log::PostgresEventLog;
 use crate::backoff::{Backoff, Jitter};
 use crate::metrics::metrics;
-use cj_aggregates::batch::upcasting::upcasters;
 use cj_aggregates::ids::BatchId;
-use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateError, EventStore};
-use postgres_es::PostgresEventRepository;
+use cj_aggregates::{CjBatchCommand, CjBatchError, CjBatchEvent};
+use cqrs_es::Aggregate;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -63,12 +63,15 @@ pub enum CommandError {
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-type LogStore = PersistedEventStore<PostgresEventRepository, CjBatch>;
+impl From<LogError> for CommandError {
+    fn from(LogError(error): LogError) -> Self {
+        CommandError::Store(error)
+    }
+}
 
 #[derive(Clone)]
 pub struct BatchCommandBus {
-    pool: PgPool,
-    log: Arc<LogStore>,
+    log: Arc<dyn EventLog>,
     cache: Arc<AggregateCache>,
     locks: BatchLocks,
     conflict_retries: Arc<AtomicU64>,
@@ -82,17 +85,29 @@ enum Source {
 }
 
 impl BatchCommandBus {
+    /// The service's bus: batches on PostgreSQL.
     pub fn new(pool: PgPool) -> Self {
         Self::with_cache(pool, AggregateCache::default())
     }
 
-    /// A bus with its own cache (`AggregateCache::with_capacity(0)`: always from the log).
+    /// A bus on PostgreSQL with its own cache (`AggregateCache::with_capacity(0)`: always
+    /// from the log).
     pub fn with_cache(pool: PgPool, cache: AggregateCache) -> Self {
-        let log = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
-            .with_upcasters(upcasters());
+        Self::over(Arc::new(PostgresEventLog::new(pool)), cache)
+    }
+
+    /// A bus on a fresh in-memory log of its own (the demo's and the simulation's).
+    pub fn in_memory() -> Self {
+        Self::over(
+            Arc::new(InMemoryEventLog::default()),
+            AggregateCache::default(),
+        )
+    }
+
+    /// A bus on `log`; buses sharing a log act as processes sharing a database.
+    pub fn over(log: Arc<dyn EventLog>, cache: AggregateCache) -> Self {
         BatchCommandBus {
-            pool,
-            log: Arc::new(log),
+            log,
             cache: Arc::new(cache),
             locks: BatchLocks::default(),
             conflict_retries: Arc::default(),
@@ -107,6 +122,15 @@ impl BatchCommandBus {
     /// The retry counter itself, for a metrics registry to read.
     pub fn conflict_retry_counter(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.conflict_retries)
+    }
+
+    /// The batch's events after sequence `after`, read from the log (not the cache).
+    pub async fn events_after(
+        &self,
+        batch_id: BatchId,
+        after: usize,
+    ) -> Result<Vec<SequencedEvent>, CommandError> {
+        Ok(self.log.events_after(batch_id, after).await?)
     }
 
     /// Batches whose state this bus holds in memory.
@@ -158,7 +182,10 @@ impl BatchCommandBus {
                 self.keep(batch_id, current);
                 return Ok(events);
             }
-            match append_events(&self.pool, batch_id, current.sequence, &events, &metadata).await {
+            match (self.log)
+                .append(batch_id, current.sequence, &events, &metadata)
+                .await
+            {
                 Ok(()) => {
                     for event in &events {
                         current.batch.apply(event.clone());
@@ -173,9 +200,9 @@ impl BatchCommandBus {
                     behind = Some(current);
                     tokio::time::sleep(CONFLICT_BACKOFF.delay(attempt)).await;
                 }
-                // Whether the insert committed is unknown: the state is not kept, and the
+                // Whether the append was written is unknown: the state is not kept, and the
                 // next command reloads the log.
-                Err(error) => return Err(CommandError::Store(Box::new(error))),
+                Err(AppendError::Log(error)) => return Err(error.into()),
             }
         }
         Err(CommandError::ConflictsExhausted {
@@ -198,16 +225,13 @@ impl BatchCommandBus {
         batch_id: BatchId,
         mut state: CachedBatch,
     ) -> Result<CachedBatch, CommandError> {
-        let after = i64::try_from(state.sequence).unwrap_or(i64::MAX);
-        let newer = cj_projections::log::batch_events(&self.pool, batch_id.0, after)
-            .await
-            .map_err(|error| CommandError::Store(Box::new(error)))?;
+        let newer = self.log.events_after(batch_id, state.sequence).await?;
         metrics()
             .aggregate_loads
             .with_label_values(&["catch_up"])
             .inc();
         for logged in newer {
-            state.sequence = usize::try_from(logged.sequence).unwrap_or(state.sequence);
+            state.sequence = logged.sequence;
             state.batch.apply(logged.event);
         }
         Ok(state)
@@ -223,30 +247,7 @@ impl BatchCommandBus {
             return Ok((cached, Source::Cache));
         }
         metrics().aggregate_loads.with_label_values(&["log"]).inc();
-        let loaded = self
-            .log
-            .load_aggregate(&batch_id.to_string())
-            .await
-            .map_err(store_error)?;
-        Ok((
-            CachedBatch {
-                batch: loaded.aggregate,
-                sequence: loaded.current_sequence,
-            },
-            Source::Log,
-        ))
-    }
-}
-
-fn store_error(error: AggregateError<CjBatchError>) -> CommandError {
-    match error {
-        AggregateError::UserError(rejection) => CommandError::Rejected(rejection),
-        AggregateError::AggregateConflict => {
-            CommandError::Store("unexpected conflict on load".into())
-        }
-        AggregateError::DatabaseConnectionError(error)
-        | AggregateError::DeserializationError(error)
-        | AggregateError::UnexpectedError(error) => CommandError::Store(error),
+        Ok((self.log.load(batch_id).await?, Source::Log))
     }
 }
 

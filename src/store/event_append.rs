@@ -1,12 +1,13 @@
-//! Appending to the log: one multi-row `INSERT` (one round trip, atomic on its own) into
+//! Appending to the PostgreSQL log: one multi-row `INSERT` (one round trip, atomic on its own) into
 //! the table postgres-es reads, with the same columns and encoding postgres-es writes
 //! (`event_type`, `event_version`, JSON payload and metadata); the log columns
 //! (`global_seq`, `tx`, `event_id`, and `recorded_at` unless a row brings its own) fill
 //! from their defaults.
 //!
-//! [`append_events`] is the command path: one command's events continue the batch's stream
-//! from the sequence it was decided at; if another writer took one of those sequences
-//! first, the primary key refuses the whole insert and the append reports a conflict.
+//! [`append_events`] is the command path (through [`super::postgres_log`]): one command's
+//! events continue the batch's stream from the sequence it was decided at; if another
+//! writer took one of those sequences first, the primary key refuses the whole insert and
+//! the append reports a conflict.
 //! [`insert_rows`] is the same insert for rows prepared elsewhere (benchmarks seeding a
 //! log).
 
@@ -31,7 +32,7 @@ SELECT $1, row.aggregate_id, row.sequence, row.event_type, row.event_version,
               recorded_at)";
 
 #[derive(Debug, thiserror::Error)]
-pub enum AppendError {
+pub enum InsertError {
     /// Another writer appended to the batch after the state the command decided with.
     #[error("the batch's stream moved on since it was loaded")]
     Conflict,
@@ -82,7 +83,7 @@ pub async fn append_events(
     after_sequence: usize,
     events: &[CjBatchEvent],
     metadata: &HashMap<String, String>,
-) -> Result<(), AppendError> {
+) -> Result<(), InsertError> {
     let metadata = serde_json::to_string(metadata)?;
     let rows = events
         .iter()
@@ -99,7 +100,7 @@ pub async fn append_events(
 pub async fn insert_rows(
     executor: impl PgExecutor<'_>,
     rows: &[LogRow],
-) -> Result<(), AppendError> {
+) -> Result<(), InsertError> {
     let column = |get: fn(&LogRow) -> String| rows.iter().map(get).collect::<Vec<String>>();
     let result = sqlx::query(INSERT_ROWS)
         .bind(CjBatch::TYPE)
@@ -115,8 +116,8 @@ pub async fn insert_rows(
     match result {
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(UNIQUE_VIOLATION) => {
-            Err(AppendError::Conflict)
+            Err(InsertError::Conflict)
         }
-        Err(error) => Err(AppendError::Database(error)),
+        Err(error) => Err(InsertError::Database(error)),
     }
 }

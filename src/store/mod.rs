@@ -1,19 +1,21 @@
-//! The service's PostgreSQL side: connecting and migrating ([`database`]), the one way
-//! commands reach a `CjBatch` aggregate ([`command_bus`]: cached state
-//! ([`aggregate_cache`]), one-statement appends ([`event_append`]), turns per batch
-//! ([`batch_locks`])) with the metadata every event carries ([`metadata`]), and the store
-//! interface the simulation driver runs a batch on ([`batch_store`]) with its PostgreSQL
-//! implementation ([`postgres_batch_store`]). Read models live in the `cj-projections` crate.
+//! The service's write side: connecting to PostgreSQL and migrating ([`database`]), and the
+//! one way commands reach a `CjBatch` aggregate ([`command_bus`]: cached state
+//! ([`aggregate_cache`]), turns per batch ([`batch_locks`])) with the metadata every event
+//! carries ([`metadata`]). The bus runs on an [`event_log`]: PostgreSQL's
+//! ([`postgres_log`], one-statement appends in [`event_append`]) for the service, memory's
+//! ([`memory_log`]) for the demo and the simulation. Read models live in the
+//! `cj-projections` crate.
 
 pub mod aggregate_cache;
 pub mod batch_locks;
-pub mod batch_store;
 pub mod command_bus;
 pub mod database;
 pub mod event_append;
+pub mod event_log;
+pub mod memory_log;
 pub mod metadata;
-pub mod postgres_batch_store;
+pub mod postgres_log;
 
-pub use batch_store::BatchStore;
 pub use command_bus::{BatchCommandBus, CommandError, RECORD_CONCURRENCY};
+pub use event_log::EventLog;
 pub use metadata::CommandMetadata;

@@ -6,7 +6,7 @@
 use crate::support::{
     all_projection_rows, drain_projections_in_chunks_of, run_simulated_batch, TestDatabase,
 };
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::BatchCommandBus;
 use cj_projections::log::LoggedEvent;
 use cj_projections::replay::replay;
 use cj_projections::{catalogue, Projection, ProjectionError};
@@ -16,9 +16,9 @@ use std::sync::Arc;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn folded_chunks_build_the_same_tables_as_one_event_at_a_time() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
+    let bus = BatchCommandBus::new(db.pool.clone());
     for seed in 1..=6 {
-        run_simulated_batch(&store, seed).await;
+        run_simulated_batch(&bus, seed).await;
     }
     drain_projections_in_chunks_of(&db.pool, 1).await;
     let one_at_a_time = all_projection_rows(&db.pool).await;
@@ -70,9 +70,9 @@ impl Projection for Unfiltered {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skipping_unwanted_event_types_builds_the_same_tables_as_reading_every_event() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
+    let bus = BatchCommandBus::new(db.pool.clone());
     for seed in 7..=10 {
-        run_simulated_batch(&store, seed).await;
+        run_simulated_batch(&bus, seed).await;
     }
     drain_projections_in_chunks_of(&db.pool, 100).await;
     let filtered = all_projection_rows(&db.pool).await;

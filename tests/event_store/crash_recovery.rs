@@ -5,7 +5,7 @@ use crate::support::{
     all_projection_rows, count, run_simulated_batch, wait_until_final, TestDatabase,
 };
 use async_trait::async_trait;
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::BatchCommandBus;
 use cj_projections::replay::replay;
 use cj_projections::{catalogue, LoggedEvent, Projection, ProjectionError, Projector};
 use sqlx::PgConnection;
@@ -51,9 +51,9 @@ const CHUNK: i64 = 40;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_projector_crashing_before_commit_resumes_without_loss_or_double_application() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
+    let bus = BatchCommandBus::new(db.pool.clone());
     for seed in 1..=3 {
-        run_simulated_batch(&store, seed).await;
+        run_simulated_batch(&bus, seed).await;
     }
     wait_until_final(&db.pool).await;
     let log_events = count(&db.pool, "SELECT count(*) FROM events").await;

@@ -3,14 +3,14 @@
 
 use crate::support::{run_simulated_batch, TestDatabase};
 use cj_assessment::commands::history::line;
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::BatchCommandBus;
 use cj_projections::log::batch_events;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_of_a_finished_batch_runs_from_registration_to_completion() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
-    let run = run_simulated_batch(&store, 42).await;
+    let bus = BatchCommandBus::new(db.pool.clone());
+    let run = run_simulated_batch(&bus, 42).await;
     let history = batch_events(&db.pool, run.batch_id.0, 0)
         .await
         .expect("history");

@@ -9,8 +9,7 @@ use crate::support::{
 use cj_aggregates::batch::commands::{CallbackReport, Position, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
-use cj_assessment::store::CommandMetadata;
+use cj_assessment::store::{BatchCommandBus, CommandMetadata};
 use cj_projections::log::batch_events;
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -30,10 +29,10 @@ fn verdict(correlation_id: CorrelationId) -> CallbackReport {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_consumers_racing_on_one_batch_lose_no_callback() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
+    let bus = BatchCommandBus::new(db.pool.clone());
     let batch_id = BatchId(Uuid::new_v4());
     let metadata = CommandMetadata::new(Uuid::new_v4(), "race-test");
-    let bus = store.bus().clone();
+    let bus = bus.clone();
     let mut register = register_command(batch_id, STUDENTS, CALLBACKS as u32);
     if let CjBatchCommand::RegisterBatch(r) = &mut register {
         r.settings.wave_size = Some(CALLBACKS as u32);

@@ -2,7 +2,7 @@
 //! rebuilding every projection from the log yields the same tables row for row.
 
 use crate::support::{all_projection_rows, count, run_simulated_batch, TestDatabase};
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
+use cj_assessment::store::BatchCommandBus;
 use cj_projections::replay::replay;
 use cj_projections::{catalogue, lag, supervisor};
 use std::time::Duration;
@@ -17,13 +17,13 @@ async fn replay_rebuilds_tables_equal_to_the_live_projections_row_for_row() {
     let projectors = supervisor::start(&db.pool, catalogue::all())
         .await
         .expect("start projectors");
-    let store = PostgresBatchStore::new(db.pool.clone());
+    let bus = BatchCommandBus::new(db.pool.clone());
     for wave in 0..BATCHES / CONCURRENCY {
         let runs: Vec<_> = (1..=CONCURRENCY)
             .map(|i| {
-                let store = store.clone();
+                let bus = bus.clone();
                 tokio::spawn(async move {
-                    run_simulated_batch(&store, wave * CONCURRENCY + i).await;
+                    run_simulated_batch(&bus, wave * CONCURRENCY + i).await;
                 })
             })
             .collect();
@@ -71,7 +71,7 @@ async fn replay_rebuilds_tables_equal_to_the_live_projections_row_for_row() {
         "replay of {BATCHES} batches: {events} events x {} projections in {seconds:.2} s; \
          conflict retries while running: {}",
         names.len(),
-        store.bus().conflict_retries()
+        bus.conflict_retries()
     );
     let rebuilt = all_projection_rows(&db.pool).await;
     for ((table, live_rows), (_, rebuilt_rows)) in live.iter().zip(&rebuilt) {

@@ -2,7 +2,9 @@
 //! a cached state another process has moved past is never trusted — its append conflicts
 //! and the bus decides again on the log's state — and a refusal decided on cached state is
 //! confirmed on the log's state before it is reported, so a comparison planned by the other
-//! process is recorded, not dropped as an orphan.
+//! process is recorded, not dropped as an orphan. The first property holds for the
+//! in-memory log too (two buses sharing one `InMemoryEventLog`), which refuses a stale
+//! append as the primary key does.
 
 use crate::support::{
     planned_comparisons, register_command, register_without_anchors, verdict, TestDatabase,
@@ -10,10 +12,12 @@ use crate::support::{
 use cj_aggregates::batch::commands::{Position, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
+use cj_assessment::store::aggregate_cache::AggregateCache;
+use cj_assessment::store::memory_log::InMemoryEventLog;
 use cj_assessment::store::{BatchCommandBus, CommandMetadata};
-use cj_projections::log::batch_events;
 use sqlx::PgPool;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use uuid::Uuid;
 
 fn metadata() -> CommandMetadata {
@@ -53,27 +57,27 @@ async fn opened_batch(
     (batch_id, wave)
 }
 
-/// The comparisons recorded in the log, as they were recorded (repeats kept).
-async fn recorded(pool: &PgPool, batch_id: BatchId) -> Vec<CorrelationId> {
-    batch_events(pool, batch_id.0, 0)
+/// Two buses on one log each record a callback of the first wave; the first, whose cache
+/// the second's append made stale, conflicts once and records on the caught-up state.
+async fn assert_a_stale_cache_conflicts_once(first: BatchCommandBus, second: BatchCommandBus) {
+    let batch_id = BatchId(Uuid::new_v4());
+    let opening = metadata();
+    register_without_anchors(
+        &first,
+        batch_id,
+        register_command(batch_id, 8, 60),
+        &opening,
+    )
+    .await;
+    let wave = logged(&first, batch_id, planned).await;
+    first
+        .execute(
+            batch_id,
+            crate::support::submit_pairs(wave.clone()),
+            &opening,
+        )
         .await
-        .expect("events")
-        .into_iter()
-        .filter_map(|e| match e.event {
-            CjBatchEvent::ComparisonRecorded(r) => Some(r.correlation_id),
-            _ => None,
-        })
-        .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cache_made_stale_by_another_process_conflicts_and_decides_again_on_the_log() {
-    let db = TestDatabase::create().await;
-    let (first, second) = (
-        BatchCommandBus::new(db.pool.clone()),
-        BatchCommandBus::new(db.pool.clone()),
-    );
-    let (batch_id, wave) = opened_batch(&first, &db.pool, 60).await;
+        .expect("submit");
 
     first
         .execute(batch_id, record(wave[0]), &metadata())
@@ -99,7 +103,58 @@ async fn a_cache_made_stale_by_another_process_conflicts_and_decides_again_on_th
         0,
         "the log's state did not conflict"
     );
-    assert_eq!(recorded(&db.pool, batch_id).await, wave[..3].to_vec());
+    let recorded = logged(&first, batch_id, recorded_verdict).await;
+    assert_eq!(recorded, wave[..3].to_vec());
+}
+
+/// The comparisons a wave planned.
+fn planned(event: &CjBatchEvent) -> Vec<CorrelationId> {
+    match event {
+        CjBatchEvent::WavePlanned(wave) => {
+            wave.comparisons.iter().map(|c| c.correlation_id).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The comparison a recorded verdict answers (the log keeps repeats, so a double
+/// recording shows).
+fn recorded_verdict(event: &CjBatchEvent) -> Vec<CorrelationId> {
+    match event {
+        CjBatchEvent::ComparisonRecorded(r) => vec![r.correlation_id],
+        _ => Vec::new(),
+    }
+}
+
+/// What `pick` takes from each of the batch's events, read through `bus`'s log.
+async fn logged(
+    bus: &BatchCommandBus,
+    batch_id: BatchId,
+    pick: impl Fn(&CjBatchEvent) -> Vec<CorrelationId>,
+) -> Vec<CorrelationId> {
+    bus.events_after(batch_id, 0)
+        .await
+        .expect("events")
+        .iter()
+        .flat_map(|logged| pick(&logged.event))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_made_stale_by_another_process_conflicts_and_decides_again_on_the_log() {
+    let db = TestDatabase::create().await;
+    assert_a_stale_cache_conflicts_once(
+        BatchCommandBus::new(db.pool.clone()),
+        BatchCommandBus::new(db.pool.clone()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn in_memory_a_stale_cache_conflicts_and_decides_again_on_the_log() {
+    let log = Arc::new(InMemoryEventLog::default());
+    let bus = || BatchCommandBus::over(log.clone(), AggregateCache::default());
+    assert_a_stale_cache_conflicts_once(bus(), bus()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,28 +185,23 @@ async fn a_comparison_planned_by_another_process_is_recorded_not_refused_as_unkn
         .await
         .expect("a comparison the log knows is accepted");
 
-    let recorded = recorded(&db.pool, batch_id).await;
+    let recorded = logged(&first, batch_id, recorded_verdict).await;
     assert_eq!(recorded.last(), Some(&wave_two[0]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_processes_racing_on_one_batch_record_every_callback_exactly_once() {
+/// Two buses on one log each receive every callback of a 300-comparison wave (Kafka
+/// redelivers), in opposite orders, at once: each is recorded exactly once.
+async fn assert_racers_record_every_callback_once(buses: [BatchCommandBus; 2]) {
     const CALLBACKS: usize = 300;
-    let db = TestDatabase::create().await;
-    let buses = [
-        BatchCommandBus::new(db.pool.clone()),
-        BatchCommandBus::new(db.pool.clone()),
-    ];
     let batch_id = BatchId(Uuid::new_v4());
     let mut register = register_command(batch_id, 40, CALLBACKS as u32);
     if let CjBatchCommand::RegisterBatch(r) = &mut register {
         r.settings.wave_size = Some(CALLBACKS as u32);
     }
     register_without_anchors(&buses[0], batch_id, register, &metadata()).await;
-    let wave = planned_comparisons(&db.pool, batch_id).await;
+    let wave = logged(&buses[0], batch_id, planned).await;
     assert_eq!(wave.len(), CALLBACKS);
 
-    // Each process receives every callback (Kafka redelivers), in its own order.
     let racers: Vec<_> = buses
         .iter()
         .enumerate()
@@ -173,7 +223,7 @@ async fn two_processes_racing_on_one_batch_record_every_callback_exactly_once() 
         racer.await.expect("racer task");
     }
 
-    let recorded = recorded(&db.pool, batch_id).await;
+    let recorded = logged(&buses[0], batch_id, recorded_verdict).await;
     let distinct: BTreeSet<_> = recorded.iter().collect();
     println!(
         "two-process race: {} commands, {} + {} conflict retries",
@@ -187,4 +237,21 @@ async fn two_processes_racing_on_one_batch_record_every_callback_exactly_once() 
         "every callback recorded exactly once"
     );
     assert_eq!(distinct.len(), CALLBACKS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_racing_on_one_batch_record_every_callback_exactly_once() {
+    let db = TestDatabase::create().await;
+    assert_racers_record_every_callback_once([
+        BatchCommandBus::new(db.pool.clone()),
+        BatchCommandBus::new(db.pool.clone()),
+    ])
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_memory_two_buses_racing_on_one_batch_record_every_callback_exactly_once() {
+    let log = Arc::new(InMemoryEventLog::default());
+    let bus = || BatchCommandBus::over(log.clone(), AggregateCache::default());
+    assert_racers_record_every_callback_once([bus(), bus()]).await;
 }

@@ -8,8 +8,7 @@ use crate::support::{
 use cj_aggregates::batch::commands::{Position, RecordCallbacks, RegisterAnchors};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
-use cj_assessment::store::CommandMetadata;
+use cj_assessment::store::{BatchCommandBus, CommandMetadata};
 use cj_projections::log::batch_events;
 use cj_projections::replay::replay;
 use serde_json::json;
@@ -18,8 +17,7 @@ use uuid::Uuid;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_comparison_failure_stored_before_1_0_is_upcast_by_the_store_and_the_projectors() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
-    let bus = store.bus();
+    let bus = BatchCommandBus::new(db.pool.clone());
     let batch_id = BatchId(Uuid::new_v4());
     let metadata = CommandMetadata::new(Uuid::new_v4(), "upcast-test");
     bus.execute(batch_id, register_command(batch_id, 6, 30), &metadata)
@@ -97,12 +95,11 @@ async fn a_comparison_failure_stored_before_1_0_is_upcast_by_the_store_and_the_p
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submission_and_a_verdict_stored_as_1_0_are_read_with_an_unknown_prompt_everywhere() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
-    let bus = store.bus();
+    let bus = BatchCommandBus::new(db.pool.clone());
     let batch_id = BatchId(Uuid::new_v4());
     let metadata = CommandMetadata::new(Uuid::new_v4(), "upcast-test");
     let register = register_command(batch_id, 6, 30);
-    register_without_anchors(bus, batch_id, register, &metadata).await;
+    register_without_anchors(&bus, batch_id, register, &metadata).await;
     let events = batch_events(&db.pool, batch_id.0, 0).await.expect("events");
     let planned: Vec<_> = events
         .iter()
@@ -218,8 +215,8 @@ async fn reliability_columns(pool: &sqlx::PgPool, batch_id: Uuid) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_scored_as_1_0_has_no_reliability_figures_after_a_replay() {
     let db = TestDatabase::create().await;
-    let store = PostgresBatchStore::new(db.pool.clone());
-    let run = run_simulated_batch(&store, 5).await;
+    let bus = BatchCommandBus::new(db.pool.clone());
+    let run = run_simulated_batch(&bus, 5).await;
     drain_projections(&db.pool).await;
     let scored_as_1_1 = reliability_columns(&db.pool, run.batch_id.0).await;
     assert!(

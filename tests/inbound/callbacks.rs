@@ -5,8 +5,7 @@ use crate::harness::{batch_of, borrowed, is_wave_planned, request, Inbound};
 use cj_aggregates::ids::{BatchId, CorrelationId};
 use cj_aggregates::CjBatchEvent;
 use cj_assessment::metrics::metrics;
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
-use cj_assessment::store::CommandMetadata;
+use cj_assessment::store::{BatchCommandBus, CommandMetadata};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -141,8 +140,7 @@ async fn a_callbacks_provider_and_model_land_on_the_verdict_with_the_prompt_it_w
     let (batch, planned) = batch_with_a_first_wave(&inbound).await;
     // planned[0]'s submission is recorded before its verdict; the others' verdicts overtake
     // theirs.
-    let store = PostgresBatchStore::new(inbound.db.pool.clone());
-    let bus = store.bus();
+    let bus = BatchCommandBus::new(inbound.db.pool.clone());
     let submit = crate::support::submit_pairs(vec![planned[0]]);
     bus.execute(
         batch,

@@ -26,7 +26,6 @@ use cj_assessment::lab::simulation::driver::{run_batch_on, BatchRun, Delivery};
 use cj_assessment::lab::simulation::judge::JudgeProfile;
 use cj_assessment::lab::simulation::scenario::{Scenario, ScenarioSpec};
 use cj_assessment::store::database::{connect, migrate};
-use cj_assessment::store::postgres_batch_store::PostgresBatchStore;
 use cj_assessment::store::{BatchCommandBus, CommandMetadata};
 use cqrs_es::{Aggregate, DomainEvent};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -99,14 +98,14 @@ pub fn small_scenario(seed: u64) -> (Scenario, BatchSettings) {
 }
 
 /// Runs one small batch with the simulated judge through the command bus.
-pub async fn run_simulated_batch(store: &PostgresBatchStore, seed: u64) -> BatchRun {
+pub async fn run_simulated_batch(bus: &BatchCommandBus, seed: u64) -> BatchRun {
     let (scenario, settings) = small_scenario(seed);
     let judge = JudgeProfile {
         error_rate: 0.05,
         ..JudgeProfile::default()
     };
     run_batch_on(
-        store,
+        bus,
         Uuid::new_v4(),
         &scenario,
         settings,

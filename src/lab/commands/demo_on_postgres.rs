@@ -7,7 +7,7 @@ use crate::lab::simulation::driver::{run_batch_on, BatchRun, Delivery};
 use crate::lab::simulation::judge::JudgeProfile;
 use crate::lab::simulation::scenario::Scenario;
 use crate::store::database::connect_and_migrate;
-use crate::store::postgres_batch_store::PostgresBatchStore;
+use crate::store::BatchCommandBus;
 use cj_aggregates::batch::settings::BatchSettings;
 use cj_projections::lag::wait_until_caught_up;
 use cj_projections::{catalogue, supervisor};
@@ -26,9 +26,9 @@ pub async fn run(
 ) -> anyhow::Result<(BatchRun, String)> {
     let pool = connect_and_migrate(database_url).await?;
     let projectors = supervisor::start(&pool, catalogue::all()).await?;
-    let store = PostgresBatchStore::new(pool.clone());
+    let bus = BatchCommandBus::new(pool.clone());
     let outcome = run_batch_on(
-        &store,
+        &bus,
         Uuid::new_v4(),
         scenario,
         settings,
@@ -55,7 +55,7 @@ pub async fn run(
          next: cj-assessment inspect {id} --database-url …  (also: history, replay)\n",
         id = run.batch_id,
         events = run.events.len(),
-        retries = store.bus().conflict_retries(),
+        retries = bus.conflict_retries(),
     );
     Ok((run, notes))
 }

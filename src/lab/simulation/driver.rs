@@ -1,14 +1,12 @@
 //! Runs one generated batch through the real `CjBatch` aggregate: registers it, sends each
 //! planned comparison to the simulated judge, and delivers the answers back as callbacks —
 //! shuffled, in consumer-poll-sized groups, the way they arrive from Kafka — until the
-//! batch ends. The store is anything that executes commands and gives back a batch's events
-//! ([`BatchStore`]): cqrs-es's in-memory store for `demo`/`simulate`, PostgreSQL for
-//! `demo --database-url`.
+//! batch ends. Commands go through the service's [`BatchCommandBus`], on the in-memory log
+//! for `demo`/`simulate` and on PostgreSQL for `demo --database-url` and the tests.
 
 use super::judge::{JudgeAnswer, JudgeProfile};
-use super::memory_store::MemoryBatchStore;
 use super::scenario::Scenario;
-use crate::store::{BatchStore, CommandMetadata};
+use crate::store::{BatchCommandBus, CommandMetadata};
 use anyhow::{bail, Context};
 use cj_aggregates::batch::commands::*;
 use cj_aggregates::batch::events::{BatchCompleted, BatchFailed, BatchScored, PlannedComparison};
@@ -69,7 +67,7 @@ impl BatchRun {
     }
 }
 
-/// Runs `scenario` as one batch to its end on a fresh in-memory store.
+/// Runs `scenario` as one batch to its end on a fresh in-memory log.
 pub async fn run_batch(
     scenario: &Scenario,
     settings: BatchSettings,
@@ -77,9 +75,8 @@ pub async fn run_batch(
     delivery: Delivery,
 ) -> anyhow::Result<BatchRun> {
     let request_event_id = Uuid::from_u64_pair(0x5eed, scenario.spec.seed ^ settings.seed);
-    let store = MemoryBatchStore::default();
     run_batch_on(
-        &store,
+        &BatchCommandBus::in_memory(),
         request_event_id,
         scenario,
         settings,
@@ -89,9 +86,9 @@ pub async fn run_batch(
     .await
 }
 
-/// Runs `scenario` as the batch of request `request_event_id` to its end on `store`.
+/// Runs `scenario` as the batch of request `request_event_id` to its end through `bus`.
 pub async fn run_batch_on(
-    store: &dyn BatchStore,
+    bus: &BatchCommandBus,
     request_event_id: Uuid,
     scenario: &Scenario,
     settings: BatchSettings,
@@ -104,7 +101,7 @@ pub async fn run_batch_on(
     let mut commands = 0usize;
     let mut execute = |command: CjBatchCommand| {
         commands += 1;
-        store.execute(batch_id, command, &metadata)
+        bus.execute(batch_id, command, &metadata)
     };
 
     execute(CjBatchCommand::RegisterBatch(Box::new(RegisterBatch {
@@ -135,7 +132,7 @@ pub async fn run_batch_on(
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed.wrapping_mul(31) ^ scenario.spec.seed);
     let mut seen = 0usize;
     loop {
-        let new_events = store.events_since(batch_id, seen).await?;
+        let new_events = events_after(bus, batch_id, seen).await?;
         seen += new_events.len();
         let to_ask = comparisons_to_ask(&new_events);
         if to_ask.is_empty() {
@@ -175,7 +172,7 @@ pub async fn run_batch_on(
         }
     }
 
-    let events = store.events_since(batch_id, 0).await?;
+    let events = events_after(bus, batch_id, 0).await?;
     let mut run = BatchRun {
         batch_id,
         scored: None,
@@ -197,6 +194,16 @@ pub async fn run_batch_on(
         bail!("batch {batch_id} stopped without a terminal event");
     }
     Ok(run)
+}
+
+/// The batch's events after the first `seen`, in order.
+async fn events_after(
+    bus: &BatchCommandBus,
+    batch_id: BatchId,
+    seen: usize,
+) -> anyhow::Result<Vec<CjBatchEvent>> {
+    let logged = bus.events_after(batch_id, seen).await?;
+    Ok(logged.into_iter().map(|logged| logged.event).collect())
 }
 
 /// The comparisons newly planned in these events: first asks and retries.
