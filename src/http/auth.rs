@@ -6,7 +6,7 @@
 //! tokens minted before the finer roles existed keep working everywhere.
 //! Missing or invalid tokens answer 401, a valid token without the role 403, both as JSON.
 //! Read and content-writer routes may be opened for a local demo only through
-//! [`Verifier::with_insecure_open_reads`]; admin routes never are.
+//! [`Verifier::with_insecure_open_reads`]; batch submission and admin routes never are.
 
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -180,7 +180,7 @@ impl Verifier {
     }
 
     /// Lets reader and content-writer routes through without a token (a local demo only);
-    /// admin routes still need an admin token.
+    /// batch submission and admin routes still need a token.
     pub fn with_insecure_open_reads(mut self, open: bool) -> Self {
         self.open_reads = open;
         self
