@@ -2,7 +2,8 @@
 //! essays inline and by storage id registers the batch through the same intake as a Kafka
 //! request — the same events, its first wave planned — and answers 202 with where to follow
 //! it; a repeated `request_id` answers the same batch and changes nothing; a bad body is
-//! refused with its reason and writes nothing; only a `submitter` token may submit. The
+//! refused with its reason and writes nothing; a request intake refuses answers 422 and
+//! publishes `CJAssessmentFailedV1` as for Kafka; only a `submitter` token may submit. The
 //! `assess` command submits a folder and follows its batch to the end.
 
 mod support;
@@ -14,10 +15,12 @@ use cj_assessment::content::store::put_text;
 use cj_assessment::http::auth::Role;
 use cj_assessment::intake::submission::request_event_id;
 use cj_assessment::intake::IntakeOutcome;
+use cj_assessment::kafka::admin::ensure_topics;
 use cj_assessment::lab::runner::assignment::register_assignment;
 use cj_contracts::decode_request;
 use serde_json::{json, Value};
 use support::http::get_json;
+use support::kafka::{settings_for_test, TopicReader};
 use support::service::{serve_api_with_intake, token_with};
 use support::TestDatabase;
 
@@ -302,4 +305,47 @@ async fn assess_submits_a_folder_follows_the_batch_to_its_end_and_prints_the_ran
     );
     assert!(printed.contains("/report"), "{printed}");
     assert_eq!(printed, again, "the same batch, not a second one");
+}
+
+#[tokio::test]
+async fn a_refused_submission_answers_422_and_publishes_the_failure_a_kafka_request_gets() {
+    let db = TestDatabase::create().await;
+    register_assignment(&db.pool, "essay-7b", GradeScale::Swedish8Anchor)
+        .await
+        .expect("the assignment is registered");
+    sqlx::query("UPDATE cj_assessment_instructions SET grade_scale = 'no_such_scale'")
+        .execute(&db.pool)
+        .await
+        .expect("the scale is made unknown");
+    let (base, intake) = serve_api_with_intake(db.pool.clone()).await;
+    let kafka = settings_for_test();
+    ensure_topics(&kafka, std::slice::from_ref(&intake.failed_topic))
+        .await
+        .expect("the failure topic exists");
+    let body = json!({"request_id": "refused-1", "essays": essays(&db).await, "assignment_id": "essay-7b"});
+
+    let (status, error) = post(&base, Some(&token_with(&[Role::Submitter])), &body).await;
+
+    assert_eq!(status, 422, "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("no_such_scale"),
+        "{error}"
+    );
+    assert_eq!(event_count(&db).await, 0, "nothing registered");
+    let (key, payload) = TopicReader::new(&kafka, &intake.failed_topic)
+        .next()
+        .await
+        .expect("CJAssessmentFailedV1 published");
+    assert_eq!(key, "refused-1", "keyed by the upstream batch id");
+    let failed: Value = serde_json::from_slice(&payload).expect("JSON");
+    assert_eq!(
+        failed["data"]["system_metadata"]["error_info"]["reason"],
+        "unknown_grade_scale"
+    );
+    assert_eq!(
+        failed["data"]["cj_assessment_job_id"],
+        BatchId::for_request(request_event_id("refused-1"))
+            .to_string()
+            .as_str()
+    );
 }
