@@ -3,7 +3,8 @@
 //! deployment would set it), logging set-up, and exit codes.
 
 use crate::commands::{
-    anchors, fit, history, inspect, instructions, migrate, replay, serve, token, DatabaseArgs,
+    anchors, assess, fit, history, inspect, instructions, migrate, replay, serve, token,
+    DatabaseArgs,
 };
 use crate::lab::commands::{bench, demo, llm_sim, run_eng5, simulate};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -65,6 +66,8 @@ pub enum Command {
     Serve(Box<serve::ServeArgs>),
     /// Drive one batch end to end through a running service and check its outcome.
     RunEng5(Box<run_eng5::RunArgs>),
+    /// Submit a folder of essays to a running service, follow it and print the ranking.
+    Assess(Box<assess::AssessArgs>),
     /// Mint tokens for the admin API (`token dev`).
     Token(token::TokenArgs),
     /// Register or list an assignment's anchor essays of known grade.
@@ -89,6 +92,7 @@ impl Cli {
             Command::Inspect(args) => inspect::run(args),
             Command::Serve(args) => serve::run(*args),
             Command::Token(args) => token::run(args),
+            Command::Assess(args) => assess::run(*args),
             Command::RunEng5(args) => run_eng5::run(*args),
             Command::Anchors(args) => anchors::run(args),
             Command::Instructions(args) => instructions::run(args),

@@ -8,8 +8,8 @@
 //! the four flows through these files.
 //!
 //! **Work arriving** — [`consumer`] polls Kafka (requests and callbacks), decodes,
-//! dead-letters, retries and commits offsets. [`intake`] turns a request into a batch
-//! (essays, anchors, the first wave); [`callbacks`] turns the LLM provider's verdicts into
+//! dead-letters, retries and commits offsets. [`intake`] turns a request — from Kafka or
+//! `POST /api/v1/batches` — into a batch (essays, anchors, the first wave); [`callbacks`] turns the LLM provider's verdicts into
 //! one `RecordCallbacks` per batch. [`registry`] holds each assignment's grade scale,
 //! instructions and anchors; [`content`] the essay texts (client and built-in store).
 //!

@@ -5,7 +5,8 @@
 //! readiness, metrics and the OpenAPI document answer without one. The table is checked
 //! against the generated OpenAPI document (same paths, methods and roles; no undocumented
 //! method answers), so a route added without a row here, or without its document entry,
-//! fails. Insecure open reads open reads only; bodies over a route's limit get 413.
+//! fails. Insecure open reads open reads and content writes only (never batch submission or
+//! admin); bodies over a route's limit get 413.
 
 mod support;
 
@@ -23,7 +24,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use support::http::serve;
-use support::service::{test_api, test_auth, token_with, TEST_JWT_SECRET};
+use support::service::{serve_api_with_intake, test_auth, token_with, TEST_JWT_SECRET};
 use support::{drain_projections, run_simulated_batch, TestDatabase};
 
 /// One route: how the document names it, a concrete request, the role it needs (`None`:
@@ -123,6 +124,16 @@ fn routes(seeded: &Seeded) -> Vec<Route> {
             None,
             Some(Role::Reader),
             200,
+        ),
+        route(
+            Method::POST,
+            "/api/v1/batches",
+            "/api/v1/batches".into(),
+            Some(Body::Json(
+                json!({"request_id": "auth-table", "essays": [{"id": "e1", "text": "An essay."}, {"id": "e2", "storage_id": seeded.storage_id}]}),
+            )),
+            Some(Role::Submitter),
+            202,
         ),
         route(
             Method::GET,
@@ -235,7 +246,8 @@ fn roles_without(role: Role) -> Vec<&'static str> {
     match role {
         Role::Reader => vec!["content-writer", "teacher"],
         Role::ContentWriter => vec!["reader"],
-        Role::Admin => vec!["reader", "content-writer"],
+        Role::Submitter => vec!["reader", "content-writer"],
+        Role::Admin => vec!["reader", "content-writer", "submitter"],
     }
 }
 
@@ -334,7 +346,7 @@ async fn send(base: &str, route: &Route, authorization: Option<&str>) -> reqwest
 
 async fn serve_api(db: &TestDatabase) -> (String, Seeded) {
     let seeded = seed(db).await;
-    (serve(test_api(db.pool.clone())).await, seeded)
+    (serve_api_with_intake(db.pool.clone()).await.0, seeded)
 }
 
 #[tokio::test]
@@ -353,7 +365,7 @@ async fn every_protected_route_refuses_every_bad_token_with_a_json_error() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 11 * 10, "11 protected routes × 10 bad-token kinds");
+    assert_eq!(checked, 12 * 10, "12 protected routes × 10 bad-token kinds");
 }
 
 #[tokio::test]
@@ -510,7 +522,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer_with_their_ro
     let unknown = send(
         &base,
         &Route {
-            url: "/api/v1/batches".into(),
+            url: "/api/v1/nothing-here".into(),
             ..route_copy(&routes(&seeded)[0])
         },
         Some(&admin),
@@ -538,17 +550,18 @@ fn insecure_api(db: &TestDatabase) -> Router {
         pool: db.pool.clone(),
         readiness: Readiness::default(),
         verifier: Arc::new(verifier),
+        intake: None,
     })
 }
 
 #[tokio::test]
-async fn insecure_open_reads_open_reads_and_content_writes_but_never_admin_routes() {
+async fn insecure_open_reads_open_reads_and_content_writes_but_never_submission_or_admin() {
     let db = TestDatabase::create().await;
     let seeded = seed(&db).await;
     let base = serve(insecure_api(&db)).await;
     for route in routes(&seeded) {
         let expected = match route.role {
-            Some(Role::Admin) => 401,
+            Some(Role::Admin | Role::Submitter) => 401,
             _ => route.success,
         };
         let status = send(&base, &route, None).await.status().as_u16();

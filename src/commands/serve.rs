@@ -12,6 +12,7 @@ use crate::dispatcher::Dispatcher;
 use crate::http::api::{api_router, ApiParts};
 use crate::http::auth::Verifier;
 use crate::http::{NotReady, Readiness, ReadinessCheck};
+use crate::intake::Intake;
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::connectivity::verify_brokers;
 use crate::kafka::producer::Publisher;
@@ -129,6 +130,13 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
         pool: pool.clone(),
         readiness: readiness(pool.clone(), publisher.clone()),
         verifier,
+        intake: Some(Intake::for_service(
+            &settings,
+            pool.clone(),
+            Arc::clone(&bus),
+            publisher.clone(),
+            ContentClient::for_service(&settings)?,
+        )?),
     });
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await

@@ -18,7 +18,7 @@ pub enum TokenCommand {
         /// Hours the token stays valid.
         #[arg(long, default_value_t = 8)]
         valid_hours: u64,
-        /// A role the token carries (`reader`, `content-writer`, `admin`); repeatable.
+        /// A role the token carries (`reader`, `content-writer`, `submitter`, `admin`); repeatable.
         #[arg(long = "role", default_value = "admin", value_parser = parse_role)]
         roles: Vec<Role>,
         #[command(flatten)]
@@ -56,5 +56,5 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
 
 fn parse_role(name: &str) -> Result<Role, String> {
     Role::parse(name)
-        .ok_or_else(|| format!("unknown role {name:?}: reader, content-writer or admin"))
+        .ok_or_else(|| format!("unknown role {name:?}: reader, content-writer, submitter or admin"))
 }

@@ -34,7 +34,6 @@ use crate::retry::{until_done, Interrupted};
 use crate::store::{BatchCommandBus, RECORD_CONCURRENCY};
 use anyhow::Context;
 use assignment_watch::AssignmentWatch;
-use cj_aggregates::batch::settings::ComparisonBudget;
 use cj_contracts::decode_callback;
 use dead_letter::DeadLetters;
 use futures::future::BoxFuture;
@@ -79,22 +78,19 @@ pub async fn run_consumer(
     content: ContentClient,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let max_comparisons = ComparisonBudget::new(settings.max_comparisons)
-        .context("--max-comparisons must be at least 1")?;
     let dead_letters = DeadLetters::new(publisher.clone());
     let handlers = Handlers {
         topics: settings.kafka.topics.inbound().map(String::from).to_vec(),
         session_timeout: Duration::from_millis(u64::from(settings.kafka.session_timeout_ms)),
         request_topic: settings.kafka.topics.requests.clone(),
         requests: RequestHandler {
-            intake: Intake {
-                pool: pool.clone(),
-                bus: Arc::clone(&bus),
+            intake: Intake::for_service(
+                settings,
+                pool.clone(),
+                Arc::clone(&bus),
                 publisher,
                 content,
-                max_comparisons,
-                failed_topic: settings.kafka.topics.failed.clone(),
-            },
+            )?,
             dead_letters: dead_letters.clone(),
         },
         callbacks: CallbackHandler { pool, bus },

@@ -4,13 +4,17 @@
 //! drift. Each group of protected routes names its [`Role`] here, and the same table puts
 //! the bearer requirement into the document; every group has a body limit
 //! ([`super::body_limit`]). Health, readiness, metrics and the document stay open.
+//! Batch submission ([`super::submit`]) is a group of its own: its state is the intake, not
+//! the pool.
 
 use super::admin::admin_routes;
 use super::auth::{require_role, Gate, Role, Verifier};
 use super::batches::batch_routes;
-use super::body_limit::{limit_body, ESSAY_BODY_LIMIT, SMALL_BODY_LIMIT};
+use super::body_limit::{limit_body, BATCH_BODY_LIMIT, ESSAY_BODY_LIMIT, SMALL_BODY_LIMIT};
+use super::submit::{submit_routes, SubmitState};
 use super::{operational_routes, Readiness};
 use crate::content::{content_read_routes, content_write_routes};
+use crate::intake::Intake;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
@@ -54,17 +58,55 @@ pub struct ApiParts {
     pub pool: PgPool,
     pub readiness: Readiness,
     pub verifier: Arc<Verifier>,
+    /// What `POST /api/v1/batches` hands submissions to; `None`: it answers 503.
+    pub intake: Option<Intake>,
 }
 
-/// One group of protected routes: the role they need and the largest body they take.
-struct Protected {
+/// One group of protected routes: the role they need, the largest body they take, and
+/// the routes, which read state `S`.
+struct Protected<S> {
     role: Role,
     body_limit: usize,
-    routes: OpenApiRouter<PgPool>,
+    routes: OpenApiRouter<S>,
 }
 
-/// Every protected route, grouped by the role it needs.
-fn protected_groups() -> Vec<Protected> {
+impl<S: Clone + Send + Sync + 'static> Protected<S> {
+    /// The routes behind their gate, reading `state`. The token is checked before the body
+    /// is read: strangers cannot make the server buffer.
+    fn gated(self, verifier: &Arc<Verifier>, state: S) -> OpenApiRouter {
+        let gate = Gate {
+            verifier: Arc::clone(verifier),
+            role: self.role,
+        };
+        self.routes
+            .route_layer(from_fn_with_state(self.body_limit, limit_body))
+            .route_layer(from_fn_with_state(gate, require_role))
+            .with_state(state)
+    }
+
+    /// The routes' part of the document, each operation marked with the bearer requirement.
+    fn documented(self) -> OpenApi {
+        let mut part = self.routes.into_openapi();
+        for item in part.paths.paths.values_mut() {
+            for operation in operations_mut(item) {
+                require_bearer(operation, self.role);
+            }
+        }
+        part
+    }
+}
+
+/// The batch submission route: spends LLM calls, so a role of its own.
+fn submission_group() -> Protected<SubmitState> {
+    Protected {
+        role: Role::Submitter,
+        body_limit: BATCH_BODY_LIMIT,
+        routes: submit_routes(),
+    }
+}
+
+/// Every protected route reading the database pool, grouped by the role it needs.
+fn protected_groups() -> Vec<Protected<PgPool>> {
     vec![
         Protected {
             role: Role::Reader,
@@ -101,18 +143,9 @@ fn open_routes(readiness: Arc<Readiness>) -> OpenApiRouter {
 pub fn api_router(parts: ApiParts) -> Router {
     let mut app = open_routes(Arc::new(parts.readiness));
     for group in protected_groups() {
-        let gate = Gate {
-            verifier: Arc::clone(&parts.verifier),
-            role: group.role,
-        };
-        // The token is checked before the body is read: strangers cannot make it buffer.
-        let routes = group
-            .routes
-            .route_layer(from_fn_with_state(group.body_limit, limit_body))
-            .route_layer(from_fn_with_state(gate, require_role))
-            .with_state(parts.pool.clone());
-        app = app.merge(routes);
+        app = app.merge(group.gated(&parts.verifier, parts.pool.clone()));
     }
+    app = app.merge(submission_group().gated(&parts.verifier, parts.intake));
     app.split_for_parts().0
 }
 
@@ -120,14 +153,9 @@ pub fn api_router(parts: ApiParts) -> Router {
 pub fn openapi() -> OpenApi {
     let mut document = open_routes(Arc::new(Readiness::default())).into_openapi();
     for group in protected_groups() {
-        let mut part = group.routes.into_openapi();
-        for item in part.paths.paths.values_mut() {
-            for operation in operations_mut(item) {
-                require_bearer(operation, group.role);
-            }
-        }
-        document.merge(part);
+        document.merge(group.documented());
     }
+    document.merge(submission_group().documented());
     document.info = Info::new("cj-assessment", env!("CARGO_PKG_VERSION"));
     document
         .components

@@ -6,7 +6,7 @@
 //! tokens minted before the finer roles existed keep working everywhere.
 //! Missing or invalid tokens answer 401, a valid token without the role 403, both as JSON.
 //! Read and content-writer routes may be opened for a local demo only through
-//! [`Verifier::with_insecure_open_reads`]; admin routes never are.
+//! [`Verifier::with_insecure_open_reads`]; batch submission and admin routes never are.
 
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -25,6 +25,8 @@ pub const ADMIN_ROLE: &str = "admin";
 pub const READER_ROLE: &str = "reader";
 /// The role of services that store texts in the built-in content store.
 pub const CONTENT_WRITER_ROLE: &str = "content-writer";
+/// The role that submits batches over HTTP (`POST /api/v1/batches`).
+pub const SUBMITTER_ROLE: &str = "submitter";
 
 /// What a route requires of a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,9 @@ pub enum Role {
     Reader,
     /// Service-to-service writes to the content store.
     ContentWriter,
+    /// Submitting batches: each one spends LLM calls, so neither reading nor storing texts
+    /// grants it.
+    Submitter,
     /// The admin API.
     Admin,
 }
@@ -43,8 +48,16 @@ impl Role {
         match self {
             Role::Reader => READER_ROLE,
             Role::ContentWriter => CONTENT_WRITER_ROLE,
+            Role::Submitter => SUBMITTER_ROLE,
             Role::Admin => ADMIN_ROLE,
         }
+    }
+
+    /// Whether [`Verifier::with_insecure_open_reads`] opens this role's routes: reads and
+    /// content writes only; submitting a batch spends LLM calls and admin changes the
+    /// registry, so those always need a token.
+    pub fn opened_by_insecure_reads(self) -> bool {
+        matches!(self, Role::Reader | Role::ContentWriter)
     }
 
     /// Whether a token with `roles` may act in this role (`admin` may act in any).
@@ -56,9 +69,14 @@ impl Role {
 
     /// The role named `name` in a token's claim or on the command line.
     pub fn parse(name: &str) -> Option<Role> {
-        [Role::Reader, Role::ContentWriter, Role::Admin]
-            .into_iter()
-            .find(|role| role.name() == name)
+        [
+            Role::Reader,
+            Role::ContentWriter,
+            Role::Submitter,
+            Role::Admin,
+        ]
+        .into_iter()
+        .find(|role| role.name() == name)
     }
 }
 
@@ -162,7 +180,7 @@ impl Verifier {
     }
 
     /// Lets reader and content-writer routes through without a token (a local demo only);
-    /// admin routes still need an admin token.
+    /// batch submission and admin routes still need a token.
     pub fn with_insecure_open_reads(mut self, open: bool) -> Self {
         self.open_reads = open;
         self
@@ -211,8 +229,10 @@ pub struct Gate {
 
 /// Middleware: lets a request through only with a valid token granting the gate's role
 /// (or without one on reader and content-writer routes when reads are insecurely open).
-pub async fn require_role(State(gate): State<Gate>, request: Request, next: Next) -> Response {
-    if gate.role != Role::Admin && gate.verifier.open_reads {
+/// The admitted token's [`Claims`] go along in the request's extensions, so a handler can
+/// name who asked.
+pub async fn require_role(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    if gate.role.opened_by_insecure_reads() && gate.verifier.open_reads {
         return next.run(request).await;
     }
     let authorization = request
@@ -226,6 +246,7 @@ pub async fn require_role(State(gate): State<Gate>, request: Request, next: Next
             } else {
                 tracing::debug!(subject = %claims.sub, path = %request.uri().path(), role = gate.role.name(), "authorised request");
             }
+            request.extensions_mut().insert(claims);
             next.run(request).await
         }
         Err(refusal) => *refusal,

@@ -14,6 +14,10 @@ use axum::response::Response;
 /// assessment instructions): real essays are tens of KiB at most, so 1 MiB leaves room for
 /// any of them while keeping one request's buffer small.
 pub const ESSAY_BODY_LIMIT: usize = 1 << 20;
+/// Largest body of a batch submission (`POST /api/v1/batches`), whose essays may all be
+/// inline: a class of 30 essays of tens of KiB is about 1 MiB, so 8 MiB takes a few
+/// hundred while keeping one submission's buffer bounded.
+pub const BATCH_BODY_LIMIT: usize = 8 << 20;
 /// Largest body of every other route: none of them reads a body, so anything beyond a
 /// stray few KiB is a client error (or an attempt to make the server buffer).
 pub const SMALL_BODY_LIMIT: usize = 16 << 10;

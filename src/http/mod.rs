@@ -1,5 +1,6 @@
 //! The HTTP surface: liveness, readiness, metrics ([`operational_routes`], open to all);
-//! batch state, history and the teacher's report ([`batches`], [`report`]); the admin API
+//! batch state, history and the teacher's report ([`batches`], [`report`]); batch submission
+//! ([`submit`]); the admin API
 //! ([`admin`]); bearer-token checks ([`auth`]); the whole app, its body limits and its
 //! OpenAPI document ([`api`]). Routes that need the database or the broker read them
 //! through `Readiness` checks supplied by whoever starts the server.
@@ -10,6 +11,7 @@ pub mod auth;
 pub mod batches;
 pub mod body_limit;
 pub mod report;
+pub mod submit;
 
 use crate::metrics::metrics;
 use axum::extract::State;

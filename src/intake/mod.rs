@@ -7,17 +7,22 @@
 //! - [`essays`] — each essay's text fetched from the Content Service and hashed; an essay
 //!   whose text is missing becomes a failed essay, reported with the batch's results.
 //! - [`refusal`] — the `CJAssessmentFailedV1` a refused request is answered with.
+//! - [`submission`] — a batch submitted over HTTP, turned into the same request envelope.
 //!
-//! Entered through [`Intake::handle`], called by the request consumer.
+//! Entered through [`Intake::handle`], called by the request consumer and by
+//! `POST /api/v1/batches`.
 
 pub mod essays;
 pub mod plan;
 pub mod refusal;
+pub mod submission;
 
+use crate::config::ServiceSettings;
 use crate::content::client::ContentClient;
 use crate::kafka::producer::Publisher;
 use crate::registry::RegistryError;
 use crate::store::{BatchCommandBus, CommandError, CommandMetadata};
+use anyhow::Context;
 use cj_aggregates::batch::commands::{RegisterAnchors, RegisterBatch};
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::ids::BatchId;
@@ -75,6 +80,25 @@ pub struct Intake {
 }
 
 impl Intake {
+    /// The intake of a service run with `settings`.
+    pub fn for_service(
+        settings: &ServiceSettings,
+        pool: PgPool,
+        bus: Arc<BatchCommandBus>,
+        publisher: Publisher,
+        content: ContentClient,
+    ) -> anyhow::Result<Intake> {
+        Ok(Intake {
+            pool,
+            bus,
+            publisher,
+            content,
+            max_comparisons: ComparisonBudget::new(settings.max_comparisons)
+                .context("--max-comparisons must be at least 1")?,
+            failed_topic: settings.kafka.topics.failed.clone(),
+        })
+    }
+
     pub async fn handle(&self, envelope: &RequestEnvelope) -> Result<IntakeOutcome, IntakeError> {
         let batch_id = BatchId::for_request(envelope.event_id);
         let plan = match plan::plan(&self.pool, envelope).await? {

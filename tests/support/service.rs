@@ -1,19 +1,24 @@
 //! Settings for running `serve` in a test: a fresh database, the test broker with topics of
 //! its own, free ports, and tokens signed with [`TEST_JWT_SECRET`] (the service mints its own
 //! content-store tokens from it; tests mint theirs with [`token_with`]). Also the whole HTTP
-//! API on a test database ([`test_api`]).
+//! API on a test database ([`test_api`]), and served with batch submission wired
+//! ([`serve_api_with_intake`]).
 #![allow(dead_code)]
 
 use super::kafka::settings_for_test;
 use axum::Router;
+use cj_aggregates::batch::settings::ComparisonBudget;
 use cj_assessment::config::{KafkaSettings, ServiceSettings};
-use cj_assessment::content::client::ContentCredentials;
+use cj_assessment::content::client::{ContentClient, ContentCredentials};
 use cj_assessment::http::api::{api_router, ApiParts};
 use cj_assessment::http::auth::{
     mint_token, AuthSettings, Role, Verifier, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
 };
 use cj_assessment::http::Readiness;
+use cj_assessment::intake::Intake;
+use cj_assessment::kafka::producer::Publisher;
 use cj_assessment::lab::harness::readiness::{probe_client, wait_ready};
+use cj_assessment::store::BatchCommandBus;
 use sqlx::PgPool;
 use std::sync::Arc;
 
@@ -90,7 +95,40 @@ pub fn test_api(pool: PgPool) -> Router {
         pool,
         readiness: Readiness::default(),
         verifier: Arc::new(Verifier::from_settings(&test_auth()).expect("test verifier")),
+        intake: None,
     })
+}
+
+/// The largest budget of a batch submitted to [`serve_api_with_intake`].
+pub const TEST_MAX_COMPARISONS: u32 = 350;
+
+/// The whole HTTP API on `pool` with `POST /api/v1/batches` wired as `serve` wires it: the
+/// intake stores inline texts in this API's own content store and fetches them back from
+/// it. Refusals would be published to the test broker (topics of their own). Serves it on
+/// a free port; answers the base URL and the intake.
+pub async fn serve_api_with_intake(pool: PgPool) -> (String, Intake) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free local port");
+    let base = format!("http://{}", listener.local_addr().expect("bound address"));
+    let kafka = settings_for_test();
+    let intake = Intake {
+        pool: pool.clone(),
+        bus: Arc::new(BatchCommandBus::new(pool.clone())),
+        publisher: Publisher::new(&kafka).expect("a producer"),
+        content: ContentClient::new(&format!("{base}/api/v1/content"), service_credentials())
+            .expect("a content client"),
+        max_comparisons: ComparisonBudget::new(TEST_MAX_COMPARISONS).expect("a budget"),
+        failed_topic: kafka.topics.failed.clone(),
+    };
+    let app = api_router(ApiParts {
+        pool,
+        readiness: Readiness::default(),
+        verifier: Arc::new(Verifier::from_settings(&test_auth()).expect("test verifier")),
+        intake: Some(intake.clone()),
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("test server runs") });
+    (base, intake)
 }
 
 /// Polls `GET {base}/healthz/ready` until it answers 200 (30 s at most); its checks.
