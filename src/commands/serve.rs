@@ -250,11 +250,9 @@ async fn refresh_gauges(pool: PgPool, shutdown: CancellationToken) -> anyhow::Re
                 metrics().projector_lag.with_label_values(&[name]).set(lag);
             }
         }
-        let states: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM cj_batch_states GROUP BY state")
-                .fetch_all(&pool)
-                .await
-                .unwrap_or_default();
+        let states = cj_projections::batch_states::count_by_state(&pool)
+            .await
+            .unwrap_or_default();
         for (state, count) in states {
             metrics()
                 .batch_state
