@@ -22,7 +22,11 @@
 //! instance at a time. Both lead through [`leader`].
 //!
 //! **Seeing it** — [`http`] (health, readiness, metrics, the batch API and report),
-//! [`metrics`] (declarations) and [`metrics_tap`] (logged decisions → metrics).
+//! [`metrics`] (declarations), [`metrics_tap`] (logged decisions → metrics) and [`gauges`]
+//! (figures read from the database).
+//!
+//! **Running it** — [`worker`]: the one shape (a name and `run(shutdown)`) every
+//! long-running part of `serve` takes, and the staged start and stop of a list of them.
 //!
 //! **Shared** — [`config`] (every setting, a flag with a `CJ_` variable), [`clock`] (the
 //! injected clock), [`backoff`] and [`retry`] (retry schedules and retry-until-done),
@@ -42,6 +46,7 @@ pub mod config;
 pub mod consumer;
 pub mod content;
 pub mod dispatcher;
+pub mod gauges;
 pub mod http;
 pub mod intake;
 pub mod kafka;
@@ -55,3 +60,4 @@ pub mod outbox_relay;
 pub mod registry;
 pub mod retry;
 pub mod store;
+pub mod worker;

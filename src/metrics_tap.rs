@@ -120,13 +120,7 @@ impl MetricsTap {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&logged.batch_id);
-        let started: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
-            "SELECT recorded_at FROM events WHERE aggregate_type = 'CjBatch' AND aggregate_id = $1
-              ORDER BY sequence LIMIT 1",
-        )
-        .bind(logged.batch_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+        let started = cj_projections::log::first_recorded_at(&mut *conn, logged.batch_id).await?;
         if let Some(started) = started {
             let seconds = (logged.recorded_at - started).num_milliseconds() as f64 / 1000.0;
             metrics()

@@ -16,7 +16,7 @@ use cj_aggregates::batch::status::{BatchState, UploadStatus};
 use cj_aggregates::CjBatchEvent;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
-use sqlx::{PgConnection, Postgres};
+use sqlx::{PgConnection, PgExecutor, Postgres};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -305,6 +305,106 @@ fn missing_row(logged: &LoggedEvent) -> ProjectionError {
         event_type: logged.event_type.clone(),
         batch_id: logged.batch_id,
     }
+}
+
+// Reads of the table, for the service's gauges and monitor and for the lab: the SQL that
+// names `cj_batch_states` lives in this file.
+
+const COUNT_BY_STATE: &str = "SELECT state, count(*) FROM cj_batch_states GROUP BY state";
+
+/// How many batches are in each state (the `cj_batch_state` gauge).
+pub async fn count_by_state(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(COUNT_BY_STATE).fetch_all(executor).await
+}
+
+/// An active batch idle for a while, as the batch monitor's sweep judges it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IdleBatch {
+    pub batch_id: Uuid,
+    /// Comparisons planned so far (rows of `cj_comparison_pairs`).
+    pub planned: i64,
+    /// Comparisons answered or failed.
+    pub resolved: i64,
+    /// Seconds since the batch's last activity, at the sweep's `now`.
+    pub idle_seconds: f64,
+}
+
+/// Active batches idle since before `idle_before`, with their planned and resolved
+/// comparison counts — one query over the `(upload_status, last_activity_at)` index.
+const IDLE_ACTIVE_BATCHES: &str = "
+SELECT s.batch_id,
+       coalesce(p.planned, 0)  AS planned,
+       (s.completed_comparisons + s.failed_comparisons)::int8 AS resolved,
+       extract(epoch FROM ($1::timestamptz - s.last_activity_at))::float8 AS idle_seconds
+  FROM cj_batch_states s
+  LEFT JOIN LATERAL (SELECT count(*) AS planned FROM cj_comparison_pairs c
+                      WHERE c.batch_id = s.batch_id) p ON true
+ WHERE s.upload_status = 'PERFORMING_COMPARISONS'
+   AND s.state IN ('GENERATING_PAIRS', 'WAITING_CALLBACKS')
+   AND s.last_activity_at < $2
+ ORDER BY s.last_activity_at";
+
+/// Batches still comparing whose last activity is before `idle_before`, longest idle
+/// first, their idle time measured at `now`.
+pub async fn idle_active_batches(
+    executor: impl PgExecutor<'_>,
+    now: DateTime<Utc>,
+    idle_before: DateTime<Utc>,
+) -> sqlx::Result<Vec<IdleBatch>> {
+    sqlx::query_as(IDLE_ACTIVE_BATCHES)
+        .bind(now)
+        .bind(idle_before)
+        .fetch_all(executor)
+        .await
+}
+
+/// Where one batch stands, found by the upstream id its request named.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BatchProgress {
+    pub batch_id: Uuid,
+    pub upload_status: String,
+    pub state: String,
+    pub completed_comparisons: i32,
+    pub failed_comparisons: i32,
+    /// Comparisons planned so far (rows of `cj_comparison_pairs`).
+    pub planned: i64,
+}
+
+const PROGRESS_BY_UPSTREAM_ID: &str = "
+SELECT s.batch_id, s.upload_status, s.state, s.completed_comparisons, s.failed_comparisons,
+       (SELECT count(*) FROM cj_comparison_pairs c WHERE c.batch_id = s.batch_id) AS planned
+  FROM cj_batch_states s WHERE s.upstream_batch_id = $1";
+
+/// The progress of the batch registered for `upstream_batch_id`, if there is one yet.
+pub async fn progress_by_upstream_id(
+    executor: impl PgExecutor<'_>,
+    upstream_batch_id: &str,
+) -> sqlx::Result<Option<BatchProgress>> {
+    sqlx::query_as(PROGRESS_BY_UPSTREAM_ID)
+        .bind(upstream_batch_id)
+        .fetch_optional(executor)
+        .await
+}
+
+/// Every batch at once, summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct BatchTotals {
+    pub batches: i64,
+    /// Batches `COMPLETED` or `FAILED`.
+    pub ended: i64,
+    /// Comparisons answered or failed, over all batches.
+    pub resolved_comparisons: i64,
+}
+
+const TOTALS: &str = "
+SELECT count(*) AS batches,
+       count(*) FILTER (WHERE state IN ('COMPLETED', 'FAILED')) AS ended,
+       coalesce(sum(completed_comparisons + failed_comparisons), 0)::int8 AS resolved_comparisons
+  FROM cj_batch_states";
+
+/// How many batches there are, how many ended, and how many comparisons they resolved.
+pub async fn totals(executor: impl PgExecutor<'_>) -> sqlx::Result<BatchTotals> {
+    sqlx::query_as(TOTALS).fetch_one(executor).await
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::error::ProjectionError;
 use crate::log::LogPosition;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor};
 
 /// Locks the projector's row (creating it at the log start if missing) and returns its
 /// position. Held until the caller's transaction ends.
@@ -59,4 +59,15 @@ pub async fn reset(conn: &mut PgConnection, projector: &str) -> Result<(), Proje
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// When any projector last advanced its checkpoint (`None` before the first).
+pub async fn last_advanced_at(
+    executor: impl PgExecutor<'_>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ProjectionError> {
+    Ok(
+        sqlx::query_scalar("SELECT max(updated_at) FROM projector_checkpoints")
+            .fetch_one(executor)
+            .await?,
+    )
 }

@@ -13,7 +13,7 @@ use cj_aggregates::batch::commands::Position;
 use cj_aggregates::batch::events::{ComparisonRecorded, PlannedComparison};
 use cj_aggregates::ids::CorrelationId;
 use cj_aggregates::CjBatchEvent;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 pub struct ComparisonPairs;
@@ -246,3 +246,29 @@ impl<'a> PlannedColumns<'a> {
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+const BATCHES_OF: &str =
+    "SELECT correlation_id, batch_id FROM cj_comparison_pairs WHERE correlation_id = ANY($1)";
+
+/// The batch of each of `correlation_ids` that is known, as `(correlation_id, batch_id)`:
+/// how a callback naming no batch finds its own.
+pub async fn batches_of(
+    executor: impl PgExecutor<'_>,
+    correlation_ids: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+    sqlx::query_as(BATCHES_OF)
+        .bind(correlation_ids)
+        .fetch_all(executor)
+        .await
+}
+
+const COMPLETED_COUNT: &str =
+    "SELECT count(*) FROM cj_comparison_pairs WHERE batch_id = $1 AND completed_at IS NOT NULL";
+
+/// How many of `batch_id`'s comparisons have an answer or a failure recorded.
+pub async fn completed_count(executor: impl PgExecutor<'_>, batch_id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(COMPLETED_COUNT)
+        .bind(batch_id)
+        .fetch_one(executor)
+        .await
+}

@@ -3,9 +3,27 @@
 //! two essays' text storage ids, the upstream batch id, the batch's LLM settings (tables:
 //! `migrations/*_cj_dispatch_queue*.sql`). A row is inserted `pending` when its comparison
 //! is planned and deleted once the log shows it submitted (202), answered, or its batch
-//! ended, so the queue is the size of the work in flight. The dispatcher's own bookkeeping (lease, back-off, `sent`, `failed`) lives
-//! in the same rows; a rebuild resets it, which at worst re-sends a comparison that was
-//! being sent — its callback is then a duplicate the aggregate ignores.
+//! ended, so the queue is the size of the work in flight.
+//!
+//! # The dispatcher's columns
+//!
+//! `cj_dispatch_queue` has two writers, and this is the contract between them. This
+//! projection inserts and deletes rows (and owns `cj_dispatch_batches` and
+//! `cj_dispatch_texts` alone). The dispatcher (`src/dispatcher/queue.rs`, the only other
+//! file with SQL on the table) never inserts or deletes; on rows it has claimed it updates
+//! only its own bookkeeping:
+//!
+//! - `holder` — the dispatcher instance whose lease the row is under;
+//! - `due_at` — when the row may be claimed next: the lease's end while held, the back-off
+//!   after a passing failure (the projection sets it once, at insert);
+//! - `dispatch_attempts` — how many times the row was claimed to be sent;
+//! - `status` — `pending`, `sent` (202 received) or `failed` (refused) (inserted `pending`);
+//! - `last_error` — why the last attempt did not go through.
+//!
+//! Every other column is this projection's, written once at insert. A rebuild resets the
+//! dispatcher's columns, which at worst re-sends a comparison that was being sent — its
+//! callback is then a duplicate the aggregate ignores. A row the projection deletes while
+//! the dispatcher holds it is done, not lost (the dispatcher's updates touch no row).
 
 use crate::comparison_pairs::PlannedColumns;
 use crate::error::ProjectionError;

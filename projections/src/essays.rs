@@ -6,7 +6,8 @@ use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
 use cj_aggregates::CjBatchEvent;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
 
 pub struct Essays;
 
@@ -111,4 +112,19 @@ async fn insert(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+const ANCHOR_SCORES: &str =
+    "SELECT known_grade, bt_score FROM cj_essays WHERE batch_id = $1 AND is_anchor";
+
+/// Each anchor of `batch_id` as `(known grade, BT score)`; the score is `None` until the
+/// batch is scored.
+pub async fn anchor_scores(
+    executor: impl PgExecutor<'_>,
+    batch_id: Uuid,
+) -> sqlx::Result<Vec<(Option<String>, Option<f64>)>> {
+    sqlx::query_as(ANCHOR_SCORES)
+        .bind(batch_id)
+        .fetch_all(executor)
+        .await
 }

@@ -10,7 +10,8 @@ use cj_aggregates::batch::events::BatchScored;
 use cj_aggregates::stats::grading::ConfidenceLabel;
 use cj_aggregates::CjBatchEvent;
 use serde_json::{json, Value};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
 
 pub struct GradeProjections;
 
@@ -109,4 +110,14 @@ impl Projection for GradeProjections {
             .await?;
         Ok(())
     }
+}
+
+const COUNT_FOR_BATCH: &str = "SELECT count(*) FROM grade_projections WHERE batch_id = $1";
+
+/// How many essays of `batch_id` have a projected grade.
+pub async fn count_for_batch(executor: impl PgExecutor<'_>, batch_id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(COUNT_FOR_BATCH)
+        .bind(batch_id)
+        .fetch_one(executor)
+        .await
 }

@@ -15,6 +15,14 @@ pub async fn projector_lag(
         .await?)
 }
 
+const TOTAL_LAG: &str =
+    "SELECT coalesce(sum(projector_lag(projector)), 0)::int8 FROM projector_checkpoints";
+
+/// Events not yet applied, summed over every projector that has a checkpoint.
+pub async fn total_lag(executor: impl PgExecutor<'_>) -> Result<i64, ProjectionError> {
+    Ok(sqlx::query_scalar(TOTAL_LAG).fetch_one(executor).await?)
+}
+
 /// How often [`wait_until_caught_up`] looks again.
 const CATCH_UP_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 

@@ -277,3 +277,63 @@ pub async fn event_count(executor: impl PgExecutor<'_>) -> Result<i64, Projectio
         .fetch_one(executor)
         .await?)
 }
+
+const FIRST_RECORDED_AT: &str = "
+SELECT recorded_at FROM events WHERE aggregate_type = $1 AND aggregate_id = $2
+ ORDER BY sequence LIMIT 1";
+
+/// When `batch_id`'s first event was recorded, if it has any.
+pub async fn first_recorded_at(
+    executor: impl PgExecutor<'_>,
+    batch_id: Uuid,
+) -> Result<Option<DateTime<Utc>>, ProjectionError> {
+    Ok(sqlx::query_scalar(FIRST_RECORDED_AT)
+        .bind(CjBatch::TYPE)
+        .bind(batch_id.to_string())
+        .fetch_optional(executor)
+        .await?)
+}
+
+/// The recorded callbacks (answers and failures) of the whole log, for the lab's benches.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct CallbackSpan {
+    pub callbacks: i64,
+    /// The commands (transactions) that recorded them.
+    pub commands: i64,
+    pub first_recorded: DateTime<Utc>,
+    pub last_recorded: DateTime<Utc>,
+}
+
+const CALLBACK_SPAN: &str = "
+SELECT count(*) AS callbacks, count(DISTINCT tx) AS commands,
+       min(recorded_at) AS first_recorded, max(recorded_at) AS last_recorded
+  FROM events WHERE event_type IN ('ComparisonRecorded', 'ComparisonFailed')";
+
+/// How many callbacks the log recorded, in how many commands, from when to when (an error
+/// when it recorded none: there is no span).
+pub async fn callback_span(executor: impl PgExecutor<'_>) -> Result<CallbackSpan, ProjectionError> {
+    Ok(sqlx::query_as(CALLBACK_SPAN).fetch_one(executor).await?)
+}
+
+/// Per completed batch, its upstream id and the callbacks recorded in the command that
+/// completed it (the callbacks that decided its end).
+const DECIDING_CALLBACKS: &str = "
+SELECT s.upstream_batch_id,
+       array_agg(coalesce(r.payload -> 'ComparisonRecorded' ->> 'correlation_id',
+                          r.payload -> 'ComparisonFailed' ->> 'correlation_id')::uuid)
+  FROM events c
+  JOIN cj_batch_states s ON s.batch_id = c.aggregate_id::uuid
+  JOIN events r ON r.aggregate_id = c.aggregate_id AND r.tx = c.tx
+               AND r.event_type IN ('ComparisonRecorded', 'ComparisonFailed')
+ WHERE c.event_type = 'BatchCompleted'
+ GROUP BY s.upstream_batch_id";
+
+/// For every completed batch, `(upstream batch id, correlation ids of the callbacks recorded
+/// in the same command as its `BatchCompleted`)`.
+pub async fn deciding_callbacks(
+    executor: impl PgExecutor<'_>,
+) -> Result<Vec<(String, Vec<Uuid>)>, ProjectionError> {
+    Ok(sqlx::query_as(DECIDING_CALLBACKS)
+        .fetch_all(executor)
+        .await?)
+}

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use cj_aggregates::batch::commands::CallbackReport;
 use cj_aggregates::ids::BatchId;
 use cj_contracts::{ContractViolation, EventEnvelope, LlmComparisonResultV1};
+use cj_projections::comparison_pairs;
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};
@@ -63,15 +64,10 @@ pub async fn route(pool: &PgPool, callbacks: &[InboundCallback]) -> Result<Route
     let looked_up: HashMap<Uuid, Uuid> = if unnamed.is_empty() {
         HashMap::new()
     } else {
-        sqlx::query_as(
-            "SELECT correlation_id, batch_id FROM cj_comparison_pairs
-              WHERE correlation_id = ANY($1)",
-        )
-        .bind(&unnamed)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .collect()
+        comparison_pairs::batches_of(pool, &unnamed)
+            .await?
+            .into_iter()
+            .collect()
     };
     let mut routed = Routed::default();
     for callback in callbacks {

@@ -6,39 +6,33 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceSettings;
-use crate::consumer::run_consumer;
 use crate::content::client::{ContentClient, ContentCredentials};
 use crate::dispatcher::Dispatcher;
 use crate::http::api::{api_router, ApiParts};
 use crate::http::auth::Verifier;
-use crate::http::{NotReady, Readiness, ReadinessCheck};
+use crate::http::checks::service_readiness;
 use crate::intake::Intake;
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::connectivity::verify_brokers;
 use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
 use crate::metrics_tap::MetricsTap;
-use crate::monitor::run_monitor;
 use crate::monitor::sweep::SweepSettings;
-use crate::outbox_relay::run_outbox_relay;
 use crate::registry::RegistryPromptContext;
 use crate::store::command_bus::BatchCommandBus;
 use crate::store::database::connect_and_migrate;
+use crate::worker::{run_in_stages, Stage, Worker};
+use crate::{consumer, gauges, monitor, outbox_relay};
 use anyhow::Context;
+use cj_projections::supervisor::RunningProjectors;
 use clap::Args;
-use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// Readiness fails when any projector is further behind than this many events.
-pub const MAX_READY_PROJECTOR_LAG: i64 = 10_000;
 /// How long `serve` waits at start for the brokers to answer (a TLS or authentication failure
 /// stops it at once): a broker restarting alongside the service is back well within it.
 const BROKER_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often gauges read from the database (projector lag, batches per state) refresh.
-const GAUGE_REFRESH: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -125,10 +119,9 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
         &settings.kafka.topics.inbound(),
         &cj_projections::catalogue::names(),
     );
-    let mut tasks = JoinSet::new();
     let app = api_router(ApiParts {
         pool: pool.clone(),
-        readiness: readiness(pool.clone(), publisher.clone()),
+        readiness: service_readiness(pool.clone(), publisher.clone()),
         verifier,
         intake: Some(Intake::for_service(
             &settings,
@@ -142,136 +135,63 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
         .await
         .with_context(|| format!("binding {}", settings.http_addr))?;
     tracing::info!(address = %settings.http_addr, "HTTP listening");
-    let http_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(http_shutdown.cancelled_owned())
-            .await
-            .context("HTTP server")
-    });
-    tasks.spawn(run_monitor(
-        pool.clone(),
-        Arc::clone(&bus),
-        clock,
-        SweepSettings {
-            stuck_after: chrono::Duration::seconds(settings.stuck_timeout_secs as i64),
-            ..SweepSettings::default()
-        },
-        Duration::from_secs(settings.monitor_interval_secs),
-        shutdown.clone(),
-    ));
-    tasks.spawn(refresh_gauges(pool.clone(), shutdown.clone()));
+    let sweep = SweepSettings {
+        stuck_after: chrono::Duration::seconds(settings.stuck_timeout_secs as i64),
+        ..SweepSettings::default()
+    };
     let dispatcher = Dispatcher::from_settings(&settings)?
         .with_prompt_context(Arc::new(RegistryPromptContext { pool: pool.clone() }));
-    tasks.spawn(dispatcher.run(pool.clone(), Arc::clone(&bus), shutdown.clone()));
-    let relay_settings = settings.kafka.clone();
-    let (relay_pool, relay_publisher, relay_shutdown) =
-        (pool.clone(), publisher.clone(), shutdown.clone());
-    tasks.spawn(async move {
-        run_outbox_relay(&relay_settings, relay_pool, relay_publisher, relay_shutdown).await
-    });
-    let consumer_settings = settings.clone();
-    let (consumer_pool, consumer_bus, consumer_publisher) =
-        (pool.clone(), Arc::clone(&bus), publisher.clone());
     let content = ContentClient::for_service(&settings)?;
-    let consumer_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        run_consumer(
-            &consumer_settings,
-            consumer_pool,
-            consumer_bus,
-            consumer_publisher,
-            content,
-            consumer_shutdown,
-        )
-        .await
-    });
 
-    shutdown.cancelled().await;
-    let grace = settings.shutdown_grace();
-    let drained = tokio::time::timeout(grace, async {
-        while let Some(finished) = tasks.join_next().await {
-            match finished {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    tracing::error!(error = %format!("{error:#}"), "task ended with an error")
-                }
-                Err(error) => tracing::error!(%error, "task panicked"),
-            }
-        }
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(?grace, "grace period over; abandoning tasks still running");
-        tasks.abort_all();
-    }
-    projectors.stop().await;
+    // Stopped first, given the grace period: everything that takes or sends work. The
+    // projectors stop after them (what they finish may still be projected); the producer
+    // is flushed last.
+    let service = vec![
+        http_worker(listener, app),
+        monitor::worker(
+            pool.clone(),
+            Arc::clone(&bus),
+            clock,
+            sweep,
+            Duration::from_secs(settings.monitor_interval_secs),
+        ),
+        gauges::worker(pool.clone()),
+        dispatcher.into_worker(pool.clone(), Arc::clone(&bus)),
+        outbox_relay::worker(settings.kafka.clone(), pool.clone(), publisher.clone()),
+        consumer::worker(
+            settings.clone(),
+            pool.clone(),
+            Arc::clone(&bus),
+            publisher.clone(),
+            content,
+        ),
+    ];
+    let stages = vec![
+        Stage::within(settings.shutdown_grace(), service),
+        Stage::to_the_end(vec![projectors_worker(projectors)]),
+    ];
+    run_in_stages(stages, shutdown).await;
     publisher.flush(Duration::from_secs(5))?;
     tracing::info!("stopped");
     Ok(())
 }
 
-fn readiness(pool: PgPool, publisher: Publisher) -> Readiness {
-    let database_pool = pool.clone();
-    let database: ReadinessCheck = Arc::new(move || {
-        let pool = database_pool.clone();
-        Box::pin(async move {
-            sqlx::query("SELECT 1")
-                .execute(&pool)
-                .await
-                .map(|_| ())
-                .map_err(NotReady::from)
-        })
-    });
-    let broker: ReadinessCheck = Arc::new(move || {
-        let publisher = publisher.clone();
-        Box::pin(async move {
-            publisher
-                .check_brokers(Duration::from_secs(2))
-                .await
-                .map_err(NotReady::Broker)
-        })
-    });
-    let lag: ReadinessCheck = Arc::new(move || {
-        let pool = pool.clone();
-        Box::pin(async move {
-            for name in cj_projections::catalogue::names() {
-                let lag = cj_projections::lag::projector_lag(&pool, name).await?;
-                if lag > MAX_READY_PROJECTOR_LAG {
-                    return Err(NotReady::ProjectorBehind { name, lag });
-                }
-            }
-            Ok(())
-        })
-    });
-    Readiness::default()
-        .with_check("database", database)
-        .with_check("broker", broker)
-        .with_check("projector_lag", lag)
+/// The HTTP server on `listener`, finishing the requests in hand once told to stop.
+fn http_worker(listener: tokio::net::TcpListener, app: axum::Router) -> Worker {
+    Worker::new("http", move |shutdown| async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+            .context("HTTP server")
+    })
 }
 
-/// Keeps the database-backed gauges current: projector lag and batches per state.
-async fn refresh_gauges(pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
-    loop {
-        for name in cj_projections::catalogue::names() {
-            if let Ok(lag) = cj_projections::lag::projector_lag(&pool, name).await {
-                metrics().projector_lag.with_label_values(&[name]).set(lag);
-            }
-        }
-        let states: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM cj_batch_states GROUP BY state")
-                .fetch_all(&pool)
-                .await
-                .unwrap_or_default();
-        for (state, count) in states {
-            metrics()
-                .batch_state
-                .with_label_values(&[&state])
-                .set(count);
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(GAUGE_REFRESH) => {}
-        }
-    }
+/// The projectors, started already (a failure to start stops `serve` before anything
+/// runs), stopped when their stage's turn comes: a chunk in flight finishes or rolls back.
+fn projectors_worker(projectors: RunningProjectors) -> Worker {
+    Worker::new("projectors", move |shutdown| async move {
+        shutdown.cancelled().await;
+        projectors.stop().await;
+        Ok(())
+    })
 }

@@ -32,6 +32,7 @@ use crate::kafka::producer::Publisher;
 use crate::metrics::metrics;
 use crate::retry::{until_done, Interrupted};
 use crate::store::{BatchCommandBus, RECORD_CONCURRENCY};
+use crate::worker::Worker;
 use anyhow::Context;
 use assignment_watch::AssignmentWatch;
 use cj_contracts::decode_callback;
@@ -70,6 +71,19 @@ const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// Consumes requests and callbacks until `shutdown` is cancelled. Errors only when the
 /// consumer cannot be created or subscribed; everything after that is retried or logged.
+/// The consumer as one of `serve`'s workers: [`run_consumer`] with its shutdown.
+pub fn worker(
+    settings: ServiceSettings,
+    pool: PgPool,
+    bus: Arc<BatchCommandBus>,
+    publisher: Publisher,
+    content: ContentClient,
+) -> Worker {
+    Worker::new("consumer", move |shutdown| async move {
+        run_consumer(&settings, pool, bus, publisher, content, shutdown).await
+    })
+}
+
 pub async fn run_consumer(
     settings: &ServiceSettings,
     pool: PgPool,

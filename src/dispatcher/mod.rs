@@ -24,6 +24,7 @@ use crate::content::client::ContentClient;
 use crate::llm::client::LlmProviderClient;
 use crate::metrics::metrics;
 use crate::store::BatchCommandBus;
+use crate::worker::Worker;
 use anyhow::Context;
 use lease::{keep_renewing, HeldLeases, LeaseSettings};
 use prompt_context::{NoPromptContext, PromptContextSource};
@@ -102,6 +103,11 @@ impl Dispatcher {
     pub fn with_prompt_context(mut self, source: Arc<dyn PromptContextSource>) -> Self {
         self.sender.prompts = source;
         self
+    }
+
+    /// The dispatcher as one of `serve`'s workers: [`Dispatcher::run`] with its shutdown.
+    pub fn into_worker(self, pool: PgPool, bus: Arc<BatchCommandBus>) -> Worker {
+        Worker::new("dispatcher", move |shutdown| self.run(pool, bus, shutdown))
     }
 
     pub async fn run(

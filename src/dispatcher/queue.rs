@@ -3,6 +3,11 @@
 //! `due_at` moved ahead — that its holder renews while it works and that brings a dead
 //! instance's rows back when it runs out: [`super::lease`]), and noting what became of each,
 //! only on rows still held. Times come from the injected clock, passed in as `now`.
+//!
+//! This file is the queue's declared second writer: it updates only the columns the
+//! projection's contract gives the dispatcher (`holder`, `due_at`, `dispatch_attempts`,
+//! `status`, `last_error`; see `cj_projections::dispatch_queue`), never inserts or deletes,
+//! and reads `cj_dispatch_batches` only joined to rows it claims.
 
 use super::lease::LeaseSettings;
 use crate::backoff::{Backoff, Jitter};
@@ -122,17 +127,18 @@ pub async fn renew(
         .await
 }
 
+const HELD_ELSEWHERE: &str = "
+SELECT correlation_id FROM cj_dispatch_queue
+ WHERE correlation_id = ANY($1) AND holder IS DISTINCT FROM $2";
+
 /// Of `ids`, those whose lease another instance holds now (claimed after `holder`'s ran
 /// out). Rows no longer in the queue are done, not lost.
 pub async fn held_elsewhere(pool: &PgPool, holder: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar(
-        "SELECT correlation_id FROM cj_dispatch_queue
-          WHERE correlation_id = ANY($1) AND holder IS DISTINCT FROM $2",
-    )
-    .bind(ids)
-    .bind(holder)
-    .fetch_all(pool)
-    .await
+    sqlx::query_scalar(HELD_ELSEWHERE)
+        .bind(ids)
+        .bind(holder)
+        .fetch_all(pool)
+        .await
 }
 
 /// Rows are locked in key order, as renewals do, so two notes never deadlock each other. A

@@ -3,13 +3,15 @@
 //! ([`submit`]); the admin API
 //! ([`admin`]); bearer-token checks ([`auth`]); the whole app, its body limits and its
 //! OpenAPI document ([`api`]). Routes that need the database or the broker read them
-//! through `Readiness` checks supplied by whoever starts the server.
+//! through `Readiness` checks supplied by whoever starts the server; `serve`'s are in
+//! [`checks`].
 
 pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod batches;
 pub mod body_limit;
+pub mod checks;
 pub mod report;
 pub mod submit;
 

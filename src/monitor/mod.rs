@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::leader::try_advisory_lock;
 use crate::metrics::{metrics, LEADER_MONITOR};
 use crate::store::command_bus::BatchCommandBus;
+use crate::worker::Worker;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,19 @@ pub const MONITOR_LOCK_KEY: i64 = 0x636a_6d6f_6e69_7472;
 /// seconds, one cheap query each; the sweep interval (minutes) would leave a dead leader's
 /// monitor unrun that long.
 pub const LOCK_RETRY: Duration = Duration::from_secs(5);
+
+/// The monitor as one of `serve`'s workers: [`run_monitor`] with its shutdown.
+pub fn worker(
+    pool: PgPool,
+    bus: Arc<BatchCommandBus>,
+    clock: Arc<dyn Clock>,
+    settings: SweepSettings,
+    interval: Duration,
+) -> Worker {
+    Worker::new("monitor", move |shutdown| {
+        run_monitor(pool, bus, clock, settings, interval, shutdown)
+    })
+}
 
 /// Runs the monitor until `shutdown`: waits for the advisory lock (another instance may
 /// hold it), then sweeps every `interval`, logging a heartbeat each cycle.

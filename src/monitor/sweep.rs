@@ -1,5 +1,6 @@
 //! One sweep of the batch monitor: a single indexed query finds stuck and unfinished
-//! batches, then one command per batch found, a few at a time.
+//! batches ([`batch_states::idle_active_batches`]), then one command per batch found, a few
+//! at a time.
 
 use crate::clock::Clock;
 use crate::metrics::metrics;
@@ -8,6 +9,7 @@ use crate::store::CommandMetadata;
 use cj_aggregates::batch::commands::{Finalize, ForceRecovery};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchError, CjBatchEvent};
+use cj_projections::batch_states::{self, IdleBatch};
 use futures::stream::{self, StreamExt};
 use sqlx::PgPool;
 use tracing::{info_span, Instrument};
@@ -42,29 +44,6 @@ pub struct SweepReport {
     pub refused: usize,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct Candidate {
-    batch_id: Uuid,
-    planned: i64,
-    resolved: i64,
-    idle_seconds: f64,
-}
-
-/// Active batches idle since before `idle_before`, with their planned and resolved
-/// comparison counts — one query over the `(upload_status, last_activity_at)` index.
-const CANDIDATES: &str = "
-SELECT s.batch_id,
-       coalesce(p.planned, 0)  AS planned,
-       (s.completed_comparisons + s.failed_comparisons)::int8 AS resolved,
-       extract(epoch FROM ($1::timestamptz - s.last_activity_at))::float8 AS idle_seconds
-  FROM cj_batch_states s
-  LEFT JOIN LATERAL (SELECT count(*) AS planned FROM cj_comparison_pairs c
-                      WHERE c.batch_id = s.batch_id) p ON true
- WHERE s.upload_status = 'PERFORMING_COMPARISONS'
-   AND s.state IN ('GENERATING_PAIRS', 'WAITING_CALLBACKS')
-   AND s.last_activity_at < $2
- ORDER BY s.last_activity_at";
-
 /// Recovery commands in flight at once: each waits mostly on loading the batch and on its
 /// commit, so a few at a time keep a sweep over many stuck batches short.
 const SWEEP_CONCURRENCY: usize = 8;
@@ -86,11 +65,7 @@ pub async fn sweep_once(
 ) -> anyhow::Result<SweepReport> {
     let now = clock.now();
     let earliest_cutoff = now - settings.unfinished_after.min(settings.stuck_after);
-    let candidates: Vec<Candidate> = sqlx::query_as(CANDIDATES)
-        .bind(now)
-        .bind(earliest_cutoff)
-        .fetch_all(pool)
-        .await?;
+    let candidates = batch_states::idle_active_batches(pool, now, earliest_cutoff).await?;
     let mut report = SweepReport::default();
     let commands: Vec<(BatchId, CjBatchCommand)> = candidates
         .into_iter()
@@ -139,7 +114,7 @@ pub async fn sweep_once(
 }
 
 /// ForceRecovery for a stuck batch, Finalize for one with every callback in, else nothing.
-fn command_for(candidate: &Candidate, settings: &SweepSettings) -> Option<CjBatchCommand> {
+fn command_for(candidate: &IdleBatch, settings: &SweepSettings) -> Option<CjBatchCommand> {
     let all_in = candidate.planned > 0 && candidate.resolved >= candidate.planned;
     let idle = chrono::Duration::milliseconds((candidate.idle_seconds * 1000.0) as i64);
     if idle >= settings.stuck_after {

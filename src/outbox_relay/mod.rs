@@ -13,6 +13,7 @@ pub mod rows;
 use crate::config::{KafkaSettings, TopicNames};
 use crate::kafka::producer::{Delivered, Publisher};
 use crate::metrics::{metrics, LEADER_RELAY};
+use crate::worker::Worker;
 use anyhow::Context;
 use chrono::Utc;
 use rows::{OutboxPosition, OutboxRow};
@@ -42,6 +43,13 @@ pub struct OutboxRelay {
 }
 
 /// Runs a relay until `shutdown`: leads when it can, waits otherwise.
+/// The relay as one of `serve`'s workers: [`run_outbox_relay`] with its shutdown.
+pub fn worker(settings: KafkaSettings, pool: PgPool, publisher: Publisher) -> Worker {
+    Worker::new("outbox relay", move |shutdown| async move {
+        run_outbox_relay(&settings, pool, publisher, shutdown).await
+    })
+}
+
 pub async fn run_outbox_relay(
     settings: &KafkaSettings,
     pool: PgPool,

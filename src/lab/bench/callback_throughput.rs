@@ -21,6 +21,7 @@ use cj_aggregates::batch::commands::{EssayRef, RegisterAnchors, RegisterBatch, S
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::ids::{BatchId, CorrelationId, EssayId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
+use cj_projections::{batch_states, checkpoint, lag, log};
 use clap::Args;
 use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
@@ -214,41 +215,22 @@ async fn drained(pipeline: &Pipeline, callbacks: i64, batches: i64) -> anyhow::R
     let pool = &pipeline.db.pool;
     let deadline = Instant::now() + DRAIN_TIMEOUT;
     loop {
-        let (resolved, terminal): (i64, i64) = sqlx::query_as(
-            "SELECT coalesce(sum(completed_comparisons + failed_comparisons), 0)::int8,
-                    count(*) FILTER (WHERE state IN ('COMPLETED', 'FAILED'))
-               FROM cj_batch_states",
-        )
-        .fetch_one(pool)
-        .await?;
-        if resolved >= callbacks && terminal >= batches {
-            let behind: i64 = sqlx::query_scalar(
-                "SELECT coalesce(sum(projector_lag(projector)), 0)::int8 FROM projector_checkpoints",
-            )
-            .fetch_one(pool)
-            .await?;
-            if behind == 0 {
-                break;
-            }
+        let totals = batch_states::totals(pool).await?;
+        let (resolved, terminal) = (totals.resolved_comparisons, totals.ended);
+        if resolved >= callbacks && terminal >= batches && lag::total_lag(pool).await? == 0 {
+            break;
         }
         anyhow::ensure!(Instant::now() < deadline, "the service did not drain the topic within {DRAIN_TIMEOUT:?} ({resolved} of {callbacks} recorded, {terminal} of {batches} batches ended)");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (first_recorded, last_recorded, commands): (DateTime<Utc>, DateTime<Utc>, i64) =
-        sqlx::query_as(
-            "SELECT min(recorded_at), max(recorded_at), count(DISTINCT tx) FROM events
-          WHERE event_type IN ('ComparisonRecorded', 'ComparisonFailed')",
-        )
-        .fetch_one(pool)
-        .await?;
-    let projected_at: DateTime<Utc> =
-        sqlx::query_scalar("SELECT max(updated_at) FROM projector_checkpoints")
-            .fetch_one(pool)
-            .await?;
+    let span = log::callback_span(pool).await?;
+    let projected_at = checkpoint::last_advanced_at(pool)
+        .await?
+        .context("no projector has a checkpoint")?;
     Ok(Drained {
-        first_recorded,
-        last_recorded,
+        first_recorded: span.first_recorded,
+        last_recorded: span.last_recorded,
         projected_at,
-        commands,
+        commands: span.commands,
     })
 }

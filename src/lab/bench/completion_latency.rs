@@ -205,19 +205,7 @@ async fn latencies(
     times: &Times,
     upstream_ids: &[String],
 ) -> anyhow::Result<Vec<f64>> {
-    let deciding: Vec<(String, Vec<uuid::Uuid>)> = sqlx::query_as(
-        "SELECT s.upstream_batch_id,
-                array_agg(coalesce(r.payload -> 'ComparisonRecorded' ->> 'correlation_id',
-                                   r.payload -> 'ComparisonFailed' ->> 'correlation_id')::uuid)
-           FROM events c
-           JOIN cj_batch_states s ON s.batch_id = c.aggregate_id::uuid
-           JOIN events r ON r.aggregate_id = c.aggregate_id AND r.tx = c.tx
-                        AND r.event_type IN ('ComparisonRecorded', 'ComparisonFailed')
-          WHERE c.event_type = 'BatchCompleted'
-          GROUP BY s.upstream_batch_id",
-    )
-    .fetch_all(&pipeline.db.pool)
-    .await?;
+    let deciding = cj_projections::log::deciding_callbacks(&pipeline.db.pool).await?;
     let callbacks = lock(&times.callbacks);
     let completions = lock(&times.completions);
     let topics = &pipeline.kafka.topics;

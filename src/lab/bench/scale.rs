@@ -15,8 +15,8 @@ use crate::lab::llm_sim::server::SimulatorSettings;
 use crate::lab::runner::assignment::register_assignment;
 use crate::lab::runner::request::{essays_renamed, request_envelope, store_essays};
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use cj_aggregates::stats::grade_scale::GradeScale;
+use cj_projections::{batch_states, log};
 use clap::Args;
 use std::time::{Duration, Instant};
 
@@ -103,12 +103,8 @@ pub async fn run(env: &BenchEnvironment, args: &ScaleArgs) -> anyhow::Result<Rep
         .peak_rss_kib()
         .context("the service's memory")?;
 
-    let (callbacks, first, last): (i64, DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
-        "SELECT count(*), min(recorded_at), max(recorded_at) FROM events
-          WHERE event_type IN ('ComparisonRecorded', 'ComparisonFailed')",
-    )
-    .fetch_one(&pipeline.db.pool)
-    .await?;
+    let span = log::callback_span(&pipeline.db.pool).await?;
+    let (callbacks, first, last) = (span.callbacks, span.first_recorded, span.last_recorded);
     let recording_seconds = (last - first).num_milliseconds().max(1) as f64 / 1e3;
     let rate = callbacks as f64 / recording_seconds;
     let mib = |kib: u64| format!("{:.0} MiB", kib as f64 / 1024.0);
@@ -137,11 +133,8 @@ async fn watch_until_done(
 ) -> anyhow::Result<i64> {
     let mut most_active = 0;
     loop {
-        let (registered, ended): (i64, i64) = sqlx::query_as(
-            "SELECT count(*), count(*) FILTER (WHERE state IN ('COMPLETED', 'FAILED')) FROM cj_batch_states",
-        )
-        .fetch_one(&pipeline.db.pool)
-        .await?;
+        let totals = batch_states::totals(&pipeline.db.pool).await?;
+        let (registered, ended) = (totals.batches, totals.ended);
         most_active = most_active.max(registered - ended);
         if ended >= batches {
             return Ok(most_active);

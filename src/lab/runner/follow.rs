@@ -4,8 +4,8 @@
 
 use crate::lab::simulation::metrics::kendall_tau;
 use cj_aggregates::stats::grade_scale::GradeScale;
-use cj_projections::catalogue;
 use cj_projections::lag::wait_until_applied;
+use cj_projections::{batch_states, catalogue, comparison_pairs, essays, grade_projections};
 use serde::Serialize;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -48,17 +48,13 @@ pub async fn follow_batch(
 ) -> anyhow::Result<RunOutcome> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let row: Option<(Uuid, String, String, i32, i32, i64)> = sqlx::query_as(
-            "SELECT s.batch_id, s.upload_status, s.state, s.completed_comparisons,
-                    s.failed_comparisons,
-                    (SELECT count(*) FROM cj_comparison_pairs c WHERE c.batch_id = s.batch_id)
-               FROM cj_batch_states s WHERE s.upstream_batch_id = $1",
-        )
-        .bind(upstream_batch_id)
-        .fetch_optional(pool)
-        .await?;
-        if let Some((batch_id, status, state, done, failed, planned)) = row {
-            progress(i64::from(done + failed), planned);
+        let progress_now = batch_states::progress_by_upstream_id(pool, upstream_batch_id).await?;
+        if let Some(now) = progress_now {
+            progress(
+                i64::from(now.completed_comparisons + now.failed_comparisons),
+                now.planned,
+            );
+            let (batch_id, status, state) = (now.batch_id, now.upload_status, now.state);
             if state == "COMPLETED" || state == "FAILED" {
                 // `cj_batch_states` shows the end first; the essays' scores and the grade
                 // projections are other projectors, a few milliseconds behind.
@@ -87,23 +83,9 @@ async fn outcome(
     state: String,
     scale: GradeScale,
 ) -> anyhow::Result<RunOutcome> {
-    let comparisons: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM cj_comparison_pairs WHERE batch_id = $1 AND completed_at IS NOT NULL",
-    )
-    .bind(batch_id)
-    .fetch_one(pool)
-    .await?;
-    let projections: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM grade_projections WHERE batch_id = $1")
-            .bind(batch_id)
-            .fetch_one(pool)
-            .await?;
-    let anchors: Vec<(Option<String>, Option<f64>)> = sqlx::query_as(
-        "SELECT known_grade, bt_score FROM cj_essays WHERE batch_id = $1 AND is_anchor",
-    )
-    .bind(batch_id)
-    .fetch_all(pool)
-    .await?;
+    let comparisons = comparison_pairs::completed_count(pool, batch_id).await?;
+    let projections = grade_projections::count_for_batch(pool, batch_id).await?;
+    let anchors = essays::anchor_scores(pool, batch_id).await?;
     let points: Vec<(f64, f64)> = anchors
         .iter()
         .filter_map(|(grade, score)| Some((scale.index_of(grade.as_deref()?)? as f64, (*score)?)))
