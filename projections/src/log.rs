@@ -271,6 +271,22 @@ pub async fn batch_events(
     decode_all(rows)
 }
 
+const BATCH_EXISTS: &str =
+    "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2)";
+
+/// Whether the log holds any event of `batch_id`: read from the log itself, not a
+/// projection, so a batch registered a moment ago is seen before any projector ran.
+pub async fn batch_exists(
+    executor: impl PgExecutor<'_>,
+    batch_id: Uuid,
+) -> Result<bool, ProjectionError> {
+    Ok(sqlx::query_scalar(BATCH_EXISTS)
+        .bind(CjBatch::TYPE)
+        .bind(batch_id.to_string())
+        .fetch_one(executor)
+        .await?)
+}
+
 /// Number of events in the log.
 pub async fn event_count(executor: impl PgExecutor<'_>) -> Result<i64, ProjectionError> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM events")

@@ -17,10 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use cj_aggregates::ids::BatchId;
-use cj_aggregates::CjBatch;
-use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -102,7 +99,7 @@ async fn submit_batch(
     };
     let batch_id = submission.batch_id();
     let request_id = submission.request_id().to_string();
-    match batch_is_registered(&intake.pool, batch_id).await {
+    match cj_projections::log::batch_exists(&intake.pool, batch_id.0).await {
         Ok(true) => return accepted(BatchAccepted::new(batch_id, &request_id, true)),
         Ok(false) => {}
         Err(error) => return unavailable(error),
@@ -144,16 +141,4 @@ fn unavailable(error: impl Into<anyhow::Error>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         format!("cannot take the batch now, submit it again: {error:#}"),
     )
-}
-
-/// Whether the log holds any event of `batch_id`: read from the log itself, not a
-/// projection, so a repeat right after the first submission is recognised too.
-async fn batch_is_registered(pool: &PgPool, batch_id: BatchId) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2)",
-    )
-    .bind(CjBatch::TYPE)
-    .bind(batch_id.to_string())
-    .fetch_one(pool)
-    .await
 }
