@@ -44,6 +44,7 @@ pub mod content;
 pub mod dispatcher;
 pub mod http;
 pub mod intake;
+pub mod judges;
 pub mod kafka;
 pub mod lab;
 pub mod leader;
