@@ -93,7 +93,7 @@ impl std::fmt::Debug for ProviderSettings {
 #[derive(Clone, clap::Args)]
 pub struct JudgeSettings {
     /// The default judge of this deployment.
-    #[arg(long = "judge", env = "CJ_JUDGE", value_enum, default_value_t = JudgeKind::LlmProviderService)]
+    #[arg(long = "judge", env = "CJ_JUDGE", value_name = "JUDGE", value_enum, default_value_t = JudgeKind::LlmProviderService)]
     pub default: JudgeKind,
 
     #[arg(
