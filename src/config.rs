@@ -229,6 +229,9 @@ pub struct ServiceSettings {
         default_value = "http://127.0.0.1:8090/api/v1/content"
     )]
     pub content_service_url: String,
+    /// Which judge answers comparisons, and the direct judges' settings.
+    #[command(flatten)]
+    pub judge: crate::judges::settings::JudgeSettings,
     /// Bearer token sent to the content service. Unset, a short-lived service token is
     /// minted per request from CJ_JWT_SECRET (right for the built-in store); set it for an
     /// external Content Service, or when tokens are RS256 (the service cannot sign those).
@@ -284,6 +287,7 @@ impl std::fmt::Debug for ServiceSettings {
             kafka,
             llm_provider_url,
             content_service_url,
+            judge,
             content_service_token,
             insecure_no_read_auth,
             auth,
@@ -300,6 +304,7 @@ impl std::fmt::Debug for ServiceSettings {
             .field("kafka", kafka)
             .field("llm_provider_url", llm_provider_url)
             .field("content_service_url", content_service_url)
+            .field("judge", judge)
             .field(
                 "content_service_token",
                 &content_service_token.as_ref().map(|_| "***"),

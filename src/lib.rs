@@ -49,6 +49,7 @@ pub mod dispatcher;
 pub mod gauges;
 pub mod http;
 pub mod intake;
+pub mod judges;
 pub mod kafka;
 pub mod lab;
 pub mod leader;

@@ -79,18 +79,31 @@ impl CallbackHandler {
     async fn record(
         &self,
         batch_id: BatchId,
-        mut group: Vec<InboundCallback>,
+        group: Vec<InboundCallback>,
         shutdown: &CancellationToken,
     ) -> Result<(), Interrupted> {
         let first = &group[0];
         let metadata = CommandMetadata::new(first.correlation_id, ACTOR).caused_by(first.event_id);
+        self.record_as(batch_id, group, &metadata, shutdown).await
+    }
+
+    /// Records one batch's callbacks with one command under `metadata`: the path every
+    /// verdict takes, a Kafka callback's and a direct judge's answer alike
+    /// (`crate::dispatcher::record`).
+    pub async fn record_as(
+        &self,
+        batch_id: BatchId,
+        mut group: Vec<InboundCallback>,
+        metadata: &CommandMetadata,
+        shutdown: &CancellationToken,
+    ) -> Result<(), Interrupted> {
         let mut backoff = Retries::default();
         let mut dropped_unknown = false;
         loop {
             let command = CjBatchCommand::RecordCallbacks(RecordCallbacks {
                 callbacks: group.iter().map(|c| c.report.clone()).collect(),
             });
-            match self.bus.execute(batch_id, command, &metadata).await {
+            match self.bus.execute(batch_id, command, metadata).await {
                 Ok(()) => {
                     tracing::debug!(recorded = group.len(), "callbacks recorded");
                     group.iter().for_each(count_recorded);

@@ -10,7 +10,10 @@
 //! - [`prompt_context`] — the assignment's instructions and rubric for the prompt (a hook
 //!   for the registry of assessment instructions).
 //! - [`request`] — the request body the provider receives.
+//! - [`direct`] — a comparison judged by a direct judge (OpenAI-compatible or Anthropic),
+//!   answered at once and recorded like a callback.
 
+pub mod direct;
 pub mod lease;
 pub mod prompt_context;
 pub mod queue;
@@ -18,9 +21,11 @@ pub mod record;
 pub mod request;
 pub mod send;
 
+use crate::callbacks::CallbackHandler;
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceSettings;
 use crate::content::client::ContentClient;
+use crate::judges::Judges;
 use crate::llm::client::LlmProviderClient;
 use crate::metrics::metrics;
 use crate::store::BatchCommandBus;
@@ -75,6 +80,8 @@ impl Dispatcher {
             sender: Sender {
                 provider: LlmProviderClient::new(&settings.llm_provider_url)
                     .context("creating the LLM provider client")?,
+                judges: Judges::from_settings(&settings.judge, Arc::new(SystemClock))
+                    .context("creating the direct judges")?,
                 content: ContentClient::for_service(settings)
                     .context("creating the content client")?,
                 prompts: Arc::new(NoPromptContext),
@@ -126,8 +133,13 @@ impl Dispatcher {
         let recorder = tokio::spawn(record_as_they_come(
             Recorder {
                 pool: pool.clone(),
+                callbacks: CallbackHandler {
+                    pool: pool.clone(),
+                    bus: Arc::clone(&bus),
+                },
                 bus,
                 leases: Arc::clone(&leases),
+                shutdown: shutdown.clone(),
             },
             recorded,
         ));

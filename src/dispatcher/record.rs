@@ -3,12 +3,17 @@
 //! batch, as long as the assignment's context does not change mid-batch), refused ones one `RecordCallbacks` with error outcomes (the
 //! aggregate fails them and plans their reversed retries by its own policy), passing
 //! failures go back to the queue with a back-off. Several batches are recorded at once.
+//! A direct judge's answers are recorded as they would have arrived from the provider
+//! service: `SubmitPairs`, then the answers through the callbacks' own recording
+//! ([`CallbackHandler::record_as`]), one command per batch.
 //! Leases are renewed until the results are recorded, then released. When a command
 //! cannot be recorded the rows come back after the lease; only the command is tried again.
 
 use super::lease::HeldLeases;
 use super::queue::{self, ClaimedComparison};
 use super::send::{Dispatched, Outcome};
+use crate::callbacks::routing::InboundCallback;
+use crate::callbacks::CallbackHandler;
 use crate::metrics::metrics;
 use crate::store::{BatchCommandBus, CommandMetadata, RECORD_CONCURRENCY};
 use cj_aggregates::batch::commands::{
@@ -20,25 +25,44 @@ use futures::stream::{self, StreamExt};
 use sqlx::PgPool;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Who the dispatcher's commands are recorded as.
 pub const DISPATCHER_ACTOR: &str = "dispatcher";
 
+/// Who a direct judge's answers are recorded as.
+pub const DIRECT_JUDGE_ACTOR: &str = "direct-judge";
+
 /// A refused comparison: the row, the error code and the provider's message.
 type Refusal<'a> = (&'a ClaimedComparison, &'a str, &'a str);
+
+/// A comparison a direct judge answered, and the answer.
+type Answered<'a> = (&'a ClaimedComparison, InboundCallback);
 
 pub struct Recorder {
     pub pool: PgPool,
     pub bus: Arc<BatchCommandBus>,
     /// Renewed until a result is recorded; released then.
     pub leases: Arc<HeldLeases>,
+    /// Records a direct judge's answers the way callbacks are recorded.
+    pub callbacks: CallbackHandler,
+    /// Cuts the retries of recording answers short.
+    pub shutdown: CancellationToken,
+}
+
+/// The report a direct judge's answer is recorded with. `p_a_wins` is where fractional
+/// outcomes join the command: it is dropped until `CallbackReport` carries P(A wins).
+fn report_with_probability(report: &CallbackReport, p_a_wins: Option<f64>) -> CallbackReport {
+    let _ = p_a_wins;
+    report.clone()
 }
 
 impl Recorder {
     pub async fn record(&self, dispatched: &[Dispatched]) {
         let mut accepted: BTreeMap<(Uuid, &str), Vec<&ClaimedComparison>> = BTreeMap::new();
         let mut refused: BTreeMap<Uuid, Vec<Refusal<'_>>> = BTreeMap::new();
+        let mut answered: BTreeMap<Uuid, Vec<Answered<'_>>> = BTreeMap::new();
         let mut unnoted: Vec<Uuid> = Vec::new();
         for Dispatched {
             comparison,
@@ -59,6 +83,28 @@ impl Recorder {
                     .or_default()
                     .push((comparison, code, message)),
                 Outcome::Retry { reason } => self.postpone(comparison, reason).await,
+                Outcome::Judged {
+                    prompt_hash,
+                    report,
+                    p_a_wins,
+                    requested_at,
+                } => {
+                    accepted
+                        .entry((comparison.batch_id, prompt_hash.as_str()))
+                        .or_default()
+                        .push(comparison);
+                    let callback = InboundCallback {
+                        report: report_with_probability(report, *p_a_wins),
+                        named_batch: Some(BatchId(comparison.batch_id)),
+                        requested_at: *requested_at,
+                        event_id: comparison.correlation_id,
+                        correlation_id: comparison.request_correlation_id,
+                    };
+                    answered
+                        .entry(comparison.batch_id)
+                        .or_default()
+                        .push((comparison, callback));
+                }
             }
         }
         if !unnoted.is_empty() {
@@ -74,6 +120,12 @@ impl Recorder {
             .await;
         stream::iter(refused.values())
             .for_each_concurrent(RECORD_CONCURRENCY, |refusals| self.fail(refusals))
+            .await;
+        // After their SubmitPairs, as a callback follows its 202.
+        stream::iter(answered)
+            .for_each_concurrent(RECORD_CONCURRENCY, |(batch_id, answers)| {
+                self.record_answers(batch_id, answers)
+            })
             .await;
         self.leases
             .release(dispatched.iter().map(|d| d.comparison.correlation_id));
@@ -135,6 +187,26 @@ impl Recorder {
         // Counted in `cj_failed_comparisons_total` by the metrics tap, like every failure.
         let command = CjBatchCommand::RecordCallbacks(RecordCallbacks { callbacks });
         self.execute(refusals[0].0, command).await;
+    }
+
+    /// Records one batch's answers from a direct judge as callbacks, then notes them
+    /// `sent`: claimed again before the queue forgets them, they are not judged again.
+    async fn record_answers(&self, batch_id: Uuid, answers: Vec<Answered<'_>>) {
+        let first = answers[0].0;
+        let metadata = CommandMetadata::new(first.request_correlation_id, DIRECT_JUDGE_ACTOR);
+        let ids: Vec<Uuid> = answers.iter().map(|(c, _)| c.correlation_id).collect();
+        let callbacks = answers.into_iter().map(|(_, callback)| callback).collect();
+        let recorded = self
+            .callbacks
+            .record_as(BatchId(batch_id), callbacks, &metadata, &self.shutdown)
+            .await;
+        if recorded.is_err() {
+            tracing::warn!(%batch_id, "shutdown before a direct judge's answers were recorded; they are judged again after the lease");
+            return;
+        }
+        if let Err(error) = self.leases.marker().sent(&self.pool, &ids).await {
+            tracing::warn!(%error, "noting judged comparisons failed; the queue forgets them with their events");
+        }
     }
 
     /// Executes a command on the batch of `comparison`; false when it was not recorded.

@@ -3,13 +3,18 @@
 //! `sent` ones were accepted already (their prompt hash is computed again from the
 //! assignment's context, which needs no essay text), `failed` ones refused. A comparison
 //! whose lease is no longer held when its request is ready stays unsent ([`super::lease`]).
+//! A batch a direct judge answers is judged here and then ([`super::direct`]).
 
+use super::direct::judge_directly;
 use super::lease::HeldLeases;
 use super::prompt_context::{PromptContext, PromptContextSource};
 use super::queue::{ClaimedComparison, QueueStatus};
 use super::request::{comparison_prompt_hash, comparison_request, EssayTexts};
 use crate::content::client::{ContentClient, ContentError};
+use crate::judges::Judges;
 use crate::llm::client::{LlmProviderClient, ProviderError};
+use chrono::{DateTime, Utc};
+use cj_aggregates::batch::commands::CallbackReport;
 use sqlx::PgPool;
 use std::sync::Arc;
 use tracing::{info_span, Instrument};
@@ -27,6 +32,16 @@ pub enum Outcome {
     Refused { code: String, message: String },
     /// A passing failure: try again later.
     Retry { reason: String },
+    /// A direct judge answered (a verdict, or an off-format answer as a failure): record
+    /// SubmitPairs with `prompt_hash`, then `report` as a callback is recorded.
+    Judged {
+        prompt_hash: String,
+        report: CallbackReport,
+        /// P(A wins) from the provider's log-probabilities. Not recorded yet: the place
+        /// fractional outcomes are passed to the command once the aggregate takes them.
+        p_a_wins: Option<f64>,
+        requested_at: DateTime<Utc>,
+    },
 }
 
 /// One comparison and its outcome.
@@ -41,6 +56,8 @@ pub struct Dispatched {
 /// What sending needs; shared by every in-flight send.
 pub struct Sender {
     pub provider: LlmProviderClient,
+    /// The direct judges; a batch none of them judges goes to `provider`.
+    pub judges: Judges,
     pub content: ContentClient,
     pub prompts: Arc<dyn PromptContextSource>,
     pub callback_topic: String,
@@ -130,10 +147,13 @@ impl Sender {
             };
         }
         let request = comparison_request(comparison, &context, &texts, &self.callback_topic);
+        let prompt_hash = comparison_prompt_hash(comparison, &context);
+        if let Some(judge) = self.judges.for_batch(&comparison.llm.0) {
+            let (id, llm) = (comparison.correlation_id, &comparison.llm.0);
+            return judge_directly(judge, id, &request.user_prompt, llm, prompt_hash).await;
+        }
         match self.provider.request_comparison(&request).await {
-            Ok(_) => Outcome::Accepted {
-                prompt_hash: comparison_prompt_hash(comparison, &context),
-            },
+            Ok(_) => Outcome::Accepted { prompt_hash },
             Err(error @ ProviderError::Rejected { .. }) => Outcome::Refused {
                 code: error.error_code(),
                 message: error.to_string(),

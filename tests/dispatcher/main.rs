@@ -110,6 +110,7 @@ impl Running {
             kafka,
             llm_provider_url: serve(provider).await,
             content_service_url: serve(content_store(texts)).await,
+            judge: Default::default(),
             content_service_token: None,
             insecure_no_read_auth: false,
             auth: test_auth(),

@@ -72,6 +72,7 @@ impl Inbound {
             kafka,
             llm_provider_url: "http://127.0.0.1:9/api/v1".into(),
             content_service_url: content_url.clone(),
+            judge: Default::default(),
             content_service_token: None,
             insecure_no_read_auth: false,
             auth: test_auth(),

@@ -47,6 +47,7 @@ pub fn service_settings_on(database_url: &str, kafka: KafkaSettings) -> ServiceS
         kafka,
         llm_provider_url: "http://127.0.0.1:9/api/v1".into(),
         content_service_url: format!("http://{http_addr}/api/v1/content"),
+        judge: Default::default(),
         content_service_token: None,
         insecure_no_read_auth: false,
         auth: test_auth(),

@@ -96,6 +96,7 @@ impl Pipeline {
             kafka: self.kafka.clone(),
             llm_provider_url: provider_url.to_string(),
             content_service_url: format!("http://{http_addr}/api/v1/content"),
+            judge: Default::default(),
             content_service_token: None,
             insecure_no_read_auth: false,
             auth: AuthSettings::with_secret(&format!("bench-{}", Uuid::new_v4())),

@@ -54,13 +54,18 @@ pub fn text_quality(text: &str) -> f64 {
 }
 
 impl TextJudge {
+    /// The probability this judge prefers `essay_a`, shown first.
+    pub fn p_a_wins(&self, essay_a: &str, essay_b: &str) -> f64 {
+        let logit = self.discrimination * (text_quality(essay_a) - text_quality(essay_b))
+            + self.position_bias;
+        1.0 / (1.0 + (-logit).exp())
+    }
+
     pub fn judge(&self, essay_a: &str, essay_b: &str, rng: &mut impl Rng) -> TextVerdict {
         if rng.gen::<f64>() < self.error_rate {
             return TextVerdict::Error;
         }
-        let logit = self.discrimination * (text_quality(essay_a) - text_quality(essay_b))
-            + self.position_bias;
-        let p_a = 1.0 / (1.0 + (-logit).exp());
+        let p_a = self.p_a_wins(essay_a, essay_b);
         // Confidence 1..5 grows with how lopsided the judge found the pair.
         let confidence = 1.0 + 4.0 * (2.0 * p_a - 1.0).abs();
         if rng.gen::<f64>() < p_a {
