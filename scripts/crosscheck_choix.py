@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cross-check our Bradley-Terry fit (aggregates/src/bradley_terry.rs) against choix.
+"""Cross-check our Bradley-Terry fit (aggregates/src/stats/bradley_terry/) against choix.
 
 Generates a fixed-seed family of comparison graphs (sizes 2..200; sparse, dense, disconnected,
 repeated pairs, one essay winning everything), fits each with
