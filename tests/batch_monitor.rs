@@ -126,6 +126,7 @@ async fn the_completion_sweep_finalizes_a_batch_left_unfinished_and_counts_it() 
             judge: JudgeId::unknown(),
             cost_estimate: None,
             total_tokens: None,
+            p_a_wins: None,
         })
     }));
     let mut connection = db.pool.acquire().await.unwrap();

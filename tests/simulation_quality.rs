@@ -5,6 +5,7 @@
 
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::lab::commands::simulate::{simulate, SimulateArgs};
+use cj_assessment::lab::simulation::judge::Probabilities;
 use std::process::Command;
 
 /// The scenario the older service was measured on, at one budget (comparisons per essay).
@@ -15,6 +16,7 @@ fn scenario(seeds: u64, per_essay: u32, baseline: bool) -> SimulateArgs {
         anchors: 8,
         budgets: vec![per_essay],
         baseline,
+        to_budget: false,
         scale: GradeScale::Swedish8Anchor,
         error_rate: 0.05,
         position_bias: 0.3,
@@ -23,6 +25,8 @@ fn scenario(seeds: u64, per_essay: u32, baseline: bool) -> SimulateArgs {
         ssr_target: None,
         stability_threshold: None,
         estimator: Default::default(),
+        probabilities: vec![Probabilities::None],
+        match_at: None,
     }
 }
 

@@ -124,8 +124,9 @@ impl FromStr for JudgeId {
 }
 
 /// One recorded comparison as statistics read it: which essay was shown first ("Essay A"),
-/// which second, whether the first won (1.0 or 0.0; a fraction once verdicts carry
-/// probabilities), and the judge.
+/// which second, the outcome from the first's side (1.0 or 0.0 for a hard verdict; the
+/// judge's P(A wins) when its verdict carried one and the batch reads its probabilities,
+/// see [`crate::stats::graded`]), and the judge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub first: EssayId,

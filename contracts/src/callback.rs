@@ -114,6 +114,7 @@ impl LlmComparisonResultV1 {
                     winner: winner.into(),
                     confidence: Some(confidence),
                     justification: Some(justification.clone()),
+                    p_a_wins: None,
                 })
             }
         }

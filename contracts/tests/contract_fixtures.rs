@@ -66,6 +66,7 @@ fn the_success_callback_sample_decodes_to_a_verdict_for_essay_a() {
             winner: Position::A,
             confidence: Some(4.2),
             justification: Some("A is clearer.".into()),
+            p_a_wins: None,
         }
     );
     assert_eq!(report.model.as_deref(), Some("gpt-5.1"));

@@ -46,6 +46,7 @@ pub async fn judge_directly(
                 winner,
                 confidence,
                 justification,
+                p_a_wins,
             };
             Outcome::Judged {
                 report: CallbackReport {
@@ -53,7 +54,6 @@ pub async fn judge_directly(
                     total_tokens: Some(usage.total()).filter(|total| *total > 0),
                     ..report(outcome, model)
                 },
-                p_a_wins,
                 requested_at,
                 prompt_hash,
             }
@@ -65,7 +65,6 @@ pub async fn judge_directly(
             };
             Outcome::Judged {
                 report: report(outcome, model),
-                p_a_wins: None,
                 requested_at,
                 prompt_hash,
             }

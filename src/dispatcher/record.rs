@@ -51,13 +51,6 @@ pub struct Recorder {
     pub shutdown: CancellationToken,
 }
 
-/// The report a direct judge's answer is recorded with. `p_a_wins` is where fractional
-/// outcomes join the command: it is dropped until `CallbackReport` carries P(A wins).
-fn report_with_probability(report: &CallbackReport, p_a_wins: Option<f64>) -> CallbackReport {
-    let _ = p_a_wins;
-    report.clone()
-}
-
 impl Recorder {
     pub async fn record(&self, dispatched: &[Dispatched]) {
         let mut accepted: BTreeMap<(Uuid, &str), Vec<&ClaimedComparison>> = BTreeMap::new();
@@ -86,7 +79,6 @@ impl Recorder {
                 Outcome::Judged {
                     prompt_hash,
                     report,
-                    p_a_wins,
                     requested_at,
                 } => {
                     accepted
@@ -94,7 +86,7 @@ impl Recorder {
                         .or_default()
                         .push(comparison);
                     let callback = InboundCallback {
-                        report: report_with_probability(report, *p_a_wins),
+                        report: report.clone(),
                         named_batch: Some(BatchId(comparison.batch_id)),
                         requested_at: *requested_at,
                         event_id: comparison.correlation_id,

@@ -37,9 +37,6 @@ pub enum Outcome {
     Judged {
         prompt_hash: String,
         report: CallbackReport,
-        /// P(A wins) from the provider's log-probabilities. Not recorded yet: the place
-        /// fractional outcomes are passed to the command once the aggregate takes them.
-        p_a_wins: Option<f64>,
         requested_at: DateTime<Utc>,
     },
 }

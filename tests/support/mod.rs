@@ -160,6 +160,7 @@ pub fn verdict(correlation_id: CorrelationId, winner: Position) -> CallbackRepor
             winner,
             confidence: Some(3.0),
             justification: None,
+            p_a_wins: None,
         },
         provider: Some("test".into()),
         model: Some("test".into()),

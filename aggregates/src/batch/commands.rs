@@ -134,6 +134,11 @@ pub enum CallbackOutcome {
         winner: Position,
         confidence: Option<f64>,
         justification: Option<String>,
+        /// P(the essay shown in position A wins), in [0, 1], when the judge reported one
+        /// (a provider's token log-probabilities); the fit then counts the verdict as that
+        /// share of a win. Absent for hard verdicts (the Kafka callback has none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        p_a_wins: Option<f64>,
     },
     Error {
         code: String,

@@ -28,6 +28,12 @@ pub enum CjBatchError {
     },
     #[error("the command carries nothing to do")]
     EmptyCommand,
+    /// A verdict's P(A wins) must be a finite probability; the whole command is refused.
+    #[error("the verdict of comparison {correlation_id} gives P(A wins) = {p_a_wins}, not a probability in [0, 1]")]
+    InvalidProbability {
+        correlation_id: CorrelationId,
+        p_a_wins: f64,
+    },
 }
 
 fn list(ids: &[CorrelationId]) -> String {

@@ -138,6 +138,10 @@ pub struct ComparisonRecorded {
     pub judge: JudgeId,
     pub cost_estimate: Option<f64>,
     pub total_tokens: Option<u64>,
+    /// P(the essay shown in position A wins) as the judge reported it, in [0, 1]; absent
+    /// for hard verdicts (and every event written before verdicts could carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_a_wins: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

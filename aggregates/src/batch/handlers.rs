@@ -185,6 +185,7 @@ impl Draft {
             return Err(CjBatchError::EmptyCommand);
         }
         self.ensure_known(command.callbacks.iter().map(|c| &c.correlation_id))?;
+        ensure_probabilities(&command.callbacks)?;
         if self.batch.is_terminal() {
             self.record_late_callbacks(&command.callbacks);
             return Ok(());
@@ -213,6 +214,7 @@ impl Draft {
                 winner,
                 confidence,
                 justification,
+                p_a_wins,
             } => {
                 let winner_index = match winner {
                     crate::batch::commands::Position::A => comparison.essay_a,
@@ -227,6 +229,7 @@ impl Draft {
                     judge,
                     cost_estimate: callback.cost_estimate,
                     total_tokens: callback.total_tokens,
+                    p_a_wins,
                 })
             }
             CallbackOutcome::Error { code, message } => {
@@ -319,4 +322,22 @@ impl Draft {
             correlation_ids: unknown,
         })
     }
+}
+
+/// Every verdict's P(A wins), when given, is a finite number in [0, 1].
+fn ensure_probabilities(callbacks: &[CallbackReport]) -> Result<(), CjBatchError> {
+    for callback in callbacks {
+        if let CallbackOutcome::Verdict {
+            p_a_wins: Some(p), ..
+        } = callback.outcome
+        {
+            if !(p.is_finite() && (0.0..=1.0).contains(&p)) {
+                return Err(CjBatchError::InvalidProbability {
+                    correlation_id: callback.correlation_id,
+                    p_a_wins: p,
+                });
+            }
+        }
+    }
+    Ok(())
 }

@@ -20,6 +20,7 @@ use crate::batch::events::{
 use crate::batch::status::{BatchState, UploadStatus};
 use crate::ids::{CorrelationId, EssayId};
 use crate::judge::{JudgeId, Verdict};
+use crate::stats::graded::probabilities_agree_with_verdicts;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,9 @@ pub struct BatchComparison {
     /// Who gave the verdict, once one is recorded: an index into [`CjBatch::judges`].
     #[serde(default)]
     pub judge: Option<u32>,
+    /// The judge's P(A wins), when its verdict carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_a_wins: Option<f64>,
 }
 
 impl BatchComparison {
@@ -141,12 +145,13 @@ impl CjBatch {
     }
 
     /// Every recorded verdict, in the order the comparisons were planned: which essay was
-    /// shown first, whether it won, and the judge. What per-judge misfit, split halves by
+    /// shown first, its outcome as the fit counts it ([`CjBatch::fitted_outcomes`]), and the
+    /// judge. What per-judge misfit, split halves by
     /// judge and the order effect are computed from.
     pub fn verdicts(&self) -> impl Iterator<Item = Verdict> + '_ {
-        self.comparisons.iter().filter_map(|comparison| {
-            Some(Verdict {
-                first_won: comparison.first_won()?,
+        self.fitted_outcomes()
+            .map(|(comparison, first_won)| Verdict {
+                first_won,
                 first: self.essays[comparison.essay_a].essay_id.clone(),
                 second: self.essays[comparison.essay_b].essay_id.clone(),
                 judge: self
@@ -154,7 +159,45 @@ impl CjBatch {
                     .cloned()
                     .unwrap_or_else(JudgeId::unknown),
             })
+    }
+
+    /// Every verdict with the outcome the fit counts for it, from A's side: when the batch's
+    /// settings read graded outcomes (`graded_outcomes`, off by default), the judge's
+    /// P(A wins) when the verdict carried one and that judge's probabilities agree with its
+    /// verdicts ([`probabilities_agree_with_verdicts`]); else 1 when A won and 0 when B did.
+    pub fn fitted_outcomes(&self) -> impl Iterator<Item = (&BatchComparison, f64)> + '_ {
+        let reads_probabilities = if self.settings().graded_outcomes {
+            self.judges_whose_probabilities_are_read()
+        } else {
+            vec![false; self.judges.len()]
+        };
+        self.comparisons.iter().filter_map(move |comparison| {
+            let hard = comparison.first_won()?;
+            let graded = comparison.p_a_wins.filter(|_| {
+                comparison
+                    .judge
+                    .is_some_and(|j| reads_probabilities[j as usize])
+            });
+            Some((comparison, graded.unwrap_or(hard)))
         })
+    }
+
+    /// Per judge (index into [`CjBatch::judges`]): whether its probabilities are read.
+    fn judges_whose_probabilities_are_read(&self) -> Vec<bool> {
+        let mut per_judge: Vec<Vec<(f64, f64)>> = vec![Vec::new(); self.judges.len()];
+        for comparison in &self.comparisons {
+            if let (Some(p), Some(hard), Some(judge)) = (
+                comparison.p_a_wins,
+                comparison.first_won(),
+                comparison.judge,
+            ) {
+                per_judge[judge as usize].push((p, hard));
+            }
+        }
+        per_judge
+            .iter()
+            .map(|pairs| probabilities_agree_with_verdicts(pairs))
+            .collect()
     }
 
     /// Every distinct judge of the batch's verdicts, in the order first seen.
@@ -204,6 +247,7 @@ impl CjBatch {
             retried: false,
             prompt_hash: None,
             judge: None,
+            p_a_wins: None,
         });
     }
 
@@ -292,6 +336,7 @@ impl Aggregate for CjBatch {
                     let comparison = &mut self.comparisons[i];
                     comparison.result = ComparisonResult::Won(recorded.winner_position);
                     comparison.judge = Some(judge);
+                    comparison.p_a_wins = recorded.p_a_wins;
                 }
             }
             CjBatchEvent::ComparisonFailed(failed) => {

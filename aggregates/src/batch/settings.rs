@@ -102,6 +102,14 @@ pub struct BatchSettings {
     pub bt_alpha: f64,
     /// Seed of the pair planner: the same seed and verdicts give the same pairs.
     pub seed: u64,
+    /// Whether the fits read a judge's P(A wins) (`p_a_wins`, from log-probabilities) as a
+    /// fractional outcome instead of its hard verdict. Off by default: the ranking improves
+    /// (docs/quality.md, "Verdicts that carry their probability"), but standard errors still
+    /// assume a 0/1 outcome, so SSR, early stopping and grade probabilities are wrong with
+    /// graded outcomes until their errors are estimated for them. The probability is
+    /// recorded on every verdict either way. Settings stored before it existed read `false`.
+    #[serde(default)]
+    pub graded_outcomes: bool,
 }
 
 impl BatchSettings {
@@ -123,6 +131,7 @@ impl BatchSettings {
             estimator: Estimator::default(),
             bt_alpha: crate::stats::bradley_terry::DEFAULT_ALPHA,
             seed: 0,
+            graded_outcomes: false,
         }
     }
 

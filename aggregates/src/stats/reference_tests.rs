@@ -149,3 +149,29 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn even_odds_everywhere_place_every_item_at_zero((items, rows) in session()) {
+        let fitted = fit(items, &comparisons_of(&rows, false).iter().map(|c| Comparison { first_won: 0.5, ..*c }).collect::<Vec<_>>(), &options());
+        prop_assert!(fitted.fitted().all(|item| item.theta.abs() < 1e-9));
+    }
+
+    #[test]
+    fn a_higher_probability_never_lowers_the_first_item(
+        (items, rows) in session(),
+        pick in any::<prop::sample::Index>(),
+        raise in 0.0..=1.0_f64,
+    ) {
+        let before = comparisons_of(&rows, false);
+        let index = pick.index(before.len());
+        let mut after = before.clone();
+        after[index].first_won += raise * (1.0 - after[index].first_won);
+        let first = before[index].first;
+        let low = fit(items, &before, &options());
+        let high = fit(items, &after, &options());
+        prop_assert!(high.items[first].theta >= low.items[first].theta - 1e-3);
+    }
+}

@@ -24,7 +24,7 @@
 //! Units: scores in logits, mean 0 over the essays with a verdict; an essay with none has
 //! score 0 and SE [`UNIDENTIFIED_STANDARD_ERROR`] (10 logits, wider than any grade scale).
 
-use crate::stats::bradley_terry::{self, Outcome, UNIDENTIFIED_STANDARD_ERROR};
+use crate::stats::bradley_terry::{self, UNIDENTIFIED_STANDARD_ERROR};
 use crate::stats::reference::{self, ReferenceOptions};
 use crate::stats::Comparison;
 use serde::{Deserialize, Serialize};
@@ -189,24 +189,9 @@ fn fit_ilsr(
     essay_count: usize,
     comparisons: &[Comparison],
 ) -> Result<ScaleFit, bradley_terry::BtError> {
-    // I-LSR takes hard verdicts: a graded outcome counts for the side it favours.
-    let outcomes: Vec<Outcome> = comparisons
-        .iter()
-        .map(|c| {
-            if c.first_won >= 0.5 {
-                Outcome {
-                    winner: c.first,
-                    loser: c.second,
-                }
-            } else {
-                Outcome {
-                    winner: c.second,
-                    loser: c.first,
-                }
-            }
-        })
-        .collect();
-    let fitted = bradley_terry::fit(essay_count, &outcomes, alpha)?;
+    // A graded verdict (the judge's probability) counts as that share of a win; hard verdicts
+    // fit exactly as they did before verdicts could be graded.
+    let fitted = bradley_terry::fit_graded(essay_count, comparisons, alpha)?;
     let first_win_probabilities = comparisons
         .iter()
         .map(|c| bradley_terry::win_probability(fitted.scores[c.first], fitted.scores[c.second]))

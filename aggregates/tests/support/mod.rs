@@ -77,6 +77,7 @@ pub fn verdict(id: CorrelationId, winner: Position) -> CallbackReport {
             winner,
             confidence: Some(4.0),
             justification: Some("clearer".into()),
+            p_a_wins: None,
         },
         provider: Some("openai".into()),
         model: Some("gpt-5.1".into()),

@@ -2,11 +2,14 @@
 //! scored against the hidden truth — ranking (Spearman ρ, Kendall τ), reliability (SSR),
 //! grades (exact and adjacent agreement, calibration error of the grade probabilities),
 //! and what it cost (comparisons, waves). `--baseline` runs the same seeds with random
-//! pairs and no early stopping, so the planner's gain shows in one run.
+//! pairs and no early stopping, so the planner's gain shows in one run. `--probabilities`
+//! runs judges that report P(A wins) with their verdicts side by side with hard verdicts,
+//! and `--match-at` says how many comparisons each needs to rank as well as hard verdicts do
+//! at a given budget (see docs/quality.md, "Graded verdicts").
 
 use super::demo::{grade_agreement, grade_position, student_scores};
 use crate::lab::simulation::driver::{run_batch, BatchRun, Delivery};
-use crate::lab::simulation::judge::JudgeProfile;
+use crate::lab::simulation::judge::{JudgeProfile, Probabilities};
 use crate::lab::simulation::metrics::{expected_calibration_error, kendall_tau, spearman};
 use crate::lab::simulation::scenario::{Scenario, ScenarioSpec};
 use anyhow::Context;
@@ -14,7 +17,7 @@ use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget, PairingStr
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_aggregates::stats::reliability::pearson;
 use cj_aggregates::stats::scale::Estimator;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 /// Bins of the calibration error: ten equal-width confidence bins, the usual choice.
 const CALIBRATION_BINS: usize = 10;
@@ -34,6 +37,10 @@ pub struct SimulateArgs {
     /// Also run random pairing without early stopping on the same seeds.
     #[arg(long)]
     pub baseline: bool,
+    /// Run the planner without early stopping only ("planner, to budget"): every batch
+    /// spends its budget, so a budget is what a ranking cost.
+    #[arg(long)]
+    pub to_budget: bool,
     #[arg(long, default_value = "swedish_8_anchor")]
     pub scale: GradeScale,
     #[arg(long, default_value_t = 0.05)]
@@ -56,12 +63,23 @@ pub struct SimulateArgs {
     /// The batches' Bradley–Terry estimator (sirt: the reference; ilsr: choix's, α 0.01).
     #[arg(long, default_value_t = Estimator::default())]
     pub estimator: Estimator,
+    /// What the judge reports as P(A wins) with its verdicts; several (comma-separated) run
+    /// side by side on the same seeds.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
+    pub probabilities: Vec<Probabilities>,
+    /// Also print, per variant and probability, the comparisons per essay needed to reach
+    /// the Spearman ρ that hard verdicts (`none`, which is then added) reach at this budget;
+    /// it must be one of `--budgets`.
+    #[arg(long)]
+    pub match_at: Option<u32>,
 }
 
 /// Figures of one variant at one budget, averaged over seeds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BudgetSummary {
     pub variant: &'static str,
+    /// What the judge reported with its verdicts.
+    pub probabilities: Probabilities,
     pub per_essay: u32,
     pub budget: u32,
     pub spearman: f64,
@@ -87,17 +105,35 @@ pub struct BudgetSummary {
     pub batches: usize,
 }
 
-pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+pub fn run(mut args: SimulateArgs) -> anyhow::Result<()> {
+    if let Some(reference) = args.match_at {
+        if !args.budgets.contains(&reference) {
+            anyhow::bail!("--match-at {reference} must be one of --budgets");
+        }
+        if !args.probabilities.contains(&Probabilities::None) {
+            args.probabilities.insert(0, Probabilities::None);
+        }
+    }
     let summaries = simulate(&args)?;
     print!("{}", markdown_table(&args, &summaries));
+    if let Some(reference) = args.match_at {
+        print!("\n{}", budget_match_table(reference, &summaries));
+    }
     Ok(())
 }
 
 pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<BudgetSummary>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().build()?;
-    let mut variants = vec![("planner", PairingStrategy::Adaptive, true)];
+    let to_budget = ("planner, to budget", PairingStrategy::Adaptive, false);
+    let mut variants = if args.to_budget {
+        vec![to_budget]
+    } else {
+        vec![("planner", PairingStrategy::Adaptive, true)]
+    };
     if args.baseline {
-        variants.push(("planner, to budget", PairingStrategy::Adaptive, false));
+        if !args.to_budget {
+            variants.push(to_budget);
+        }
         variants.push(("baseline", PairingStrategy::Random, false));
     }
     let judge = JudgeProfile {
@@ -110,42 +146,63 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<BudgetSummary>> {
     for &per_essay in &args.budgets {
         let budget = (per_essay * essays).div_ceil(2).max(1);
         for &(variant, pairing, stop_when_stable) in &variants {
-            let mut jobs = Vec::new();
-            for seed in 1..=args.seeds {
-                let scenario = Scenario::generate(ScenarioSpec {
-                    students: args.students,
-                    anchors: args.anchors,
-                    scale: args.scale,
-                    seed,
-                    ..ScenarioSpec::default()
-                });
-                let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget)?);
-                settings.pairing = pairing;
-                settings.stop_when_stable = stop_when_stable;
-                settings.wave_size = args.wave_size;
-                settings.min_comparisons_per_essay = args.min_comparisons;
-                settings.seed = seed;
-                settings.estimator = args.estimator;
-                if let Some(target) = args.ssr_target {
-                    settings.ssr_target = target;
-                }
-                if let Some(threshold) = args.stability_threshold {
-                    settings.stability_threshold = threshold;
-                }
-                jobs.push(runtime.spawn(async move {
-                    let run = run_batch(&scenario, settings, judge, Delivery::default()).await;
-                    (scenario, run)
-                }));
+            for &probabilities in &args.probabilities {
+                let judge = JudgeProfile {
+                    probabilities,
+                    ..judge
+                };
+                let runs = run_seeds(&runtime, args, budget, pairing, stop_when_stable, judge)?;
+                summaries.push(summarise(variant, probabilities, per_essay, budget, &runs));
             }
-            let mut runs = Vec::new();
-            for job in jobs {
-                let (scenario, run) = runtime.block_on(job)?;
-                runs.push((scenario, run.context("simulated batch")?));
-            }
-            summaries.push(summarise(variant, per_essay, budget, &runs));
         }
     }
     Ok(summaries)
+}
+
+/// Every seed's batch of one variant at one budget, run concurrently.
+fn run_seeds(
+    runtime: &tokio::runtime::Runtime,
+    args: &SimulateArgs,
+    budget: u32,
+    pairing: PairingStrategy,
+    stop_when_stable: bool,
+    judge: JudgeProfile,
+) -> anyhow::Result<Vec<(Scenario, BatchRun)>> {
+    let mut jobs = Vec::new();
+    for seed in 1..=args.seeds {
+        let scenario = Scenario::generate(ScenarioSpec {
+            students: args.students,
+            anchors: args.anchors,
+            scale: args.scale,
+            seed,
+            ..ScenarioSpec::default()
+        });
+        let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget)?);
+        settings.pairing = pairing;
+        settings.stop_when_stable = stop_when_stable;
+        settings.wave_size = args.wave_size;
+        settings.min_comparisons_per_essay = args.min_comparisons;
+        settings.seed = seed;
+        settings.estimator = args.estimator;
+        // A judge that reports probabilities is measured with the fits reading them.
+        settings.graded_outcomes = judge.probabilities != Probabilities::None;
+        if let Some(target) = args.ssr_target {
+            settings.ssr_target = target;
+        }
+        if let Some(threshold) = args.stability_threshold {
+            settings.stability_threshold = threshold;
+        }
+        jobs.push(runtime.spawn(async move {
+            let run = run_batch(&scenario, settings, judge, Delivery::default()).await;
+            (scenario, run)
+        }));
+    }
+    let mut runs = Vec::new();
+    for job in jobs {
+        let (scenario, run) = runtime.block_on(job)?;
+        runs.push((scenario, run.context("simulated batch")?));
+    }
+    Ok(runs)
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> f64 {
@@ -159,6 +216,7 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 
 fn summarise(
     variant: &'static str,
+    probabilities: Probabilities,
     per_essay: u32,
     budget: u32,
     runs: &[(Scenario, BatchRun)],
@@ -184,6 +242,7 @@ fn summarise(
     }
     BudgetSummary {
         variant,
+        probabilities,
         per_essay,
         budget,
         spearman: mean(correlations.iter().map(|c| c.0)),
@@ -267,8 +326,9 @@ pub fn markdown_table(args: &SimulateArgs, summaries: &[BudgetSummary]) -> Strin
     );
     for s in summaries {
         out.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} | {}/{} |\n",
+            "| {}{} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} | {}/{} |\n",
             s.variant,
+            probabilities_label(s.probabilities),
             s.per_essay,
             s.budget,
             s.spearman,
@@ -286,6 +346,79 @@ pub fn markdown_table(args: &SimulateArgs, summaries: &[BudgetSummary]) -> Strin
             s.waves,
             s.completed,
             s.batches
+        ));
+    }
+    out
+}
+
+/// ", calibrated" after the variant's name, nothing for hard verdicts.
+fn probabilities_label(probabilities: Probabilities) -> String {
+    match probabilities {
+        Probabilities::None => String::new(),
+        other => format!(
+            ", {}",
+            other
+                .to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Per essay (interpolated linearly between the budgets run) at which `summaries` of one
+/// variant and probability first reach `target` ρ; `None` when no budget run reaches it,
+/// the smallest budget when it already does.
+pub fn per_essay_to_reach(target: f64, summaries: &[&BudgetSummary]) -> Option<f64> {
+    let mut points: Vec<(f64, f64)> = summaries
+        .iter()
+        .map(|s| (f64::from(s.per_essay), s.spearman))
+        .collect();
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let reached = points.iter().position(|&(_, rho)| rho >= target)?;
+    if reached == 0 {
+        return Some(points[0].0);
+    }
+    let ((x0, y0), (x1, y1)) = (points[reached - 1], points[reached]);
+    Some(x0 + (x1 - x0) * (target - y0) / (y1 - y0))
+}
+
+/// For every variant and probability: the comparisons per essay needed to reach the ρ its
+/// hard-verdict runs reach at `reference` per essay, and that as a share of `reference`.
+pub fn budget_match_table(reference: u32, summaries: &[BudgetSummary]) -> String {
+    let mut out = format!(
+        "comparisons per essay to reach the Spearman ρ of hard verdicts at {reference} per essay\n\n"
+    );
+    out.push_str("| variant | hard ρ at reference | per essay needed | share of reference |\n");
+    out.push_str("|---|---:|---:|---:|\n");
+    let mut seen: Vec<(&str, Probabilities)> = Vec::new();
+    for s in summaries {
+        if !seen.contains(&(s.variant, s.probabilities)) {
+            seen.push((s.variant, s.probabilities));
+        }
+    }
+    for (variant, probabilities) in seen {
+        let Some(hard) = summaries.iter().find(|s| {
+            s.variant == variant
+                && s.probabilities == Probabilities::None
+                && s.per_essay == reference
+        }) else {
+            continue;
+        };
+        let runs: Vec<&BudgetSummary> = summaries
+            .iter()
+            .filter(|s| s.variant == variant && s.probabilities == probabilities)
+            .collect();
+        let (needed, share) = match per_essay_to_reach(hard.spearman, &runs) {
+            Some(needed) => (
+                format!("{needed:.1}"),
+                format!("{:.2}", needed / f64::from(reference)),
+            ),
+            None => ("not reached".into(), "—".into()),
+        };
+        out.push_str(&format!(
+            "| {variant}{} | {:.3} | {needed} | {share} |\n",
+            probabilities_label(probabilities),
+            hard.spearman,
         ));
     }
     out

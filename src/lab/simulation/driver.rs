@@ -220,10 +220,15 @@ pub fn comparisons_to_ask(events: &[CjBatchEvent]) -> Vec<PlannedComparison> {
 
 fn callback(correlation_id: CorrelationId, answer: JudgeAnswer) -> CallbackReport {
     let outcome = match answer {
-        JudgeAnswer::Winner(winner) => CallbackOutcome::Verdict {
+        JudgeAnswer::Verdict {
             winner,
-            confidence: Some(3.0),
+            confidence,
+            p_a_wins,
+        } => CallbackOutcome::Verdict {
+            winner,
+            confidence: Some(confidence),
             justification: None,
+            p_a_wins,
         },
         JudgeAnswer::Error => CallbackOutcome::Error {
             code: "LLM_PROVIDER_SERVICE_ERROR".into(),

@@ -57,15 +57,12 @@ impl CjBatch {
     /// Every verdict as the statistics read it: the essay shown first (A), whether it won,
     /// and the judge (an index into [`CjBatch::judges`]).
     pub(super) fn scale_comparisons(&self) -> Vec<Comparison> {
-        self.comparisons
-            .iter()
-            .filter_map(|c| {
-                Some(Comparison {
-                    first: c.essay_a,
-                    second: c.essay_b,
-                    first_won: c.first_won()?,
-                    judge: c.judge,
-                })
+        self.fitted_outcomes()
+            .map(|(c, first_won)| Comparison {
+                first: c.essay_a,
+                second: c.essay_b,
+                first_won,
+                judge: c.judge,
             })
             .collect()
     }
