@@ -3,6 +3,8 @@
 //! grades (exact and adjacent agreement, calibration error of the grade probabilities),
 //! and what it cost (comparisons, waves). `--baseline` runs the same seeds with random
 //! pairs and no early stopping, so the planner's gain shows in one run.
+//! `--assignment-batches K` runs K batches of one assignment in sequence instead and reports
+//! grading per batch index ([`super::simulate_assignment`]).
 
 use super::demo::{grade_agreement, grade_position, student_scores};
 use crate::lab::simulation::driver::{run_batch, BatchRun, Delivery};
@@ -17,7 +19,7 @@ use cj_aggregates::stats::scale::Estimator;
 use clap::Args;
 
 /// Bins of the calibration error: ten equal-width confidence bins, the usual choice.
-const CALIBRATION_BINS: usize = 10;
+pub(super) const CALIBRATION_BINS: usize = 10;
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -40,6 +42,13 @@ pub struct SimulateArgs {
     pub error_rate: f64,
     #[arg(long, default_value_t = 0.3)]
     pub position_bias: f64,
+    /// Share of the judge's verdicts reversed (a judge that sometimes misreads).
+    #[arg(long, default_value_t = 0.0)]
+    pub flip_rate: f64,
+    /// Batches of one assignment run in sequence (same anchors, new students); above 1,
+    /// grading is reported per batch index with and without the learned assignment scale.
+    #[arg(long, default_value_t = 1)]
+    pub assignment_batches: usize,
     /// Comparisons per wave (default: budget / 5).
     #[arg(long)]
     pub wave_size: Option<u32>,
@@ -88,6 +97,14 @@ pub struct BudgetSummary {
 }
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    if args.assignment_batches > 1 {
+        let rows = super::simulate_assignment::simulate(&args)?;
+        print!(
+            "{}",
+            super::simulate_assignment::markdown_table(&args, &rows)
+        );
+        return Ok(());
+    }
     let summaries = simulate(&args)?;
     print!("{}", markdown_table(&args, &summaries));
     Ok(())
@@ -100,11 +117,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<BudgetSummary>> {
         variants.push(("planner, to budget", PairingStrategy::Adaptive, false));
         variants.push(("baseline", PairingStrategy::Random, false));
     }
-    let judge = JudgeProfile {
-        error_rate: args.error_rate,
-        position_bias: args.position_bias,
-        ..JudgeProfile::default()
-    };
+    let judge = args.judge();
     let essays = (args.students + args.anchors) as u32;
     let mut summaries = Vec::new();
     for &per_essay in &args.budgets {
@@ -119,19 +132,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<BudgetSummary>> {
                     seed,
                     ..ScenarioSpec::default()
                 });
-                let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget)?);
-                settings.pairing = pairing;
-                settings.stop_when_stable = stop_when_stable;
-                settings.wave_size = args.wave_size;
-                settings.min_comparisons_per_essay = args.min_comparisons;
-                settings.seed = seed;
-                settings.estimator = args.estimator;
-                if let Some(target) = args.ssr_target {
-                    settings.ssr_target = target;
-                }
-                if let Some(threshold) = args.stability_threshold {
-                    settings.stability_threshold = threshold;
-                }
+                let settings = args.settings(budget, pairing, stop_when_stable, seed)?;
                 jobs.push(runtime.spawn(async move {
                     let run = run_batch(&scenario, settings, judge, Delivery::default()).await;
                     (scenario, run)
@@ -148,7 +149,43 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<BudgetSummary>> {
     Ok(summaries)
 }
 
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
+impl SimulateArgs {
+    /// The simulated judge these arguments describe.
+    pub fn judge(&self) -> JudgeProfile {
+        JudgeProfile {
+            error_rate: self.error_rate,
+            position_bias: self.position_bias,
+            flip_rate: self.flip_rate,
+            ..JudgeProfile::default()
+        }
+    }
+
+    /// The settings of a batch at `budget` comparisons with these arguments' knobs.
+    pub fn settings(
+        &self,
+        budget: u32,
+        pairing: PairingStrategy,
+        stop_when_stable: bool,
+        seed: u64,
+    ) -> anyhow::Result<BatchSettings> {
+        let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget)?);
+        settings.pairing = pairing;
+        settings.stop_when_stable = stop_when_stable;
+        settings.wave_size = self.wave_size;
+        settings.min_comparisons_per_essay = self.min_comparisons;
+        settings.seed = seed;
+        settings.estimator = self.estimator;
+        if let Some(target) = self.ssr_target {
+            settings.ssr_target = target;
+        }
+        if let Some(threshold) = self.stability_threshold {
+            settings.stability_threshold = threshold;
+        }
+        Ok(settings)
+    }
+}
+
+pub(super) fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let (sum, count) = values.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
     if count == 0 {
         f64::NAN

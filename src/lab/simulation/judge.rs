@@ -1,6 +1,6 @@
 //! The simulated LLM judge: verdicts drawn from a Bradley–Terry model over hidden essay
-//! qualities, with a preference for one position and a rate of error callbacks, like the
-//! real provider's.
+//! qualities, with a preference for one position, a rate of error callbacks, like the
+//! real provider's, and a share of verdicts flipped (a judge that sometimes misreads).
 
 use cj_aggregates::batch::commands::Position;
 use rand::Rng;
@@ -15,6 +15,8 @@ pub struct JudgeProfile {
     /// Multiplies quality differences: 1 = verdicts exactly as the BT model of the hidden
     /// qualities says; larger = a sharper judge.
     pub discrimination: f64,
+    /// Share of verdicts reversed after the BT draw: noise no quality difference overcomes.
+    pub flip_rate: f64,
 }
 
 impl Default for JudgeProfile {
@@ -23,6 +25,7 @@ impl Default for JudgeProfile {
             position_bias: 0.3,
             error_rate: 0.05,
             discrimination: 1.0,
+            flip_rate: 0.0,
         }
     }
 }
@@ -45,7 +48,10 @@ impl JudgeProfile {
         if rng.gen::<f64>() < self.error_rate {
             return JudgeAnswer::Error;
         }
-        if rng.gen::<f64>() < self.probability_a_wins(quality_a, quality_b) {
+        let a_wins = rng.gen::<f64>() < self.probability_a_wins(quality_a, quality_b);
+        // No draw without flips, so the verdicts of a flip-free judge stay as they were.
+        let flipped = self.flip_rate > 0.0 && rng.gen::<f64>() < self.flip_rate;
+        if a_wins != flipped {
             JudgeAnswer::Winner(Position::A)
         } else {
             JudgeAnswer::Winner(Position::B)
@@ -81,5 +87,20 @@ mod tests {
             .filter(|_| judge.judge(0.0, 0.0, &mut rng) == JudgeAnswer::Error)
             .count();
         assert!((1_800..2_200).contains(&errors), "{errors}");
+    }
+
+    #[test]
+    fn flipped_verdicts_pull_a_sure_win_toward_the_flip_rate() {
+        let judge = JudgeProfile {
+            position_bias: 0.0,
+            error_rate: 0.0,
+            flip_rate: 0.1,
+            ..JudgeProfile::default()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let upsets = (0..10_000)
+            .filter(|_| judge.judge(20.0, 0.0, &mut rng) == JudgeAnswer::Winner(Position::B))
+            .count();
+        assert!((850..1_150).contains(&upsets), "{upsets}");
     }
 }
