@@ -20,6 +20,8 @@ fn scenario(seeds: u64, per_essay: u32, baseline: bool) -> SimulateArgs {
         scale: GradeScale::Swedish8Anchor,
         error_rate: 0.05,
         position_bias: 0.3,
+        flip_rate: 0.0,
+        assignment_batches: 1,
         wave_size: None,
         min_comparisons: 4,
         ssr_target: None,

@@ -22,6 +22,7 @@
 //! The one input type is [`Comparison`]: batch scoring, `fit` and the tests all speak it.
 
 pub mod anchor_shrinkage;
+pub mod assignment_scale;
 pub mod audit;
 pub mod bradley_terry;
 pub mod components;

@@ -8,3 +8,4 @@ pub mod demo_on_postgres;
 pub mod llm_sim;
 pub mod run_eng5;
 pub mod simulate;
+pub mod simulate_assignment;

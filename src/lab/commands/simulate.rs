@@ -6,6 +6,8 @@
 //! runs judges that report P(A wins) with their verdicts side by side with hard verdicts,
 //! and `--match-at` says how many comparisons each needs to rank as well as hard verdicts do
 //! at a given budget (see docs/quality.md, "Graded verdicts").
+//! `--assignment-batches K` runs K batches of one assignment in sequence instead and reports
+//! grading per batch index ([`super::simulate_assignment`]).
 
 use super::demo::{grade_agreement, grade_position, student_scores};
 use crate::lab::simulation::driver::{run_batch, BatchRun, Delivery};
@@ -20,7 +22,7 @@ use cj_aggregates::stats::scale::Estimator;
 use clap::{Args, ValueEnum};
 
 /// Bins of the calibration error: ten equal-width confidence bins, the usual choice.
-const CALIBRATION_BINS: usize = 10;
+pub(super) const CALIBRATION_BINS: usize = 10;
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -47,6 +49,13 @@ pub struct SimulateArgs {
     pub error_rate: f64,
     #[arg(long, default_value_t = 0.3)]
     pub position_bias: f64,
+    /// Share of the judge's verdicts reversed (a judge that sometimes misreads).
+    #[arg(long, default_value_t = 0.0)]
+    pub flip_rate: f64,
+    /// Batches of one assignment run in sequence (same anchors, new students); above 1,
+    /// grading is reported per batch index with and without the learned assignment scale.
+    #[arg(long, default_value_t = 1)]
+    pub assignment_batches: usize,
     /// Comparisons per wave (default: budget / 5).
     #[arg(long)]
     pub wave_size: Option<u32>,
@@ -106,6 +115,14 @@ pub struct BudgetSummary {
 }
 
 pub fn run(mut args: SimulateArgs) -> anyhow::Result<()> {
+    if args.assignment_batches > 1 {
+        let rows = super::simulate_assignment::simulate(&args)?;
+        print!(
+            "{}",
+            super::simulate_assignment::markdown_table(&args, &rows)
+        );
+        return Ok(());
+    }
     if let Some(reference) = args.match_at {
         if !args.budgets.contains(&reference) {
             anyhow::bail!("--match-at {reference} must be one of --budgets");
@@ -136,11 +153,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<BudgetSummary>> {
         }
         variants.push(("baseline", PairingStrategy::Random, false));
     }
-    let judge = JudgeProfile {
-        error_rate: args.error_rate,
-        position_bias: args.position_bias,
-        ..JudgeProfile::default()
-    };
+    let judge = args.judge();
     let essays = (args.students + args.anchors) as u32;
     let mut summaries = Vec::new();
     for &per_essay in &args.budgets {
@@ -177,21 +190,9 @@ fn run_seeds(
             seed,
             ..ScenarioSpec::default()
         });
-        let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget)?);
-        settings.pairing = pairing;
-        settings.stop_when_stable = stop_when_stable;
-        settings.wave_size = args.wave_size;
-        settings.min_comparisons_per_essay = args.min_comparisons;
-        settings.seed = seed;
-        settings.estimator = args.estimator;
+        let mut settings = args.settings(budget, pairing, stop_when_stable, seed)?;
         // A judge that reports probabilities is measured with the fits reading them.
         settings.graded_outcomes = judge.probabilities != Probabilities::None;
-        if let Some(target) = args.ssr_target {
-            settings.ssr_target = target;
-        }
-        if let Some(threshold) = args.stability_threshold {
-            settings.stability_threshold = threshold;
-        }
         jobs.push(runtime.spawn(async move {
             let run = run_batch(&scenario, settings, judge, Delivery::default()).await;
             (scenario, run)
@@ -205,7 +206,43 @@ fn run_seeds(
     Ok(runs)
 }
 
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
+impl SimulateArgs {
+    /// The simulated judge these arguments describe.
+    pub fn judge(&self) -> JudgeProfile {
+        JudgeProfile {
+            error_rate: self.error_rate,
+            position_bias: self.position_bias,
+            flip_rate: self.flip_rate,
+            ..JudgeProfile::default()
+        }
+    }
+
+    /// The settings of a batch at `budget` comparisons with these arguments' knobs.
+    pub fn settings(
+        &self,
+        budget: u32,
+        pairing: PairingStrategy,
+        stop_when_stable: bool,
+        seed: u64,
+    ) -> anyhow::Result<BatchSettings> {
+        let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget)?);
+        settings.pairing = pairing;
+        settings.stop_when_stable = stop_when_stable;
+        settings.wave_size = self.wave_size;
+        settings.min_comparisons_per_essay = self.min_comparisons;
+        settings.seed = seed;
+        settings.estimator = self.estimator;
+        if let Some(target) = self.ssr_target {
+            settings.ssr_target = target;
+        }
+        if let Some(threshold) = self.stability_threshold {
+            settings.stability_threshold = threshold;
+        }
+        Ok(settings)
+    }
+}
+
+pub(super) fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let (sum, count) = values.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
     if count == 0 {
         f64::NAN

@@ -1,8 +1,9 @@
 //! The simulated LLM judge: verdicts drawn from a Bradley–Terry model over hidden essay
-//! qualities, with a preference for one position and a rate of error callbacks, like the
-//! real provider's — and, when asked, the probability a provider's token log-probabilities
-//! would give with the verdict ([`Probabilities`]), well or badly calibrated or pure noise,
-//! so `simulate --probabilities` measures what graded verdicts are worth.
+//! qualities, with a preference for one position, a rate of error callbacks, like the
+//! real provider's, and a share of verdicts flipped (a judge that sometimes misreads) — and,
+//! when asked, the probability a provider's token log-probabilities would give with the
+//! verdict ([`Probabilities`]), well or badly calibrated or pure noise, so
+//! `simulate --probabilities` measures what graded verdicts are worth.
 
 use cj_aggregates::batch::commands::Position;
 use clap::ValueEnum;
@@ -58,6 +59,8 @@ pub struct JudgeProfile {
     pub discrimination: f64,
     /// What it reports as P(A wins) with each verdict.
     pub probabilities: Probabilities,
+    /// Share of verdicts reversed after the BT draw: noise no quality difference overcomes.
+    pub flip_rate: f64,
 }
 
 impl Default for JudgeProfile {
@@ -67,6 +70,7 @@ impl Default for JudgeProfile {
             error_rate: 0.05,
             discrimination: 1.0,
             probabilities: Probabilities::None,
+            flip_rate: 0.0,
         }
     }
 }
@@ -98,7 +102,10 @@ impl JudgeProfile {
             return JudgeAnswer::Error;
         }
         let p = self.probability_a_wins(quality_a, quality_b);
-        let winner = if rng.gen::<f64>() < p {
+        let a_wins = rng.gen::<f64>() < p;
+        // No draw without flips, so the verdicts of a flip-free judge stay as they were.
+        let flipped = self.flip_rate > 0.0 && rng.gen::<f64>() < self.flip_rate;
+        let winner = if a_wins != flipped {
             Position::A
         } else {
             Position::B
@@ -233,5 +240,28 @@ mod tests {
         }
         assert_eq!(confidence_as_probability(1.0), 0.6);
         assert_eq!(confidence_as_probability(5.0), 1.0);
+    }
+
+    #[test]
+    fn flipped_verdicts_pull_a_sure_win_toward_the_flip_rate() {
+        let judge = JudgeProfile {
+            position_bias: 0.0,
+            error_rate: 0.0,
+            flip_rate: 0.1,
+            ..JudgeProfile::default()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let upsets = (0..10_000)
+            .filter(|_| {
+                matches!(
+                    judge.judge(20.0, 0.0, &mut rng),
+                    JudgeAnswer::Verdict {
+                        winner: Position::B,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert!((850..1_150).contains(&upsets), "{upsets}");
     }
 }

@@ -5,6 +5,7 @@
 //! The demo, `simulate` and the benchmarks stand on this; it is a product feature, not a
 //! test double.
 
+pub mod assignment;
 pub mod content_store;
 pub mod driver;
 pub mod judge;

@@ -1,0 +1,248 @@
+//! The assignment scale: where an assignment's anchors lie relative to each other (logits,
+//! with their variances), learned from every finished batch of the assignment, and the
+//! linking that lays it onto a new batch's own Bradley–Terry axis to place its grade
+//! boundaries.
+//!
+//! Every batch of an assignment judges the same anchors, but each batch places them from
+//! its own ~10 comparisons each (SE ≈ 0.75 logits, as wide as a grade band). The scale keeps
+//! what the batches agree on:
+//!
+//! - **Fold** ([`AssignmentScale::fold`]): a finished batch contributes its anchors' scores
+//!   and standard errors (what its `BatchScored` records). Its axis is linked to the scale's
+//!   by mean/mean linking over the common anchors — the shift `c` is the precision-weighted
+//!   mean of `score − position`, with weights `1 / (SE² + variance)` — and each anchor's
+//!   position becomes the precision-weighted mean of its earlier position and its linked
+//!   score `score − c` (variance `SE² + Var c`). The first batch defines the axis: its anchor
+//!   scores centred on their mean. The version is the number of batches folded.
+//! - **Link** ([`AssignmentScale::anchor_points`]): a new batch's anchor scores are the common
+//!   items. The scale's positions shifted by `c` (variance `variance + Var c`) are the prior
+//!   of each anchor on the batch's axis; combined with the batch's own score they give the
+//!   anchor points the grade calibration ([`grading::calibrate`]) places boundaries from.
+//!   Anchors the scale knows but the batch did not judge are placed by the shift alone.
+//!
+//! Why per-batch fits linked by precision, not one pooled Bradley–Terry fit over all the
+//! assignment's verdicts: both estimate the same anchor differences (a pooled fit with each
+//! batch's students as separate items carries the anchor information through the same
+//! anchor–student and anchor–anchor verdicts), but the fold needs only what `BatchScored`
+//! already records, so the scale is a pure fold over the log, cheap to rebuild, and a batch's
+//! contribution is auditable as one line. What neither can remove is the error of the shift
+//! `c` itself — where this batch's students lie relative to its anchors is known only from
+//! this batch's verdicts — which bounds how steady grades can be from batch to batch.
+
+use crate::stats::grade_scale::GradeScale;
+use crate::stats::grading::{self, AnchorPoint, Calibration, CalibrationError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Smallest variance (logits²) any position or score is taken to have: an anchor placed
+/// "exactly" (the oracle's, or a zero SE) still combines with finite arithmetic.
+const MIN_VARIANCE: f64 = 1e-6;
+
+/// One anchor as one batch placed it on its own axis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnchorObservation {
+    pub essay_id: String,
+    /// Index into the grade scale's grades.
+    pub grade_index: usize,
+    pub score: f64,
+    pub standard_error: f64,
+}
+
+impl AnchorObservation {
+    fn variance(&self) -> Option<f64> {
+        (self.score.is_finite() && self.standard_error.is_finite())
+            .then(|| (self.standard_error * self.standard_error).max(MIN_VARIANCE))
+    }
+}
+
+/// An anchor's position on the assignment scale.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AnchorPosition {
+    pub grade_index: usize,
+    pub position: f64,
+    /// Variance of `position` (logits²).
+    pub variance: f64,
+}
+
+/// The anchors' positions relative to each other, learned over `version` finished batches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentScale {
+    /// Number of finished batches folded in; 0 = no scale yet.
+    pub version: u32,
+    /// By anchor essay id.
+    pub anchors: BTreeMap<String, AnchorPosition>,
+}
+
+/// The shift from the assignment scale to a batch's axis: `batch score ≈ position + shift`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Linking {
+    pub shift: f64,
+    pub variance: f64,
+    /// Anchors the batch and the scale share.
+    pub common_anchors: usize,
+}
+
+impl AssignmentScale {
+    /// A scale that knows its anchors' positions exactly (the simulation's oracle, or a
+    /// registry's fixed calibration), as version `version`.
+    pub fn known(version: u32, anchors: impl IntoIterator<Item = (String, usize, f64)>) -> Self {
+        AssignmentScale {
+            version,
+            anchors: anchors
+                .into_iter()
+                .map(|(id, grade_index, position)| {
+                    let position = AnchorPosition {
+                        grade_index,
+                        position,
+                        variance: MIN_VARIANCE,
+                    };
+                    (id, position)
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether any batch has been folded in (the first batch of an assignment has none).
+    pub fn is_empty(&self) -> bool {
+        self.anchors.is_empty()
+    }
+
+    /// The mean/mean linking of a batch's anchors to this scale; `None` without a common
+    /// anchor of finite score.
+    pub fn link(&self, batch: &[AnchorObservation]) -> Option<Linking> {
+        let (weighted, weight, common) = batch
+            .iter()
+            .filter_map(|obs| {
+                let known = self.anchors.get(&obs.essay_id)?;
+                let w = 1.0 / (obs.variance()? + known.variance);
+                Some((w * (obs.score - known.position), w))
+            })
+            .fold((0.0, 0.0, 0usize), |(s, w, n), (ws, wi)| {
+                (s + ws, w + wi, n + 1)
+            });
+        (common > 0 && weight > 0.0).then(|| Linking {
+            shift: weighted / weight,
+            variance: 1.0 / weight,
+            common_anchors: common,
+        })
+    }
+
+    /// This scale with one more finished batch's anchors folded in (see the module doc).
+    /// A batch sharing no anchor with a non-empty scale cannot be linked: it still counts
+    /// as folded (the version says how many batches were seen) but moves no position.
+    pub fn fold(&self, batch: &[AnchorObservation]) -> AssignmentScale {
+        let usable: Vec<(&AnchorObservation, f64)> = batch
+            .iter()
+            .filter_map(|obs| Some((obs, obs.variance()?)))
+            .collect();
+        let linking = if self.is_empty() {
+            let count = usable.len().max(1) as f64;
+            Some(Linking {
+                shift: usable.iter().map(|(obs, _)| obs.score).sum::<f64>() / count,
+                variance: 0.0,
+                common_anchors: 0,
+            })
+        } else {
+            self.link(batch)
+        };
+        let mut anchors = self.anchors.clone();
+        if let Some(linking) = linking {
+            for (obs, variance) in usable {
+                let linked = obs.score - linking.shift;
+                let linked_variance = variance + linking.variance;
+                anchors
+                    .entry(obs.essay_id.clone())
+                    .and_modify(|known| {
+                        let (position, variance) =
+                            combine((known.position, known.variance), (linked, linked_variance));
+                        known.position = position;
+                        known.variance = variance;
+                    })
+                    .or_insert(AnchorPosition {
+                        grade_index: obs.grade_index,
+                        position: linked,
+                        variance: linked_variance,
+                    });
+            }
+        }
+        AssignmentScale {
+            version: self.version + 1,
+            anchors,
+        }
+    }
+
+    /// The anchor points a batch calibrates its grades from: each anchor on the batch's axis
+    /// from the scale (shifted by the linking) combined with the batch's own score. Without a
+    /// linking (empty scale, or no common anchor) the batch's own anchors, as today.
+    pub fn anchor_points(&self, batch: &[AnchorObservation]) -> Vec<AnchorPoint> {
+        let Some(linking) = self.link(batch) else {
+            return batch.iter().map(own_point).collect();
+        };
+        let mut points: Vec<AnchorPoint> = batch
+            .iter()
+            .map(
+                |obs| match (self.anchors.get(&obs.essay_id), obs.variance()) {
+                    (Some(known), Some(variance)) => {
+                        let prior = (
+                            known.position + linking.shift,
+                            known.variance + linking.variance,
+                        );
+                        let (score, variance) = combine(prior, (obs.score, variance));
+                        AnchorPoint {
+                            score,
+                            grade_index: obs.grade_index,
+                            standard_error: variance.sqrt(),
+                        }
+                    }
+                    _ => own_point(obs),
+                },
+            )
+            .collect();
+        points.extend(
+            self.anchors
+                .iter()
+                .filter(|(id, _)| !batch.iter().any(|obs| &obs.essay_id == *id))
+                .map(|(_, known)| AnchorPoint {
+                    score: known.position + linking.shift,
+                    grade_index: known.grade_index,
+                    standard_error: (known.variance + linking.variance).sqrt(),
+                }),
+        );
+        points
+    }
+
+    /// The grade calibration of a batch whose anchors scored `batch`: from this scale
+    /// linked through them, or from the batch's anchors alone while the scale is empty.
+    pub fn calibrate(
+        &self,
+        scale: GradeScale,
+        batch: &[AnchorObservation],
+    ) -> Result<Calibration, CalibrationError> {
+        grading::calibrate(scale, &self.anchor_points(batch))
+    }
+}
+
+fn own_point(obs: &AnchorObservation) -> AnchorPoint {
+    AnchorPoint {
+        score: obs.score,
+        grade_index: obs.grade_index,
+        standard_error: obs.standard_error,
+    }
+}
+
+/// Precision-weighted mean of two normal estimates (mean, variance) of one quantity.
+fn combine((mean_a, variance_a): (f64, f64), (mean_b, variance_b): (f64, f64)) -> (f64, f64) {
+    let (precision_a, precision_b) = (
+        1.0 / variance_a.max(MIN_VARIANCE),
+        1.0 / variance_b.max(MIN_VARIANCE),
+    );
+    let precision = precision_a + precision_b;
+    (
+        (precision_a * mean_a + precision_b * mean_b) / precision,
+        1.0 / precision,
+    )
+}
+
+#[cfg(test)]
+#[path = "assignment_scale_tests.rs"]
+mod tests;

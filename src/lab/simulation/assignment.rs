@@ -1,0 +1,244 @@
+//! Batches of one assignment in sequence: the same anchors in every batch, new students in
+//! each, and the grades of every batch computed three ways — from the batch's own anchors
+//! (what the batch recorded), from the assignment scale learned over the batches before it,
+//! and from an oracle scale that knows the anchors' true positions — so `simulate` can show
+//! how grading improves with the batch index and how far the learned scale is from the best
+//! any linking could do.
+
+use super::driver::{run_batch, BatchRun, Delivery};
+use super::judge::JudgeProfile;
+use super::scenario::{Scenario, ScenarioSpec};
+use cj_aggregates::batch::events::BatchScored;
+use cj_aggregates::batch::settings::BatchSettings;
+use cj_aggregates::stats::assignment_scale::{AnchorObservation, AssignmentScale};
+use cj_aggregates::stats::grade_scale::GradeScale;
+use cj_aggregates::stats::grading::{CohortPrior, GradeProjection};
+
+/// How a batch's grade boundaries were placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundaries {
+    /// The batch's own anchors only (what the aggregate recorded, as before the scale).
+    BatchAlone,
+    /// The assignment scale learned from the earlier batches, linked through the anchors.
+    AssignmentScale,
+    /// A scale that knows the anchors' true positions, linked the same way.
+    Oracle,
+}
+
+impl Boundaries {
+    pub const ALL: [Boundaries; 3] = [
+        Boundaries::BatchAlone,
+        Boundaries::AssignmentScale,
+        Boundaries::Oracle,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Boundaries::BatchAlone => "batch alone",
+            Boundaries::AssignmentScale => "assignment scale",
+            Boundaries::Oracle => "oracle",
+        }
+    }
+}
+
+/// One student's grade against the truth: grade positions on the scale (below-lowest −1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GradedStudent {
+    pub predicted: i64,
+    pub truth: i64,
+    /// Probability of the predicted grade.
+    pub confidence: f64,
+}
+
+/// The students of one batch graded one way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchGrades {
+    /// 0 = the assignment's first batch.
+    pub batch_index: usize,
+    pub boundaries: Boundaries,
+    pub students: Vec<GradedStudent>,
+}
+
+impl BatchGrades {
+    /// Mean signed grade error of the batch's students, in grade steps.
+    pub fn grade_shift(&self) -> Option<f64> {
+        (!self.students.is_empty()).then(|| {
+            self.students
+                .iter()
+                .map(|s| (s.predicted - s.truth) as f64)
+                .sum::<f64>()
+                / self.students.len() as f64
+        })
+    }
+}
+
+/// The scenario of batch `batch_index` of the assignment of `seed`: new students, the same
+/// anchors (anchors depend on the scale and their count only).
+pub fn batch_scenario(spec: ScenarioSpec, batch_index: usize) -> Scenario {
+    Scenario::generate(ScenarioSpec {
+        seed: spec.seed * 1_000 + batch_index as u64,
+        ..spec
+    })
+}
+
+/// Runs `batches` batches of one assignment in sequence and grades each three ways.
+pub async fn run_assignment(
+    spec: ScenarioSpec,
+    batches: usize,
+    settings: BatchSettings,
+    judge: JudgeProfile,
+) -> anyhow::Result<Vec<BatchGrades>> {
+    let mut learned = AssignmentScale::default();
+    let mut grades = Vec::new();
+    for batch_index in 0..batches {
+        let scenario = batch_scenario(spec, batch_index);
+        let mut batch_settings = settings.clone();
+        batch_settings.seed = scenario.spec.seed;
+        let run = run_batch(&scenario, batch_settings, judge, Delivery::default()).await?;
+        let Some(scored) = &run.scored else {
+            continue;
+        };
+        let observations = anchor_observations(spec.scale, scored);
+        let oracle = oracle_scale(&scenario);
+        for boundaries in Boundaries::ALL {
+            let projections: Vec<Option<GradeProjection>> = match boundaries {
+                Boundaries::BatchAlone => student_scores(scored)
+                    .map(|(essay, _, _)| essay.projection.clone())
+                    .collect(),
+                Boundaries::AssignmentScale => regrade(spec.scale, &learned, scored),
+                Boundaries::Oracle => regrade(spec.scale, &oracle, scored),
+            };
+            grades.push(BatchGrades {
+                batch_index,
+                boundaries,
+                students: graded_students(&scenario, &run, &projections),
+            });
+        }
+        learned = learned.fold(&observations);
+    }
+    Ok(grades)
+}
+
+/// A finished batch's anchors as the assignment scale reads them from `BatchScored`.
+pub fn anchor_observations(scale: GradeScale, scored: &BatchScored) -> Vec<AnchorObservation> {
+    scored
+        .essays
+        .iter()
+        .filter(|e| e.is_anchor)
+        .filter_map(|e| {
+            Some(AnchorObservation {
+                essay_id: e.essay_id.to_string(),
+                grade_index: scale.index_of(e.known_grade.as_deref()?)?,
+                score: e.bt_score,
+                standard_error: e.standard_error,
+            })
+        })
+        .collect()
+}
+
+/// The anchors at their true qualities: the scenario's latent axis is the BT logit axis.
+fn oracle_scale(scenario: &Scenario) -> AssignmentScale {
+    AssignmentScale::known(
+        0,
+        scenario
+            .anchors
+            .iter()
+            .map(|a| (a.essay_id.to_string(), a.true_grade, a.quality)),
+    )
+}
+
+type StudentScore<'a> = (&'a cj_aggregates::batch::events::EssayScore, f64, f64);
+
+fn student_scores(scored: &BatchScored) -> impl Iterator<Item = StudentScore<'_>> {
+    scored
+        .essays
+        .iter()
+        .filter(|e| !e.is_anchor)
+        .map(|e| (e, e.bt_score, e.standard_error))
+}
+
+/// The batch's students projected with boundaries from `assignment` (the aggregate's
+/// cohort prior included), in the order of [`student_scores`].
+fn regrade(
+    scale: GradeScale,
+    assignment: &AssignmentScale,
+    scored: &BatchScored,
+) -> Vec<Option<GradeProjection>> {
+    let (scores, errors): (Vec<f64>, Vec<f64>) =
+        student_scores(scored).map(|(_, s, se)| (s, se)).unzip();
+    let calibration = assignment
+        .calibrate(scale, &anchor_observations(scale, scored))
+        .map(|c| c.with_cohort(CohortPrior::estimate(&scores, &errors)));
+    student_scores(scored)
+        .map(|(_, score, se)| Some(calibration.as_ref().ok()?.project(score, se)))
+        .collect()
+}
+
+fn graded_students(
+    scenario: &Scenario,
+    run: &BatchRun,
+    projections: &[Option<GradeProjection>],
+) -> Vec<GradedStudent> {
+    let Some(scored) = &run.scored else {
+        return Vec::new();
+    };
+    let scale = scenario.spec.scale;
+    student_scores(scored)
+        .zip(projections)
+        .filter_map(|((essay, _, _), projection)| {
+            let projection = projection.as_ref()?;
+            let truth = scenario
+                .students
+                .iter()
+                .find(|s| s.essay_id == essay.essay_id)?;
+            Some(GradedStudent {
+                predicted: scale
+                    .index_of(&projection.base_grade)
+                    .map_or(-1, |i| i as i64),
+                truth: truth.true_grade as i64,
+                confidence: projection.confidence,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cj_aggregates::batch::settings::ComparisonBudget;
+
+    #[test]
+    fn batches_of_an_assignment_share_anchors_not_students() {
+        let spec = ScenarioSpec::default();
+        let (first, second) = (batch_scenario(spec, 0), batch_scenario(spec, 1));
+        assert_eq!(first.anchors, second.anchors);
+        assert_ne!(first.students, second.students);
+    }
+
+    #[tokio::test]
+    async fn the_first_batch_grades_as_the_batch_alone_and_later_ones_use_the_scale() {
+        let spec = ScenarioSpec {
+            students: 16,
+            seed: 3,
+            ..ScenarioSpec::default()
+        };
+        let settings = BatchSettings::with_budget(ComparisonBudget::new(120).unwrap());
+        let grades = run_assignment(spec, 2, settings, JudgeProfile::default())
+            .await
+            .unwrap();
+        let of = |index, boundaries| {
+            grades
+                .iter()
+                .find(|g| g.batch_index == index && g.boundaries == boundaries)
+                .unwrap()
+        };
+        assert_eq!(
+            of(0, Boundaries::BatchAlone).students,
+            of(0, Boundaries::AssignmentScale).students
+        );
+        assert_ne!(
+            of(1, Boundaries::BatchAlone).students,
+            of(1, Boundaries::AssignmentScale).students
+        );
+    }
+}
