@@ -22,6 +22,15 @@ pub enum JudgeKind {
 }
 
 impl JudgeKind {
+    /// The value `--judge` / `CJ_JUDGE` takes for this judge.
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            JudgeKind::LlmProviderService => "llm-provider-service",
+            JudgeKind::Openai => "openai",
+            JudgeKind::Anthropic => "anthropic",
+        }
+    }
+
     /// The judge a batch's `provider_override` names, if it names one.
     pub fn named(name: &str) -> Option<JudgeKind> {
         match name.trim().to_ascii_lowercase().as_str() {
@@ -59,6 +68,15 @@ impl PriceTable {
             prices.insert(model.trim().to_string(), (prompt, completion));
         }
         Ok(PriceTable(prices))
+    }
+
+    /// The table as `CJ_JUDGE_PRICES` writes it (what [`PriceTable::parse`] reads back).
+    pub fn to_environment_value(&self) -> String {
+        self.0
+            .iter()
+            .map(|(model, (prompt, completion))| format!("{model}={prompt}:{completion}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// What `prompt` and `completion` tokens of `model` cost, when its price is known.
@@ -150,6 +168,51 @@ pub struct JudgeSettings {
     /// The rate-limit window: a minute (tests shorten it).
     #[arg(skip = Duration::from_secs(60))]
     pub rate_window: Duration,
+}
+
+impl JudgeSettings {
+    /// These settings as the environment `serve` reads them from (unset options left out),
+    /// for a process started with them.
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        let optional = [
+            ("CJ_OPENAI_MODEL", self.openai_model.clone()),
+            ("CJ_OPENAI_API_KEY", self.openai_api_key.clone()),
+            ("CJ_OPENAI_RPM", self.openai_rpm.map(|n| n.to_string())),
+            ("CJ_OPENAI_TPM", self.openai_tpm.map(|n| n.to_string())),
+            ("CJ_ANTHROPIC_MODEL", self.anthropic_model.clone()),
+            ("CJ_ANTHROPIC_API_KEY", self.anthropic_api_key.clone()),
+            (
+                "CJ_ANTHROPIC_RPM",
+                self.anthropic_rpm.map(|n| n.to_string()),
+            ),
+            (
+                "CJ_ANTHROPIC_TPM",
+                self.anthropic_tpm.map(|n| n.to_string()),
+            ),
+        ];
+        vec![
+            ("CJ_JUDGE", self.default.as_arg().to_string()),
+            ("CJ_OPENAI_BASE_URL", self.openai_base_url.clone()),
+            ("CJ_OPENAI_LOGPROBS", self.openai_logprobs.to_string()),
+            ("CJ_OPENAI_CONCURRENCY", self.openai_concurrency.to_string()),
+            ("CJ_ANTHROPIC_BASE_URL", self.anthropic_base_url.clone()),
+            (
+                "CJ_ANTHROPIC_CONCURRENCY",
+                self.anthropic_concurrency.to_string(),
+            ),
+            ("CJ_JUDGE_TIMEOUT_SECS", self.judge_timeout_secs.to_string()),
+            ("CJ_JUDGE_ATTEMPTS", self.judge_attempts.to_string()),
+            ("CJ_JUDGE_MAX_TOKENS", self.judge_max_tokens.to_string()),
+            ("CJ_JUDGE_PRICES", self.judge_prices.to_environment_value()),
+        ]
+        .into_iter()
+        .chain(
+            optional
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value?))),
+        )
+        .collect()
+    }
 }
 
 impl Default for JudgeSettings {

@@ -114,6 +114,7 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
         let path = file.path.to_string_lossy().into_owned();
         ("CJ_KAFKA_PROPERTIES_FILE", path)
     }))
+    .chain(settings.judge.environment())
     .collect()
 }
 
@@ -311,6 +312,26 @@ mod tests {
             "security.protocol=SSL;ssl.key.password=secret",
             "--kafka-properties-file",
             properties_file.to_str().unwrap(),
+            "--judge",
+            "openai",
+            "--openai-model",
+            "a-model",
+            "--openai-api-key",
+            "a-key",
+            "--openai-rpm",
+            "60",
+            "--openai-tpm",
+            "90000",
+            "--anthropic-model",
+            "another-model",
+            "--anthropic-api-key",
+            "another-key",
+            "--anthropic-rpm",
+            "50",
+            "--anthropic-tpm",
+            "80000",
+            "--judge-prices",
+            "a-model=0.15:0.6",
         ])
         .settings;
         let flag_of: BTreeMap<String, String> = Serve::command()
