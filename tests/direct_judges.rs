@@ -9,7 +9,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use cj_aggregates::batch::commands::{RegisterAnchors, RegisterBatch};
+use cj_aggregates::batch::commands::{CloseIntake, RegisterBatch};
 use cj_aggregates::batch::events::{ComparisonFailed, ComparisonRecorded};
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget, LlmSettings};
 use cj_aggregates::ids::BatchId;
@@ -170,12 +170,12 @@ async fn register(bus: &BatchCommandBus, scenario: &Scenario) -> BatchId {
         llm: LlmSettings::default(),
         ..RegisterBatch::new(batch_id, request_event_id, scenario.essay_refs(), settings)
     };
-    let anchors = RegisterAnchors {
+    let anchors = CloseIntake {
         anchors: scenario.anchor_refs(),
     };
     for command in [
         CjBatchCommand::RegisterBatch(Box::new(register)),
-        CjBatchCommand::RegisterAnchors(anchors),
+        CjBatchCommand::CloseIntake(anchors),
     ] {
         bus.execute(
             batch_id,

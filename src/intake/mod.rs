@@ -23,7 +23,7 @@ use crate::kafka::producer::Publisher;
 use crate::registry::RegistryError;
 use crate::store::{BatchCommandBus, CommandError, CommandMetadata};
 use anyhow::Context;
-use cj_aggregates::batch::commands::{RegisterAnchors, RegisterBatch};
+use cj_aggregates::batch::commands::{CloseIntake, RegisterBatch};
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchError};
@@ -118,7 +118,7 @@ impl Intake {
         };
         let register = self.register_command(envelope, batch_id, &plan, fetched);
         self.execute(batch_id, register, &metadata).await?;
-        let anchors = CjBatchCommand::RegisterAnchors(RegisterAnchors {
+        let anchors = CjBatchCommand::CloseIntake(CloseIntake {
             anchors: plan.anchors,
         });
         match self.execute(batch_id, anchors, &metadata).await {

@@ -43,7 +43,7 @@ impl AnchorEssay {
         EssayId::parse(format!("ANCHOR_{}_{hash_prefix}", self.id))
     }
 
-    /// The anchor as `RegisterAnchors` carries it.
+    /// The anchor as `CloseIntake` carries it.
     pub fn to_anchor_ref(&self) -> Result<AnchorRef, InvalidEssayId> {
         Ok(AnchorRef {
             essay_id: self.essay_id()?,

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
-use cj_aggregates::batch::commands::{Position, RecordCallbacks, RegisterAnchors, RegisterBatch};
+use cj_aggregates::batch::commands::{CloseIntake, Position, RecordCallbacks, RegisterBatch};
 use cj_aggregates::batch::events::ComparisonFailed;
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget, LlmSettings};
 use cj_aggregates::ids::{BatchId, CorrelationId};
@@ -161,10 +161,10 @@ impl Running {
         };
         self.execute(batch_id, CjBatchCommand::RegisterBatch(Box::new(register)))
             .await;
-        let anchors = RegisterAnchors {
+        let anchors = CloseIntake {
             anchors: scenario.anchor_refs(),
         };
-        self.execute(batch_id, CjBatchCommand::RegisterAnchors(anchors))
+        self.execute(batch_id, CjBatchCommand::CloseIntake(anchors))
             .await;
         batch_id
     }

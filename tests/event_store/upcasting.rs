@@ -5,7 +5,7 @@ use crate::support::{
     batch_counters, drain_projections, register_command, register_without_anchors,
     run_simulated_batch, TestDatabase,
 };
-use cj_aggregates::batch::commands::{Position, RecordCallbacks, RegisterAnchors};
+use cj_aggregates::batch::commands::{CloseIntake, Position, RecordCallbacks};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use cj_assessment::store::{BatchCommandBus, CommandMetadata};
@@ -23,7 +23,7 @@ async fn a_comparison_failure_stored_before_1_0_is_upcast_by_the_store_and_the_p
     bus.execute(batch_id, register_command(batch_id, 6, 30), &metadata)
         .await
         .expect("register");
-    let anchors = CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] });
+    let anchors = CjBatchCommand::CloseIntake(CloseIntake { anchors: vec![] });
     bus.execute(batch_id, anchors, &metadata)
         .await
         .expect("anchors");

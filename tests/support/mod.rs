@@ -15,8 +15,7 @@ pub mod service;
 pub mod tls;
 
 use cj_aggregates::batch::commands::{
-    CallbackOutcome, CallbackReport, EssayRef, Position, RegisterAnchors, RegisterBatch,
-    SubmitPairs,
+    CallbackOutcome, CallbackReport, CloseIntake, EssayRef, Position, RegisterBatch, SubmitPairs,
 };
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::ids::CorrelationId;
@@ -134,7 +133,7 @@ pub fn opening_events(batch_id: BatchId, students: usize) -> Vec<CjBatchEvent> {
     );
     decide(
         &mut batch,
-        CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
+        CjBatchCommand::CloseIntake(CloseIntake { anchors: vec![] }),
     );
     let planned = batch.unsubmitted().map(|c| c.correlation_id).collect();
     decide(&mut batch, submit_pairs(planned));
@@ -183,7 +182,7 @@ pub async fn register_without_anchors(
         .expect("register");
     bus.execute(
         batch_id,
-        CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
+        CjBatchCommand::CloseIntake(CloseIntake { anchors: vec![] }),
         metadata,
     )
     .await

@@ -10,7 +10,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CjBatchCommand {
     RegisterBatch(Box<RegisterBatch>),
-    RegisterAnchors(RegisterAnchors),
+    CloseIntake(CloseIntake),
     SubmitPairs(SubmitPairs),
     RecordCallbacks(RecordCallbacks),
     ForceRecovery(ForceRecovery),
@@ -104,10 +104,12 @@ pub struct AnchorRef {
     pub content_sha256: String,
 }
 
-/// Attaches the assignment's anchors (possibly none) and closes intake: the batch then plans
-/// its first wave, or completes at once when it has fewer than two student essays.
+/// Closes intake: attaches the assignment's anchors (possibly none) and plans the first wave
+/// over students and anchors together, or completes the batch at once when it has fewer than
+/// two student essays. Recorded as `AnchorsRegistered` (the event keeps the name it had when
+/// this command was called `RegisterAnchors`; ADR 0003).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RegisterAnchors {
+pub struct CloseIntake {
     pub anchors: Vec<AnchorRef>,
 }
 

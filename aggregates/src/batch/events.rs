@@ -15,7 +15,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Current version of every event type's payload, unless [`CjBatchEvent::version`] names
+/// Current version of every event type's payload, unless `CjBatchEvent::version` names
 /// a later one for its type.
 pub const EVENT_VERSION: &str = "1.0";
 

@@ -5,8 +5,8 @@
 
 use super::{BatchComparison, CjBatch, ComparisonResult};
 use crate::batch::commands::{
-    CallbackOutcome, CallbackReport, CjBatchCommand, Finalize, ForceRecovery, RecordCallbacks,
-    RegisterAnchors, RegisterBatch, SubmitPairs,
+    CallbackOutcome, CallbackReport, CjBatchCommand, CloseIntake, Finalize, ForceRecovery,
+    RecordCallbacks, RegisterBatch, SubmitPairs,
 };
 use crate::batch::error::CjBatchError;
 use crate::batch::events::{
@@ -47,7 +47,7 @@ impl CjBatch {
         };
         match command {
             CjBatchCommand::RegisterBatch(_) => unreachable!("handled above"),
-            CjBatchCommand::RegisterAnchors(anchors) => draft.register_anchors(anchors)?,
+            CjBatchCommand::CloseIntake(anchors) => draft.close_intake(anchors)?,
             CjBatchCommand::SubmitPairs(submitted) => draft.submit_pairs(submitted)?,
             CjBatchCommand::RecordCallbacks(callbacks) => draft.record_callbacks(callbacks)?,
             CjBatchCommand::ForceRecovery(force) => draft.force_recovery(force)?,
@@ -128,7 +128,7 @@ impl Draft {
         }
     }
 
-    fn register_anchors(&mut self, command: RegisterAnchors) -> Result<(), CjBatchError> {
+    fn close_intake(&mut self, command: CloseIntake) -> Result<(), CjBatchError> {
         self.ensure_not_terminal()?;
         if self.batch.state != BatchState::Initializing {
             return Err(CjBatchError::IntakeClosed);

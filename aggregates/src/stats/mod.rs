@@ -5,7 +5,7 @@
 //!
 //! # Layout
 //!
-//! - [`reference`] — the ε-adjusted Bradley–Terry fit exactly as `sirt::btm` computes it
+//! - [`reference`](mod@reference) — the ε-adjusted Bradley–Terry fit exactly as `sirt::btm` computes it
 //!   (θ, SE, infit, outfit, counts), never refusing data.
 //! - [`reliability`] — SSR (`mle.rel`), separation G, Pearson correlation, median,
 //!   Spearman–Brown.

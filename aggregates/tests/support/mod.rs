@@ -44,7 +44,7 @@ pub fn register(students: usize, settings: BatchSettings) -> CjBatchCommand {
 }
 
 pub fn anchors(grades: &[&str]) -> CjBatchCommand {
-    CjBatchCommand::RegisterAnchors(RegisterAnchors {
+    CjBatchCommand::CloseIntake(CloseIntake {
         anchors: grades
             .iter()
             .enumerate()

@@ -17,7 +17,7 @@ use crate::lab::llm_sim::server::callback_envelope;
 use crate::store::{BatchCommandBus, CommandMetadata};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use cj_aggregates::batch::commands::{EssayRef, RegisterAnchors, RegisterBatch, SubmitPairs};
+use cj_aggregates::batch::commands::{CloseIntake, EssayRef, RegisterBatch, SubmitPairs};
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::ids::{BatchId, CorrelationId, EssayId};
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
@@ -155,7 +155,7 @@ async fn open_batch(
     let planned: Vec<CorrelationId> = bus
         .execute_decided(
             batch_id,
-            CjBatchCommand::RegisterAnchors(RegisterAnchors { anchors: vec![] }),
+            CjBatchCommand::CloseIntake(CloseIntake { anchors: vec![] }),
             &metadata,
         )
         .await?

@@ -119,7 +119,7 @@ pub async fn run_batch_on(
     })))
     .await
     .context("registering the batch")?;
-    execute(CjBatchCommand::RegisterAnchors(RegisterAnchors {
+    execute(CjBatchCommand::CloseIntake(CloseIntake {
         anchors: scenario.anchor_refs(),
     }))
     .await
