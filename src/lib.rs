@@ -13,11 +13,14 @@
 //! one `RecordCallbacks` per batch. [`registry`] holds each assignment's grade scale,
 //! instructions and anchors; [`content`] the essay texts (client and built-in store).
 //!
-//! **Deciding and recording** — [`store`]: PostgreSQL, migrations, and the command bus
-//! every command goes through (aggregate cache, append, conflict retries).
+//! **Deciding and recording** — [`store`]: PostgreSQL, migrations, and the one command bus
+//! every command goes through (aggregate cache, append, conflict retries), over
+//! PostgreSQL's event log or an in-memory one (the demo and the simulation).
 //!
-//! **Work leaving** — [`dispatcher`] sends each planned comparison to the LLM Provider
-//! Service ([`llm`]: the prompt and the client) once in effect; [`outbox_relay`] publishes
+//! **Work leaving** — [`dispatcher`] sends each planned comparison to a judge once in
+//! effect: the LLM Provider Service ([`llm`]: the prompt and the client) or a direct
+//! OpenAI-compatible or Anthropic judge ([`judges`]: wire formats, strict answers, rate
+//! and token limits, usage and cost); [`outbox_relay`] publishes
 //! the completion events, one relay at a time; [`monitor`] recovers stuck batches, one
 //! instance at a time. Both lead through [`leader`].
 //!
