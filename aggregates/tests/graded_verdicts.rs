@@ -7,6 +7,7 @@ mod support;
 
 use cj_aggregates::batch::commands::{CallbackOutcome, CallbackReport, Position};
 use cj_aggregates::batch::events::ComparisonRecorded;
+use cj_aggregates::batch::settings::BatchSettings;
 use cj_aggregates::ids::CorrelationId;
 use cj_aggregates::judge::JudgeId;
 use cj_aggregates::stats::graded::MIN_GRADED_VERDICTS;
@@ -23,7 +24,7 @@ fn graded_verdict(id: CorrelationId, winner: Position, p_a_wins: f64) -> Callbac
 }
 
 /// Settings of a batch whose fits read graded outcomes.
-fn graded_settings(budget: u32) -> cj_aggregates::batch::settings::BatchSettings {
+fn graded_settings(budget: u32) -> BatchSettings {
     let mut settings = settings(budget);
     settings.graded_outcomes = true;
     settings
@@ -87,9 +88,11 @@ fn a_probability_that_is_not_one_refuses_the_whole_command() {
     }
 }
 
-#[test]
-fn probabilities_that_agree_with_the_verdicts_are_what_the_fit_reads() {
-    let mut history = History::started(12, graded_settings(120), &[]);
+/// A batch of 12 with `settings`, answered by a judge whose probabilities agree with its
+/// verdicts (0.8 when A won, 0.3 when B did) until enough verdicts carry one; the outcomes
+/// the fit reads.
+fn answered_by_an_agreeing_judge(settings: BatchSettings) -> (History, Vec<f64>) {
+    let mut history = History::started(12, settings, &[]);
     answer_with(&mut history, MIN_GRADED_VERDICTS + 5, |a_won| {
         if a_won {
             0.8
@@ -99,6 +102,12 @@ fn probabilities_that_agree_with_the_verdicts_are_what_the_fit_reads() {
     });
     let outcomes: Vec<f64> = history.batch.verdicts().map(|v| v.first_won).collect();
     assert!(outcomes.len() >= MIN_GRADED_VERDICTS);
+    (history, outcomes)
+}
+
+#[test]
+fn probabilities_that_agree_with_the_verdicts_are_what_the_fit_reads() {
+    let (_, outcomes) = answered_by_an_agreeing_judge(graded_settings(120));
     assert!(
         outcomes.iter().all(|&y| y == 0.8 || y == 0.3),
         "{outcomes:?}"
@@ -107,16 +116,7 @@ fn probabilities_that_agree_with_the_verdicts_are_what_the_fit_reads() {
 
 #[test]
 fn by_default_probabilities_are_recorded_but_the_fit_reads_the_hard_verdicts() {
-    let mut history = History::started(12, settings(120), &[]);
-    answer_with(&mut history, MIN_GRADED_VERDICTS + 5, |a_won| {
-        if a_won {
-            0.8
-        } else {
-            0.3
-        }
-    });
-    let outcomes: Vec<f64> = history.batch.verdicts().map(|v| v.first_won).collect();
-    assert!(outcomes.len() >= MIN_GRADED_VERDICTS);
+    let (history, outcomes) = answered_by_an_agreeing_judge(settings(120));
     assert!(
         outcomes.iter().all(|&y| y == 1.0 || y == 0.0),
         "{outcomes:?}"
