@@ -248,6 +248,19 @@ pub struct ServiceSettings {
         action = clap::ArgAction::Set
     )]
     pub insecure_no_read_auth: bool,
+    /// Run without Kafka: no request or callback consumer, no outbox relay, no broker check.
+    /// Batches arrive by `POST /api/v1/batches` and are judged by a direct judge
+    /// (`--judge openai|anthropic`); results are read over HTTP. Completion events wait in
+    /// the outbox and are published by the first `serve` that runs with a broker.
+    #[arg(
+        long,
+        env = "CJ_HTTP_ONLY",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub http_only: bool,
     /// Token settings of the HTTP API (and of minted content-store tokens).
     #[command(flatten)]
     pub auth: AuthSettings,
@@ -290,6 +303,7 @@ impl std::fmt::Debug for ServiceSettings {
             judge,
             content_service_token,
             insecure_no_read_auth,
+            http_only,
             auth,
             http_addr,
             max_comparisons,
@@ -310,6 +324,7 @@ impl std::fmt::Debug for ServiceSettings {
                 &content_service_token.as_ref().map(|_| "***"),
             )
             .field("insecure_no_read_auth", insecure_no_read_auth)
+            .field("http_only", http_only)
             .field("auth", auth)
             .field("http_addr", http_addr)
             .field("max_comparisons", max_comparisons)

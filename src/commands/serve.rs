@@ -3,6 +3,7 @@
 //! the HTTP API — until SIGTERM/SIGINT, then a graceful stop: stop taking messages, finish
 //! what is in hand, store offsets, flush the producer, exit 0 within the grace period.
 //! Restarted, it resumes in-flight batches from the log; several instances may run at once.
+//! With `--http-only` it runs without Kafka: no consumer, no relay, a direct judge.
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceSettings;
@@ -12,6 +13,7 @@ use crate::http::api::{api_router, ApiParts};
 use crate::http::auth::Verifier;
 use crate::http::checks::service_readiness;
 use crate::intake::Intake;
+use crate::judges::settings::JudgeKind;
 use crate::kafka::admin::ensure_topics;
 use crate::kafka::connectivity::verify_brokers;
 use crate::kafka::producer::Publisher;
@@ -102,11 +104,24 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
     let pool = connect_and_migrate(&settings.database_url)
         .await
         .context("connecting to PostgreSQL")?;
-    verify_brokers(&settings.kafka, BROKER_CHECK_TIMEOUT).await?;
-    ensure_topics(&settings.kafka, &settings.kafka.topics.all())
-        .await
-        .context("creating Kafka topics")?;
-    let publisher = Publisher::new(&settings.kafka)?;
+    let publisher = if settings.http_only {
+        if settings.judge.default == JudgeKind::LlmProviderService {
+            anyhow::bail!(
+                "--http-only needs a direct judge (--judge openai or anthropic): the LLM \
+                 Provider Service answers on Kafka"
+            );
+        }
+        tracing::info!(
+            "HTTP-only: no Kafka consumer, no outbox relay; completion events wait in the outbox"
+        );
+        None
+    } else {
+        verify_brokers(&settings.kafka, BROKER_CHECK_TIMEOUT).await?;
+        ensure_topics(&settings.kafka, &settings.kafka.topics.all())
+            .await
+            .context("creating Kafka topics")?;
+        Some(Publisher::new(&settings.kafka)?)
+    };
     let mut projections = cj_projections::catalogue::all();
     projections.push(Arc::new(MetricsTap::default()));
     let projectors = cj_projections::supervisor::start(&pool, projections)
@@ -141,12 +156,11 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
     };
     let dispatcher = Dispatcher::from_settings(&settings)?
         .with_prompt_context(Arc::new(RegistryPromptContext { pool: pool.clone() }));
-    let content = ContentClient::for_service(&settings)?;
 
     // Stopped first, given the grace period: everything that takes or sends work. The
     // projectors stop after them (what they finish may still be projected); the producer
     // is flushed last.
-    let service = vec![
+    let mut service = vec![
         http_worker(listener, app),
         monitor::worker(
             pool.clone(),
@@ -157,21 +171,29 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
         ),
         gauges::worker(pool.clone()),
         dispatcher.into_worker(pool.clone(), Arc::clone(&bus)),
-        outbox_relay::worker(settings.kafka.clone(), pool.clone(), publisher.clone()),
-        consumer::worker(
+    ];
+    if let Some(publisher) = &publisher {
+        service.push(outbox_relay::worker(
+            settings.kafka.clone(),
+            pool.clone(),
+            publisher.clone(),
+        ));
+        service.push(consumer::worker(
             settings.clone(),
             pool.clone(),
             Arc::clone(&bus),
             publisher.clone(),
-            content,
-        ),
-    ];
+            ContentClient::for_service(&settings)?,
+        ));
+    }
     let stages = vec![
         Stage::within(settings.shutdown_grace(), service),
         Stage::to_the_end(vec![projectors_worker(projectors)]),
     ];
     run_in_stages(stages, shutdown).await;
-    publisher.flush(Duration::from_secs(5))?;
+    if let Some(publisher) = &publisher {
+        publisher.flush(Duration::from_secs(5))?;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -102,7 +102,7 @@ pub async fn run_consumer(
                 settings,
                 pool.clone(),
                 Arc::clone(&bus),
-                publisher,
+                Some(publisher),
                 content,
             )?,
             dead_letters: dead_letters.clone(),

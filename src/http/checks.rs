@@ -1,5 +1,6 @@
 //! The readiness checks `serve` registers, in the order `/healthz/ready` reports them: the
-//! database answers a query, the brokers answer the producer, and no projector is further
+//! database answers a query, the brokers answer the producer (when the service runs with
+//! Kafka), and no projector is further
 //! behind the log than [`MAX_READY_PROJECTOR_LAG`] events.
 
 use super::{NotReady, Readiness, ReadinessCheck};
@@ -14,12 +15,14 @@ pub const MAX_READY_PROJECTOR_LAG: i64 = 10_000;
 /// How long the broker check waits for the brokers' metadata.
 const BROKER_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The service's readiness: database, broker, projector lag.
-pub fn service_readiness(pool: PgPool, publisher: Publisher) -> Readiness {
-    Readiness::default()
-        .with_check("database", database(pool.clone()))
-        .with_check("broker", broker(publisher))
-        .with_check("projector_lag", projector_lag(pool))
+/// The service's readiness: database, broker (unless it runs without one), projector lag.
+pub fn service_readiness(pool: PgPool, publisher: Option<Publisher>) -> Readiness {
+    let readiness = Readiness::default().with_check("database", database(pool.clone()));
+    let readiness = match publisher {
+        Some(publisher) => readiness.with_check("broker", broker(publisher)),
+        None => readiness,
+    };
+    readiness.with_check("projector_lag", projector_lag(pool))
 }
 
 /// Ready when the database answers `SELECT 1`.

@@ -71,7 +71,9 @@ impl From<RegistryError> for IntakeError {
 pub struct Intake {
     pub pool: PgPool,
     pub bus: Arc<BatchCommandBus>,
-    pub publisher: Publisher,
+    /// Where refusals are published; `None` when the service runs without Kafka
+    /// (`--http-only`): a refusal is then answered only to the HTTP client that asked.
+    pub publisher: Option<Publisher>,
     pub content: ContentClient,
     /// The largest budget a batch may have; requests may lower it.
     pub max_comparisons: ComparisonBudget,
@@ -85,7 +87,7 @@ impl Intake {
         settings: &ServiceSettings,
         pool: PgPool,
         bus: Arc<BatchCommandBus>,
-        publisher: Publisher,
+        publisher: Option<Publisher>,
         content: ContentClient,
     ) -> anyhow::Result<Intake> {
         Ok(Intake {
@@ -184,11 +186,18 @@ impl Intake {
         let message =
             refusal::failed_event(envelope, &refusal, &self.failed_topic, chrono::Utc::now())
                 .map_err(|error| IntakeError::Unavailable(error.into()))?;
-        self.publisher
-            .send(&self.failed_topic, &message.key, &message.payload, &[])
-            .await
-            .map_err(IntakeError::Unavailable)?;
-        tracing::warn!(%batch_id, reason = %refusal, "request refused; CJAssessmentFailedV1 published");
+        match &self.publisher {
+            Some(publisher) => {
+                publisher
+                    .send(&self.failed_topic, &message.key, &message.payload, &[])
+                    .await
+                    .map_err(IntakeError::Unavailable)?;
+                tracing::warn!(%batch_id, reason = %refusal, "request refused; CJAssessmentFailedV1 published");
+            }
+            None => {
+                tracing::warn!(%batch_id, reason = %refusal, "request refused; no broker (HTTP-only), the refusal is answered to the client only");
+            }
+        }
         Ok(IntakeOutcome::Refused {
             batch_id,
             reason: refusal.to_string(),

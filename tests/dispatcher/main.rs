@@ -113,6 +113,7 @@ impl Running {
             judge: Default::default(),
             content_service_token: None,
             insecure_no_read_auth: false,
+            http_only: false,
             auth: test_auth(),
             http_addr: "127.0.0.1:0".parse().expect("address"),
             max_comparisons: 100,

@@ -75,6 +75,7 @@ impl Inbound {
             judge: Default::default(),
             content_service_token: None,
             insecure_no_read_auth: false,
+            http_only: false,
             auth: test_auth(),
             http_addr: "127.0.0.1:0".parse().expect("address"),
             max_comparisons: 200,

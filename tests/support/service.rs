@@ -50,6 +50,7 @@ pub fn service_settings_on(database_url: &str, kafka: KafkaSettings) -> ServiceS
         judge: Default::default(),
         content_service_token: None,
         insecure_no_read_auth: false,
+        http_only: false,
         auth: test_auth(),
         http_addr,
         max_comparisons: 350,
@@ -116,7 +117,7 @@ pub async fn serve_api_with_intake(pool: PgPool) -> (String, Intake) {
     let intake = Intake {
         pool: pool.clone(),
         bus: Arc::new(BatchCommandBus::new(pool.clone())),
-        publisher: Publisher::new(&kafka).expect("a producer"),
+        publisher: Some(Publisher::new(&kafka).expect("a producer")),
         content: ContentClient::new(&format!("{base}/api/v1/content"), service_credentials())
             .expect("a content client"),
         max_comparisons: ComparisonBudget::new(TEST_MAX_COMPARISONS).expect("a budget"),

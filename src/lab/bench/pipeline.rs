@@ -99,6 +99,7 @@ impl Pipeline {
             judge: Default::default(),
             content_service_token: None,
             insecure_no_read_auth: false,
+            http_only: false,
             auth: AuthSettings::with_secret(&format!("bench-{}", Uuid::new_v4())),
             http_addr,
             max_comparisons: 350,

@@ -63,6 +63,7 @@ pub fn service_environment(settings: &ServiceSettings) -> Vec<(&'static str, Str
             "CJ_INSECURE_NO_READ_AUTH",
             settings.insecure_no_read_auth.to_string(),
         ),
+        ("CJ_HTTP_ONLY", settings.http_only.to_string()),
         ("CJ_JWT_ISSUER", settings.auth.jwt_issuer.clone()),
         ("CJ_JWT_AUDIENCE", settings.auth.jwt_audience.clone()),
         ("CJ_MAX_COMPARISONS", settings.max_comparisons.to_string()),

@@ -1,0 +1,127 @@
+//! `serve --http-only`: no broker anywhere. A batch posted over HTTP with an assignment's
+//! anchors is judged by a direct OpenAI-compatible judge (the fake provider of the lab) and
+//! ends with its report and history readable over HTTP; readiness does not ask for a broker.
+
+mod support;
+
+use cj_aggregates::stats::grade_scale::GradeScale;
+use cj_assessment::commands::serve::serve;
+use cj_assessment::http::auth::Role;
+use cj_assessment::judges::settings::{JudgeKind, JudgeSettings};
+use cj_assessment::lab::llm_sim::provider_fake::FakeProvider;
+use cj_assessment::lab::runner::assignment::register_assignment;
+use serde_json::{json, Value};
+use support::http::{get_json, serve as serve_router};
+use support::kafka::settings_for_test_on;
+use support::service::{service_settings_on, token_with, wait_until_ready};
+use support::{eventually, TestDatabase};
+use tokio_util::sync::CancellationToken;
+
+const STUDENTS: usize = 30;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_posted_over_http_is_judged_directly_and_ends_without_a_broker() {
+    let db = TestDatabase::create().await;
+    let anchors = register_assignment(&db.pool, "essay-9c", GradeScale::Swedish8Anchor)
+        .await
+        .expect("the assignment is registered");
+    let fake = FakeProvider::new();
+    // Nothing listens on port 9: a service that tried Kafka would fail its start-up check.
+    let mut settings = service_settings_on(&db.url, settings_for_test_on("127.0.0.1:9".into()));
+    settings.http_only = true;
+    settings.judge = JudgeSettings {
+        default: JudgeKind::Openai,
+        openai_base_url: format!("{}/v1", serve_router(fake.router()).await),
+        openai_model: Some("fake-llama-3".into()),
+        openai_api_key: Some("sk-test".into()),
+        judge_timeout_secs: 5,
+        ..JudgeSettings::default()
+    };
+    let base = format!("http://{}", settings.http_addr);
+    let shutdown = CancellationToken::new();
+    let service = tokio::spawn(serve(settings, shutdown.clone()));
+
+    let ready = wait_until_ready(&base).await;
+    let checks: Vec<&str> = ready
+        .as_array()
+        .expect("a list of checks")
+        .iter()
+        .filter_map(|check| check["name"].as_str())
+        .collect();
+    assert_eq!(checks, ["database", "projector_lag"]);
+
+    let essays: Vec<Value> = (0..STUDENTS)
+        .map(|i| json!({"id": format!("s{i:02}"), "text": format!("Essay {i}. ").repeat(20 + i)}))
+        .collect();
+    let body = json!({
+        "request_id": "class-9c-autumn",
+        "essays": essays,
+        "assignment_id": "essay-9c",
+        "budget": {"comparisons_per_essay": 10},
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/batches"))
+        .bearer_auth(token_with(&[Role::Submitter]))
+        .json(&body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status().as_u16(), 202);
+    let accepted: Value = response.json().await.expect("a JSON body");
+    let batch_id = accepted["batch_id"]
+        .as_str()
+        .expect("a batch id")
+        .to_string();
+
+    let reader = token_with(&[Role::Reader]);
+    let state_url = format!("{base}/api/v1/batches/{batch_id}");
+    eventually("the batch ends", || async {
+        let state: Value = get_json(&state_url, Some(&reader)).await;
+        !state["completed_at"].is_null()
+    })
+    .await;
+    let state: Value = get_json(&state_url, Some(&reader)).await;
+    assert_eq!(state["anchor_count"].as_i64(), Some(anchors.len() as i64));
+    assert!(
+        state["completed_comparisons"].as_i64().unwrap_or(0) > STUDENTS as i64,
+        "{state}"
+    );
+    assert!(!fake.arrivals().is_empty(), "the direct judge was asked");
+
+    let history: Vec<Value> = get_json(&format!("{state_url}/history"), Some(&reader)).await;
+    let kinds: Vec<String> = history
+        .iter()
+        .filter_map(|entry| entry["event_type"].as_str().map(String::from))
+        .collect();
+    for kind in [
+        "BatchRegistered",
+        "AnchorsRegistered",
+        "WavePlanned",
+        "ComparisonRecorded",
+        "BatchScored",
+        "BatchCompleted",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+    let report = reqwest::Client::new()
+        .get(format!("{state_url}/report"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(report.status().as_u16(), 200);
+    let page = report.text().await.expect("the report");
+    assert!(
+        page.contains("s00") && page.contains("s29"),
+        "every student on the report"
+    );
+
+    shutdown.cancel();
+    service
+        .await
+        .expect("serve's task")
+        .expect("serve stops cleanly");
+}
