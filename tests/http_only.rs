@@ -1,6 +1,7 @@
 //! `serve --http-only`: no broker anywhere. A batch posted over HTTP with an assignment's
-//! anchors is judged by a direct OpenAI-compatible judge (the fake provider of the lab) and
-//! ends with its report and history readable over HTTP; readiness does not ask for a broker.
+//! anchors is judged by a direct judge — OpenAI-compatible or Anthropic, the lab's fake
+//! provider speaking each wire format — and ends with its report and history readable over
+//! HTTP; readiness does not ask for a broker.
 
 mod support;
 
@@ -8,7 +9,7 @@ use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::commands::serve::serve;
 use cj_assessment::http::auth::Role;
 use cj_assessment::judges::settings::{JudgeKind, JudgeSettings};
-use cj_assessment::lab::llm_sim::provider_fake::FakeProvider;
+use cj_assessment::lab::llm_sim::provider_fake::{FakeProvider, WireFormat};
 use cj_assessment::lab::runner::assignment::register_assignment;
 use serde_json::{json, Value};
 use support::http::{get_json, serve as serve_router};
@@ -20,7 +21,39 @@ use tokio_util::sync::CancellationToken;
 const STUDENTS: usize = 30;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_posted_over_http_is_judged_directly_and_ends_without_a_broker() {
+async fn a_batch_posted_over_http_is_judged_by_an_openai_compatible_judge_without_a_broker() {
+    judged_over_http_only(JudgeKind::Openai).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_posted_over_http_is_judged_by_an_anthropic_judge_without_a_broker() {
+    judged_over_http_only(JudgeKind::Anthropic).await;
+}
+
+/// The judge settings of `kind` at the fake provider served at `fake_url`.
+fn direct_judge(kind: JudgeKind, fake_url: &str) -> JudgeSettings {
+    let mut settings = JudgeSettings {
+        default: kind,
+        judge_timeout_secs: 5,
+        ..JudgeSettings::default()
+    };
+    match kind {
+        JudgeKind::Openai => {
+            settings.openai_base_url = format!("{fake_url}/v1");
+            settings.openai_model = Some("fake-llama-3".into());
+            settings.openai_api_key = Some("sk-test".into());
+        }
+        JudgeKind::Anthropic => {
+            settings.anthropic_base_url = format!("{fake_url}/v1");
+            settings.anthropic_model = Some("fake-claude".into());
+            settings.anthropic_api_key = Some("sk-ant-test".into());
+        }
+        JudgeKind::LlmProviderService => unreachable!("HTTP-only needs a direct judge"),
+    }
+    settings
+}
+
+async fn judged_over_http_only(kind: JudgeKind) {
     let db = TestDatabase::create().await;
     let anchors = register_assignment(&db.pool, "essay-9c", GradeScale::Swedish8Anchor)
         .await
@@ -29,14 +62,7 @@ async fn a_batch_posted_over_http_is_judged_directly_and_ends_without_a_broker()
     // Nothing listens on port 9: a service that tried Kafka would fail its start-up check.
     let mut settings = service_settings_on(&db.url, settings_for_test_on("127.0.0.1:9".into()));
     settings.http_only = true;
-    settings.judge = JudgeSettings {
-        default: JudgeKind::Openai,
-        openai_base_url: format!("{}/v1", serve_router(fake.router()).await),
-        openai_model: Some("fake-llama-3".into()),
-        openai_api_key: Some("sk-test".into()),
-        judge_timeout_secs: 5,
-        ..JudgeSettings::default()
-    };
+    settings.judge = direct_judge(kind, &serve_router(fake.router()).await);
     let base = format!("http://{}", settings.http_addr);
     let shutdown = CancellationToken::new();
     let service = tokio::spawn(serve(settings, shutdown.clone()));
@@ -86,7 +112,16 @@ async fn a_batch_posted_over_http_is_judged_directly_and_ends_without_a_broker()
         state["completed_comparisons"].as_i64().unwrap_or(0) > STUDENTS as i64,
         "{state}"
     );
-    assert!(!fake.arrivals().is_empty(), "the direct judge was asked");
+    let wire = match kind {
+        JudgeKind::Anthropic => WireFormat::Anthropic,
+        _ => WireFormat::OpenAi,
+    };
+    let arrivals = fake.arrivals();
+    assert!(!arrivals.is_empty(), "the direct judge was asked");
+    assert!(
+        arrivals.iter().all(|arrival| arrival.format == wire),
+        "every call in the {wire:?} format"
+    );
 
     let history: Vec<Value> = get_json(&format!("{state_url}/history"), Some(&reader)).await;
     let kinds: Vec<String> = history
