@@ -4,7 +4,7 @@
 //! batches' reference SSR, flagged order effects and misfitting judges).
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Counter, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::sync::OnceLock;
@@ -30,6 +30,8 @@ pub struct Metrics {
     pub reference_ssr: Histogram,
     pub order_effect_flagged: IntCounter,
     pub misfitting_judges: IntCounter,
+    pub llm_tokens: IntCounter,
+    pub llm_cost_usd: Counter,
     pub workflow_decisions: IntCounterVec,
     pub failed_comparisons: IntCounterVec,
     pub projector_lag: IntGaugeVec,
@@ -130,6 +132,16 @@ impl Metrics {
             misfitting_judges: IntCounter::new(
                 "cj_misfitting_judges_total",
                 "Judges flagged as misfitting (infit above mean + 2 SD of the batch's judges), summed over scored batches",
+            )
+            .expect("valid metric definition"),
+            llm_tokens: IntCounter::new(
+                "cj_llm_tokens_total",
+                "Tokens the judges reported for recorded verdicts (prompt and completion)",
+            )
+            .expect("valid metric definition"),
+            llm_cost_usd: Counter::new(
+                "cj_llm_cost_usd_total",
+                "Cost in US dollars of recorded verdicts, as the judges estimated it",
             )
             .expect("valid metric definition"),
             workflow_decisions: counter_vec(
@@ -291,6 +303,8 @@ impl Metrics {
             Box::new(self.reference_ssr.clone()),
             Box::new(self.order_effect_flagged.clone()),
             Box::new(self.misfitting_judges.clone()),
+            Box::new(self.llm_tokens.clone()),
+            Box::new(self.llm_cost_usd.clone()),
             Box::new(self.workflow_decisions.clone()),
             Box::new(self.failed_comparisons.clone()),
             Box::new(self.projector_lag.clone()),

@@ -9,6 +9,7 @@
 use crate::metrics::metrics;
 use async_trait::async_trait;
 use cj_aggregates::batch::events::BatchScored;
+use cj_aggregates::batch::usage::Usage;
 use cj_aggregates::CjBatchEvent;
 use cj_projections::batch_states::reliability_of;
 use cj_projections::log::LoggedEvent;
@@ -52,8 +53,11 @@ impl Projection for MetricsTap {
     ) -> Result<(), ProjectionError> {
         let m = metrics();
         match &logged.event {
-            CjBatchEvent::ComparisonRecorded(_) => {
+            CjBatchEvent::ComparisonRecorded(recorded) => {
                 m.comparisons.with_label_values(&["succeeded"]).inc();
+                let usage = Usage::default().plus(recorded);
+                m.llm_tokens.inc_by(usage.tokens);
+                m.llm_cost_usd.inc_by(usage.cost_usd);
             }
             CjBatchEvent::ComparisonFailed(failed) => {
                 m.comparisons.with_label_values(&["failed"]).inc();

@@ -8,7 +8,7 @@ mod support;
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_assessment::commands::serve::serve;
 use cj_assessment::http::auth::Role;
-use cj_assessment::judges::settings::{JudgeKind, JudgeSettings};
+use cj_assessment::judges::settings::{JudgeKind, JudgeSettings, PriceTable};
 use cj_assessment::lab::llm_sim::provider_fake::{FakeProvider, WireFormat};
 use cj_assessment::lab::runner::assignment::register_assignment;
 use serde_json::{json, Value};
@@ -35,6 +35,7 @@ fn direct_judge(kind: JudgeKind, fake_url: &str) -> JudgeSettings {
     let mut settings = JudgeSettings {
         default: kind,
         judge_timeout_secs: 5,
+        judge_prices: PriceTable::parse("fake-llama-3=1.5:6,fake-claude=3:15").expect("prices"),
         ..JudgeSettings::default()
     };
     match kind {

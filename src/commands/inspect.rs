@@ -1,5 +1,5 @@
 //! `cj-assessment inspect <batch>`: one screen for an operator — status, state, budget and
-//! counters, waves, anchors, grade projections, last activity, SSR, the divergence flag,
+//! counters, what its verdicts cost (tokens, dollars; from its history), waves, anchors, grade projections, last activity, SSR, the divergence flag,
 //! how far behind each projector is, and the scored batch's reliability (the figures come
 //! from the projections).
 
@@ -8,9 +8,11 @@ use crate::commands::{block_on, DatabaseArgs};
 use crate::store::database::connect_and_migrate;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use cj_aggregates::batch::usage::Usage;
 use cj_aggregates::ids::BatchId;
 use cj_projections::catalogue;
 use cj_projections::lag::projector_lag;
+use cj_projections::log::batch_events;
 use cj_projections::monitoring::{batch_monitoring, BatchMonitoringRow};
 use clap::Args;
 
@@ -32,13 +34,20 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         for name in catalogue::names() {
             lags.push((name, projector_lag(&pool, name).await?));
         }
-        print!("{}", screen(&row, &lags, Utc::now()));
+        let history = batch_events(&pool, args.batch.0, 0).await?;
+        let usage = Usage::of(history.iter().map(|logged| &logged.event));
+        print!("{}", screen(&row, usage, &lags, Utc::now()));
         Ok(())
     })?
 }
 
 /// The inspect screen.
-pub fn screen(row: &BatchMonitoringRow, lags: &[(&str, i64)], now: DateTime<Utc>) -> String {
+pub fn screen(
+    row: &BatchMonitoringRow,
+    usage: Usage,
+    lags: &[(&str, i64)],
+    now: DateTime<Utc>,
+) -> String {
     let idle = (now - row.last_activity_at).num_seconds();
     let lags: Vec<String> = lags.iter().map(|(n, l)| format!("{n} {l}")).collect();
     let ssr = figure(row.ssr);
@@ -54,6 +63,7 @@ upload status    {}
 state            {}
 budget           {}
 comparisons      {} submitted, {} completed, {} failed
+LLM usage        {usage}
 waves            {}
 anchors          {} ({})
 projections      {} grade projections
@@ -161,7 +171,12 @@ mod tests {
     }
 
     fn reliability_lines(row: &BatchMonitoringRow) -> Vec<String> {
-        let screen = screen(row, &[("cj_batch_states", 0)], DateTime::<Utc>::UNIX_EPOCH);
+        let screen = screen(
+            row,
+            Usage::default(),
+            &[("cj_batch_states", 0)],
+            DateTime::<Utc>::UNIX_EPOCH,
+        );
         screen
             .lines()
             .skip_while(|line| *line != "Reliability")

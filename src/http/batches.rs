@@ -9,6 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
+use cj_aggregates::batch::usage::Usage;
 use cj_aggregates::CjBatchEvent;
 use cj_projections::log::{batch_events, LoggedEvent};
 use cj_projections::monitoring::{batch_monitoring, BatchMonitoringRow};
@@ -154,6 +155,7 @@ async fn batch_report(State(pool): State<PgPool>, Path(id): Path<String>) -> Res
             upstream_batch_id: &upstream,
             status: &status,
             comparisons,
+            usage: Usage::of(events.iter().map(|logged| &logged.event)),
         },
         &scored,
     );

@@ -5,6 +5,7 @@
 //! inserted value by construction; only the constant style sheet is inserted as is.
 
 use cj_aggregates::batch::events::{BatchScored, EssayScore};
+use cj_aggregates::batch::usage::Usage;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 const ROW_HEIGHT: f64 = 18.0;
@@ -24,6 +25,8 @@ pub struct ReportHeading<'a> {
     pub upstream_batch_id: &'a str,
     pub status: &'a str,
     pub comparisons: u32,
+    /// What the batch's verdicts cost, as the judges reported it.
+    pub usage: Usage,
 }
 
 /// The whole HTML page.
@@ -48,6 +51,9 @@ pub fn render_report(heading: &ReportHeading<'_>, scored: &BatchScored) -> Strin
                         ", scale separation reliability " (format!("{ssr:.2}"))
                     }
                     "."
+                }
+                @if heading.usage.tokens > 0 || heading.usage.priced_verdicts > 0 {
+                    p { "LLM usage: " (heading.usage) "." }
                 }
                 (chart(&essays, scored))
                 @if let Some(reason) = &scored.calibration_unavailable {
@@ -264,7 +270,27 @@ mod tests {
             upstream_batch_id: "bos-<b>&\"'",
             status: "COMPLETE_STABLE",
             comparisons: 12,
+            usage: Usage {
+                verdicts: 12,
+                tokens: 4_800,
+                cost_usd: 0.0123,
+                priced_verdicts: 12,
+            },
         }
+    }
+
+    #[test]
+    fn the_page_says_what_the_verdicts_cost_when_the_judges_said() {
+        let page = render_report(&heading(), &scored("s-2", "a-1"));
+        assert!(
+            page.contains("LLM usage: 4800 tokens, $0.0123 (12 of 12 verdicts priced)."),
+            "{page}"
+        );
+        let unpriced = ReportHeading {
+            usage: Usage::default(),
+            ..heading()
+        };
+        assert!(!render_report(&unpriced, &scored("s-2", "a-1")).contains("LLM usage"));
     }
 
     #[test]

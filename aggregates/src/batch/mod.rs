@@ -11,6 +11,7 @@ mod handlers;
 pub mod settings;
 pub mod status;
 pub mod upcasting;
+pub mod usage;
 
 use crate::batch::commands::{CjBatchCommand, Position};
 use crate::batch::error::CjBatchError;
