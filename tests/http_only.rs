@@ -154,6 +154,11 @@ async fn judged_over_http_only(kind: JudgeKind) {
         page.contains("s00") && page.contains("s29"),
         "every student on the report"
     );
+    let verdicts = kinds.iter().filter(|k| *k == "ComparisonRecorded").count();
+    assert!(
+        page.contains(&format!("({verdicts} of {verdicts} verdicts priced)")),
+        "the report sums what the judge's {verdicts} verdicts cost: {page}"
+    );
 
     shutdown.cancel();
     service

@@ -136,18 +136,32 @@ fn by_default_probabilities_are_recorded_but_the_fit_reads_the_hard_verdicts() {
 
 #[test]
 fn too_few_graded_verdicts_count_as_hard_ones() {
-    let mut history = History::started(4, graded_settings(10), &[]);
-    let id = history.pending()[0];
-    let a_won = {
+    // One short of the minimum, and in perfect agreement with the verdicts: only the
+    // minimum keeps the fit from reading them.
+    let mut history = History::started(12, graded_settings(120), &[]);
+    while history.batch.verdicts().count() < MIN_GRADED_VERDICTS - 1 {
+        let id = history.pending()[0];
         let c = history.batch.comparison(&id).unwrap();
-        c.essay_a < c.essay_b
-    };
-    let winner = if a_won { Position::A } else { Position::B };
-    history
-        .run(record(vec![graded_verdict(id, winner, 0.6)]))
-        .unwrap();
+        let a_won = c.essay_a < c.essay_b;
+        let (winner, p) = if a_won {
+            (Position::A, 0.9)
+        } else {
+            (Position::B, 0.1)
+        };
+        history
+            .run(record(vec![graded_verdict(id, winner, p)]))
+            .unwrap();
+    }
     let outcomes: Vec<f64> = history.batch.verdicts().map(|v| v.first_won).collect();
-    assert_eq!(outcomes, vec![if a_won { 1.0 } else { 0.0 }]);
+    assert_eq!(outcomes.len(), MIN_GRADED_VERDICTS - 1);
+    assert!(
+        outcomes.contains(&1.0) && outcomes.contains(&0.0),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().all(|&y| y == 1.0 || y == 0.0),
+        "{outcomes:?}"
+    );
 }
 
 #[test]

@@ -69,8 +69,6 @@ type GroupConsumer = StreamConsumer<AssignmentReport>;
 /// back (found by the broker-outage fault test).
 const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// Consumes requests and callbacks until `shutdown` is cancelled. Errors only when the
-/// consumer cannot be created or subscribed; everything after that is retried or logged.
 /// The consumer as one of `serve`'s workers: [`run_consumer`] with its shutdown.
 pub fn worker(
     settings: ServiceSettings,
@@ -84,6 +82,8 @@ pub fn worker(
     })
 }
 
+/// Consumes requests and callbacks until `shutdown` is cancelled. Errors only when the
+/// consumer cannot be created or subscribed; everything after that is retried or logged.
 pub async fn run_consumer(
     settings: &ServiceSettings,
     pool: PgPool,

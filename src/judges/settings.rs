@@ -215,6 +215,8 @@ impl JudgeSettings {
     }
 }
 
+/// The defaults the flags declare, for settings built in code (tests, benches); a test pins
+/// them to clap's, field by field through [`JudgeSettings::environment`].
 impl Default for JudgeSettings {
     fn default() -> Self {
         JudgeSettings {
@@ -313,6 +315,24 @@ mod tests {
         assert!(PriceTable::parse("gpt=0.1").is_err());
         assert!(PriceTable::parse("gpt=a:b").is_err());
         assert!(PriceTable::parse("gpt=-1:2").is_err());
+    }
+
+    #[test]
+    fn the_default_settings_are_the_flags_defaults() {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            judge: JudgeSettings,
+        }
+        let parsed = <Flags as clap::Parser>::try_parse_from(["serve"]).expect("parses");
+        assert_eq!(
+            parsed.judge.environment(),
+            JudgeSettings::default().environment()
+        );
+        assert_eq!(
+            parsed.judge.rate_window,
+            JudgeSettings::default().rate_window
+        );
     }
 
     #[test]

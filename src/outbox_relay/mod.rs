@@ -42,7 +42,6 @@ pub struct OutboxRelay {
     publisher: Publisher,
 }
 
-/// Runs a relay until `shutdown`: leads when it can, waits otherwise.
 /// The relay as one of `serve`'s workers: [`run_outbox_relay`] with its shutdown.
 pub fn worker(settings: KafkaSettings, pool: PgPool, publisher: Publisher) -> Worker {
     Worker::new("outbox relay", move |shutdown| async move {
@@ -50,6 +49,7 @@ pub fn worker(settings: KafkaSettings, pool: PgPool, publisher: Publisher) -> Wo
     })
 }
 
+/// Runs a relay until `shutdown`: leads when it can, waits otherwise.
 pub async fn run_outbox_relay(
     settings: &KafkaSettings,
     pool: PgPool,

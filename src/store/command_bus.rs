@@ -119,11 +119,6 @@ impl BatchCommandBus {
         self.conflict_retries.load(Ordering::Relaxed)
     }
 
-    /// The retry counter itself, for a metrics registry to read.
-    pub fn conflict_retry_counter(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.conflict_retries)
-    }
-
     /// The batch's events after sequence `after`, read from the log (not the cache).
     pub async fn events_after(
         &self,
@@ -131,11 +126,6 @@ impl BatchCommandBus {
         after: usize,
     ) -> Result<Vec<SequencedEvent>, CommandError> {
         Ok(self.log.events_after(batch_id, after).await?)
-    }
-
-    /// Batches whose state this bus holds in memory.
-    pub fn cached_batches(&self) -> usize {
-        self.cache.len()
     }
 
     /// Executes `command` on batch `batch_id`, retrying lost races.

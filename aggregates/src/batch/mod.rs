@@ -167,17 +167,18 @@ impl CjBatch {
     /// P(A wins) when the verdict carried one and that judge's probabilities agree with its
     /// verdicts ([`probabilities_agree_with_verdicts`]); else 1 when A won and 0 when B did.
     pub fn fitted_outcomes(&self) -> impl Iterator<Item = (&BatchComparison, f64)> + '_ {
+        // Nothing to weigh when the batch reads hard verdicts only (the default).
         let reads_probabilities = if self.settings().graded_outcomes {
             self.judges_whose_probabilities_are_read()
         } else {
-            vec![false; self.judges.len()]
+            Vec::new()
         };
         self.comparisons.iter().filter_map(move |comparison| {
             let hard = comparison.first_won()?;
             let graded = comparison.p_a_wins.filter(|_| {
                 comparison
                     .judge
-                    .is_some_and(|j| reads_probabilities[j as usize])
+                    .is_some_and(|j| reads_probabilities.get(j as usize) == Some(&true))
             });
             Some((comparison, graded.unwrap_or(hard)))
         })

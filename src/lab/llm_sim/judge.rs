@@ -2,6 +2,7 @@
 //! surface features — length and vocabulary — plus noise and a preference for position A,
 //! the way LLM judges behave.
 
+use cj_aggregates::stats::bradley_terry::logistic;
 use rand::Rng;
 
 /// How the simulated provider judges.
@@ -58,7 +59,7 @@ impl TextJudge {
     pub fn p_a_wins(&self, essay_a: &str, essay_b: &str) -> f64 {
         let logit = self.discrimination * (text_quality(essay_a) - text_quality(essay_b))
             + self.position_bias;
-        1.0 / (1.0 + (-logit).exp())
+        logistic(logit)
     }
 
     pub fn judge(&self, essay_a: &str, essay_b: &str, rng: &mut impl Rng) -> TextVerdict {

@@ -54,7 +54,6 @@ pub struct Arrival {
 #[derive(Default)]
 struct Script {
     next: VecDeque<Reply>,
-    otherwise: Option<Reply>,
     arrivals: Vec<Arrival>,
 }
 
@@ -76,12 +75,6 @@ impl FakeProvider {
     /// Answers the next requests with `replies`, in arrival order.
     pub fn then(&self, replies: impl IntoIterator<Item = Reply>) -> &Self {
         self.script().next.extend(replies);
-        self
-    }
-
-    /// Answers every request after the scripted ones with `reply` (default: judge).
-    pub fn otherwise(&self, reply: Reply) -> &Self {
-        self.script().otherwise = Some(reply);
         self
     }
 
@@ -107,8 +100,8 @@ impl FakeProvider {
             format,
             body: body.clone(),
         });
-        let otherwise = script.otherwise.clone().unwrap_or(Reply::Judge);
-        script.next.pop_front().unwrap_or(otherwise)
+        // After the scripted replies, every request is judged.
+        script.next.pop_front().unwrap_or(Reply::Judge)
     }
 }
 

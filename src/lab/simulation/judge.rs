@@ -6,6 +6,7 @@
 //! `simulate --probabilities` measures what graded verdicts are worth.
 
 use cj_aggregates::batch::commands::Position;
+use cj_aggregates::stats::bradley_terry::logistic;
 use clap::ValueEnum;
 use rand::Rng;
 
@@ -150,10 +151,6 @@ impl JudgeProfile {
             p_a_wins,
         }
     }
-}
-
-fn logistic(logit: f64) -> f64 {
-    1.0 / (1.0 + (-logit).exp())
 }
 
 /// `p^k / (p^k + (1 − p)^k)`: the logit multiplied by `k`.

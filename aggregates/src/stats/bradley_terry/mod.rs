@@ -198,8 +198,9 @@ pub fn win_probability(theta_a: f64, theta_b: f64) -> f64 {
     logistic(theta_a - theta_b)
 }
 
-/// Never overflows into NaN: a large negative argument gives 1/∞ = 0.
-fn logistic(x: f64) -> f64 {
+/// The logistic function σ(x) = 1 / (1 + e^−x): the probability a logit difference `x`
+/// gives. Never overflows into NaN: a large negative argument gives 1/∞ = 0.
+pub fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
