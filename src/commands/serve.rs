@@ -134,6 +134,7 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
         &settings.kafka.topics.inbound(),
         &cj_projections::catalogue::names(),
     );
+    let content = ContentClient::for_service(&settings)?;
     let app = api_router(ApiParts {
         pool: pool.clone(),
         readiness: service_readiness(pool.clone(), publisher.clone()),
@@ -143,7 +144,7 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
             pool.clone(),
             Arc::clone(&bus),
             publisher.clone(),
-            ContentClient::for_service(&settings)?,
+            content.clone(),
         )?),
     });
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
@@ -183,7 +184,7 @@ pub async fn serve(settings: ServiceSettings, shutdown: CancellationToken) -> an
             pool.clone(),
             Arc::clone(&bus),
             publisher.clone(),
-            ContentClient::for_service(&settings)?,
+            content,
         ));
     }
     let stages = vec![
