@@ -172,6 +172,9 @@ proptest! {
         let first = before[index].first;
         let low = fit(items, &before, &options());
         let high = fit(items, &after, &options());
+        // The property is the maximum-likelihood solution's: a fit whose passes ran out
+        // (sparse data, an item drifting without bound) proves nothing either way.
+        prop_assume!(low.converged && high.converged);
         prop_assert!(high.items[first].theta >= low.items[first].theta - 1e-3);
     }
 }
