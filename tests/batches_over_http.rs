@@ -3,7 +3,8 @@
 //! request — the same events, its first wave planned — and answers 202 with where to follow
 //! it; a repeated `request_id` answers the same batch and changes nothing; a bad body is
 //! refused with its reason and writes nothing; a request intake refuses answers 422 and
-//! publishes `CJAssessmentFailedV1` as for Kafka; only a `submitter` token may submit. The
+//! publishes `CJAssessmentFailedV1` as for Kafka; an assignment carried inline is registered
+//! by its first batch and held to that registration; only a `submitter` token may submit. The
 //! `assess` command submits a folder and follows its batch to the end.
 
 mod support;
@@ -169,6 +170,84 @@ async fn thirty_essays_with_an_assignments_anchors_register_like_a_kafka_request
         event_types(&base, &batch_id).await,
         event_types(&base, &kafka_batch.to_string()).await
     );
+}
+
+/// An assignment as a submission carries it: three anchors, one text changed by `variant`.
+fn inline_assignment(variant: &str) -> Value {
+    let anchor = |label: &str, grade: &str| {
+        json!({"label": label, "grade": grade,
+               "text": format!("An anchor essay of grade {grade}{variant}. ").repeat(8)})
+    };
+    json!({
+        "id": "inline-7c",
+        "grade_scale": "swedish_8_anchor",
+        "instructions": "Judge the strength of the argument.",
+        "anchors": [anchor("low", "E"), anchor("middle", "C"), anchor("high", "A")]
+    })
+}
+
+#[tokio::test]
+async fn an_assignment_carried_inline_is_registered_once_and_held_to_it() {
+    let db = TestDatabase::create().await;
+    let (base, _) = serve_api_with_intake(db.pool.clone()).await;
+    let submitter = token_with(&[Role::Submitter]);
+    let essays = essays(&db).await;
+    let submit = |request_id: &str, assignment: Value| {
+        json!({"request_id": request_id, "essays": essays.clone(), "assignment": assignment})
+    };
+
+    let (status, first) = post(&base, Some(&submitter), &submit("inline-1", inline_assignment(""))).await;
+
+    assert_eq!(status, 202, "{first}");
+    let reader = token_with(&[Role::Reader]);
+    let history: Vec<Value> = get_json(
+        &format!("{base}{}", first["history_url"].as_str().unwrap()),
+        Some(&reader),
+    )
+    .await;
+    assert_eq!(event_body(&history[0])["assignment_id"], "inline-7c");
+    assert_eq!(history[1]["event_type"], "AnchorsRegistered");
+    let grades: Vec<&str> = event_body(&history[1])["anchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["grade"].as_str().unwrap())
+        .collect();
+    assert_eq!(grades.len(), 3, "{grades:?}");
+    let registered = cj_assessment::registry::get_instructions(&db.pool, "inline-7c")
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(registered.grade_scale, "swedish_8_anchor");
+    assert_eq!(
+        registered.instructions_text.as_deref(),
+        Some("Judge the strength of the argument.")
+    );
+
+    // The same assignment again: a second batch on the same anchors, nothing registered twice.
+    let (status, second) = post(&base, Some(&submitter), &submit("inline-2", inline_assignment(""))).await;
+    assert_eq!(status, 202, "{second}");
+    let anchors = cj_assessment::registry::list_anchors(&db.pool, "inline-7c").await.unwrap();
+    assert_eq!(anchors.len(), 3);
+
+    // Different anchors under the same id: refused, and no batch registered.
+    let events = event_count(&db).await;
+    let (status, refused) = post(&base, Some(&submitter), &submit("inline-3", inline_assignment(" (edited)"))).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("different anchors"), "{refused}");
+    assert_eq!(event_count(&db).await, events, "no event added");
+    assert_eq!(
+        cj_assessment::registry::list_anchors(&db.pool, "inline-7c").await.unwrap(),
+        anchors,
+        "the registered anchors are untouched"
+    );
+
+    // Naming one assignment and carrying another is a contradiction, refused before anything.
+    let mut contradiction = submit("inline-4", inline_assignment(""));
+    contradiction["assignment_id"] = json!("some-other");
+    let (status, refused) = post(&base, Some(&submitter), &contradiction).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(event_count(&db).await, events, "no event added");
 }
 
 #[tokio::test]

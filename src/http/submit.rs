@@ -2,7 +2,8 @@
 //! id. The body is checked ([`Submission::parse`]), its inline texts stored in the content
 //! service, and the resulting request envelope handed to the same [`Intake`] the Kafka
 //! consumer uses — same registration, same events, same refusals (a refusal still publishes
-//! `CJAssessmentFailedV1`). The answer is 202 with the batch id and where to follow it.
+//! `CJAssessmentFailedV1`). An assignment carried inline is registered on first use and
+//! held to that registration after ([`crate::registry::inline`]). The answer is 202 with the batch id and where to follow it.
 //! Idempotent by the client's `request_id`: a repeat finds the batch in the log and answers
 //! the same 202 without storing or registering anything. [`super::api`] puts the route
 //! behind the `submitter` role.
@@ -10,7 +11,10 @@
 use super::api::{error_response as problem, ErrorBody};
 use super::auth::Claims;
 use crate::intake::submission::{BatchSubmission, Submission, SubmissionError};
+use crate::content::store::StoreError;
 use crate::intake::{Intake, IntakeError, IntakeOutcome};
+use crate::registry::inline::{ensure_registered, InlineAssignmentError};
+use crate::registry::RegistryError;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -71,7 +75,7 @@ impl BatchAccepted {
     responses(
         (status = 202, description = "registered (or submitted before with this request_id)", body = BatchAccepted),
         (status = 400, description = "not JSON, or not a batch submission", body = ErrorBody),
-        (status = 409, description = "the batch refused the request", body = ErrorBody),
+        (status = 409, description = "the batch refused the request, or the inline assignment differs from the one registered under its id", body = ErrorBody),
         (status = 413, description = "body over the limit", body = ErrorBody),
         (status = 422, description = "a rule of the request broken, or the request refused (CJAssessmentFailedV1 published)", body = ErrorBody),
         (status = 503, description = "a dependency (database, content service, broker) unavailable; submit again", body = ErrorBody),
@@ -104,6 +108,11 @@ async fn submit_batch(
         Ok(false) => {}
         Err(error) => return unavailable(error),
     }
+    if let Some(assignment) = submission.assignment() {
+        if let Err(error) = ensure_registered(&intake.pool, assignment).await {
+            return assignment_refused(error);
+        }
+    }
     let envelope = match submission.into_envelope(&intake.content).await {
         Ok(envelope) => envelope,
         Err(error) => return unavailable(error.context("storing the inline texts")),
@@ -127,6 +136,19 @@ async fn submit_batch(
             format!("the batch refused the request: {rejection}"),
         ),
         Err(IntakeError::Unavailable(error)) => unavailable(error),
+    }
+}
+
+/// An inline assignment that could not be used: 409 when it differs from its registration,
+/// 503 when the database failed, 422 otherwise.
+fn assignment_refused(error: InlineAssignmentError) -> Response {
+    match error {
+        InlineAssignmentError::Differs { .. } => problem(StatusCode::CONFLICT, error.to_string()),
+        InlineAssignmentError::Registry(RegistryError::Database(database))
+        | InlineAssignmentError::Store(StoreError::Database(database)) => {
+            unavailable(anyhow::Error::new(database).context("registering the assignment"))
+        }
+        other => problem(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
     }
 }
 

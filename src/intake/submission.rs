@@ -7,6 +7,7 @@
 //! fetches and hashes them exactly as it does a Kafka request's.
 
 use crate::content::client::ContentClient;
+use crate::registry::inline::InlineAssignment;
 use chrono::{DateTime, Utc};
 use cj_aggregates::ids::{BatchId, EssayId, InvalidEssayId};
 use cj_contracts::topics::CJ_ASSESSMENT_REQUESTED;
@@ -51,6 +52,11 @@ pub struct BatchSubmission {
     /// A registered assignment: its grade scale, anchors and judging instructions.
     #[serde(default)]
     pub assignment_id: Option<String>,
+    /// An assignment carried inline: registered by the first submission that brings it,
+    /// held to that registration by every later one ([`InlineAssignment`]). When both are
+    /// given, `assignment_id` must be its id.
+    #[serde(default)]
+    pub assignment: Option<InlineAssignment>,
     /// Default `en`.
     #[serde(default)]
     pub language: Option<String>,
@@ -111,6 +117,13 @@ pub enum SubmissionError {
         "budget must give exactly one positive number: max_comparisons or comparisons_per_essay"
     )]
     BadBudget,
+    #[error("assignment_id {assignment_id:?} is not the id of the inline assignment ({inline:?})")]
+    TwoAssignments {
+        assignment_id: String,
+        inline: String,
+    },
+    #[error(transparent)]
+    BadAssignment(#[from] crate::registry::inline::InlineAssignmentError),
     /// A rule of the request contract (duplicate essay ids, LLM overrides out of range, …).
     #[error(transparent)]
     Contract(#[from] ContractViolation),
@@ -128,6 +141,8 @@ pub struct Submission {
     envelope: RequestEnvelope,
     /// (position in `essays_for_cj`, text) of each inline essay.
     inline: Vec<(usize, String)>,
+    /// The assignment carried inline, checked on its own terms.
+    assignment: Option<InlineAssignment>,
 }
 
 impl Submission {
@@ -144,6 +159,19 @@ impl Submission {
         if submission.essays.is_empty() {
             return Err(SubmissionError::NoEssays);
         }
+        let assignment_id = match (submission.assignment_id, &submission.assignment) {
+            (Some(named), Some(inline)) if named != inline.id => {
+                return Err(SubmissionError::TwoAssignments {
+                    assignment_id: named,
+                    inline: inline.id.clone(),
+                })
+            }
+            (named, None) => named,
+            (_, Some(inline)) => {
+                inline.validate()?;
+                Some(inline.id.clone())
+            }
+        };
         let max_comparisons = submission
             .budget
             .as_ref()
@@ -181,7 +209,7 @@ impl Submission {
             course_code: submission.course_code.unwrap_or(DEFAULT_COURSE),
             student_prompt_ref: None,
             llm_config_overrides: submission.llm,
-            assignment_id: submission.assignment_id,
+            assignment_id,
             user_id: user_id.to_string(),
             org_id: None,
         };
@@ -201,7 +229,16 @@ impl Submission {
                 ..RequestHints::default()
             }),
         };
-        Ok(Submission { envelope, inline })
+        Ok(Submission {
+            envelope,
+            inline,
+            assignment: submission.assignment,
+        })
+    }
+
+    /// The assignment the submission carries inline, if any.
+    pub fn assignment(&self) -> Option<&InlineAssignment> {
+        self.assignment.as_ref()
     }
 
     /// The batch this submission registers (or registered, when repeated).
@@ -219,6 +256,7 @@ impl Submission {
         let Submission {
             mut envelope,
             inline,
+            ..
         } = self;
         let stored: Vec<(usize, String)> = stream::iter(inline)
             .map(|(position, text)| async move {

@@ -1,8 +1,10 @@
 //! The assessment registry: per assignment, its grade scale and judging instructions
 //! ([`instructions`]) and its anchor essays of known grade ([`anchors`]). Intake reads it to
-//! give each batch its scale and anchors; the CLI (and later the admin API) fills it.
+//! give each batch its scale and anchors; the CLI, the admin API and a batch submission that
+//! carries its assignment inline ([`inline`]) fill it.
 
 pub mod anchors;
+pub mod inline;
 pub mod instructions;
 
 pub use anchors::{add_anchor, list_anchors, validate_anchor, AnchorEssay, NewAnchor};

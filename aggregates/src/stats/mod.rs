@@ -14,6 +14,7 @@
 //! - [`misfit`] — infit/outfit per judge and the mean + 2 SD flag.
 //! - [`order_effect`] — maximum-likelihood position effect η with its standard error.
 //! - [`components`] — connected components of the comparison graph.
+//! - [`dispersion`] — standard errors for graded verdicts (quasi-binomial φ).
 //! - [`graded`] — when a judge's probabilities (P(A wins)) may stand in for its hard
 //!   verdicts in the fit.
 //! - [`audit`] — all of the above for one fitted set of verdicts, as batches and `fit`
@@ -26,6 +27,7 @@ pub mod assignment_scale;
 pub mod audit;
 pub mod bradley_terry;
 pub mod components;
+pub mod dispersion;
 pub mod grade_scale;
 pub mod graded;
 pub mod grading;

@@ -27,6 +27,7 @@
 use crate::stats::bradley_terry::{self, UNIDENTIFIED_STANDARD_ERROR};
 use crate::stats::reference::{self, ReferenceOptions};
 use crate::stats::Comparison;
+use crate::stats::{dispersion, reliability};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -120,6 +121,52 @@ impl ScaleFit {
     /// Rank of each essay: 1 for the highest score; equal scores rank by lower index first.
     pub fn ranks(&self) -> Vec<u32> {
         ranks(&self.scores)
+    }
+
+    /// This fit with quasi-binomial standard errors when any of its `comparisons` (the ones it
+    /// was fitted on) is graded: every identified SE times √φ ([`dispersion`]), and the SSR
+    /// and separation recomputed from them by the estimator's own convention. The scores do
+    /// not move. Hard verdicts only, or too few to estimate φ: the fit as it is.
+    pub fn with_graded_errors(mut self, comparisons: &[Comparison]) -> ScaleFit {
+        if !dispersion::any_graded(comparisons.iter().map(Comparison::outcome)) {
+            return self;
+        }
+        let outcomes: Vec<f64> = comparisons.iter().map(Comparison::outcome).collect();
+        let estimated = self.comparison_counts.iter().filter(|&&n| n > 0).count();
+        let Some(phi) = dispersion::quasi_binomial_dispersion(
+            &outcomes,
+            &self.first_win_probabilities,
+            estimated.saturating_sub(1),
+        ) else {
+            return self;
+        };
+        let factor = phi.sqrt();
+        for (se, &count) in self.standard_errors.iter_mut().zip(&self.comparison_counts) {
+            if count > 0 && *se < UNIDENTIFIED_STANDARD_ERROR {
+                *se = (*se * factor).min(UNIDENTIFIED_STANDARD_ERROR);
+            }
+        }
+        match self.estimator {
+            Estimator::Sirt => {
+                let (thetas, ses): (Vec<f64>, Vec<f64>) = self
+                    .scores
+                    .iter()
+                    .zip(&self.standard_errors)
+                    .zip(&self.comparison_counts)
+                    .filter(|(_, &count)| count > 0)
+                    .map(|((&theta, &se), _)| (theta, se))
+                    .unzip();
+                self.ssr = reliability::ssr(&thetas, &ses);
+                self.separation = reliability::separation(&thetas, &ses);
+            }
+            Estimator::Regularised | Estimator::Ilsr => {
+                self.ssr = bradley_terry::scale_separation_reliability(
+                    &self.scores,
+                    &self.standard_errors,
+                );
+            }
+        }
+        self
     }
 }
 
@@ -278,5 +325,65 @@ mod tests {
             assert_eq!(json, format!("\"{estimator}\""));
         }
         assert!("choix".parse::<Estimator>().is_err());
+    }
+
+    /// Eight essays one logit apart, every pair compared twice (both orders), each outcome
+    /// the true P(first wins) nudged by `nudge` (alternating sign), or the hard verdict of
+    /// the better essay when `nudge` is `None`.
+    fn ladder(nudge: Option<f64>) -> Vec<Comparison> {
+        let mut comparisons = Vec::new();
+        for a in 0..8_usize {
+            for b in 0..8_usize {
+                if a == b {
+                    continue;
+                }
+                let p = bradley_terry::logistic(b as f64 - a as f64);
+                let first_won = match nudge {
+                    Some(n) => (p + if (a + b) % 2 == 0 { n } else { -n }).clamp(0.0, 1.0),
+                    None => f64::from(u8::from(a < b)),
+                };
+                comparisons.push(Comparison {
+                    first: a,
+                    second: b,
+                    first_won,
+                    judge: None,
+                });
+            }
+        }
+        comparisons
+    }
+
+    #[test]
+    fn graded_verdicts_close_to_the_fit_narrow_the_errors_and_leave_the_scores() {
+        for estimator in [Estimator::Regularised, Estimator::Sirt, Estimator::Ilsr] {
+            let comparisons = ladder(Some(0.03));
+            let as_coin_flips = fit(estimator, 0.01, 8, &comparisons);
+            let graded = as_coin_flips.clone().with_graded_errors(&comparisons);
+            assert_eq!(graded.scores, as_coin_flips.scores, "{estimator}");
+            for (narrow, wide) in graded
+                .standard_errors
+                .iter()
+                .zip(&as_coin_flips.standard_errors)
+            {
+                assert!(
+                    *narrow > 0.0 && narrow < &(wide * 0.5),
+                    "{estimator}: {narrow} vs {wide}"
+                );
+            }
+            let (ssr, coin_ssr) = (graded.ssr.unwrap(), as_coin_flips.ssr.unwrap());
+            assert!(
+                ssr > coin_ssr && ssr <= 1.0,
+                "{estimator}: SSR {ssr} vs {coin_ssr}"
+            );
+        }
+    }
+
+    #[test]
+    fn hard_verdicts_keep_the_errors_of_the_fit() {
+        let comparisons = ladder(None);
+        let fitted = fit(Estimator::Regularised, 0.01, 8, &comparisons);
+        let kept = fitted.clone().with_graded_errors(&comparisons);
+        assert_eq!(kept.standard_errors, fitted.standard_errors);
+        assert_eq!(kept.ssr, fitted.ssr);
     }
 }

@@ -83,6 +83,8 @@ impl CjBatch {
         self.fit_with(estimator, &self.scale_comparisons())
     }
 
+    /// A fit of `comparisons` by `estimator`; graded verdicts (read only when the batch's
+    /// settings say so) get quasi-binomial standard errors ([`ScaleFit::with_graded_errors`]).
     pub(super) fn fit_with(&self, estimator: Estimator, comparisons: &[Comparison]) -> ScaleFit {
         scale::fit(
             estimator,
@@ -90,6 +92,7 @@ impl CjBatch {
             self.essays.len(),
             comparisons,
         )
+        .with_graded_errors(comparisons)
     }
 
     pub(super) fn successful_per_essay(&self) -> Vec<u32> {
