@@ -32,6 +32,7 @@ pub struct Metrics {
     pub misfitting_judges: IntCounter,
     pub llm_tokens: IntCounter,
     pub llm_cost_usd: Counter,
+    pub judge_calls: IntCounterVec,
     pub workflow_decisions: IntCounterVec,
     pub failed_comparisons: IntCounterVec,
     pub projector_lag: IntGaugeVec,
@@ -144,6 +145,11 @@ impl Metrics {
                 "Cost in US dollars of recorded verdicts, as the judges estimated it",
             )
             .expect("valid metric definition"),
+            judge_calls: counter_vec(
+                "cj_judge_calls_total",
+                "HTTP calls of the direct judges by provider and outcome (ok, rate_limited, transient, refused, off_format)",
+                &["provider", "outcome"],
+            ),
             workflow_decisions: counter_vec(
                 "cj_workflow_decisions_total",
                 "Decisions after callbacks (wait, next_wave, finalize, fail)",
@@ -305,6 +311,7 @@ impl Metrics {
             Box::new(self.misfitting_judges.clone()),
             Box::new(self.llm_tokens.clone()),
             Box::new(self.llm_cost_usd.clone()),
+            Box::new(self.judge_calls.clone()),
             Box::new(self.workflow_decisions.clone()),
             Box::new(self.failed_comparisons.clone()),
             Box::new(self.projector_lag.clone()),

@@ -306,11 +306,22 @@ async fn a_429s_retry_after_is_waited_out_before_the_provider_is_called_again() 
     fake.then([Reply::RateLimited {
         retry_after_secs: 1,
     }]);
+    let rate_limited = || {
+        cj_assessment::metrics::metrics()
+            .judge_calls
+            .with_label_values(&["openai", "rate_limited"])
+            .get()
+    };
+    let before = rate_limited();
     let judging = Judging::start(JudgeKind::Openai, &fake, |judge| {
         judge.openai_concurrency = 1;
     })
     .await;
     let events = judging.completed().await;
+    assert!(
+        rate_limited() > before,
+        "the 429 is counted in cj_judge_calls_total"
+    );
     let arrivals = fake.arrivals();
     assert!(
         arrivals[1].at.duration_since(arrivals[0].at) >= Duration::from_secs(1),

@@ -1,7 +1,7 @@
 //! Verdicts that carry the judge's probability P(A wins): recorded with it, refused when it
 //! is not a probability, and — in a batch whose settings read graded outcomes — read by the
-//! fit once the judge's probabilities agree with its verdicts (otherwise, and by default,
-//! the hard verdicts count, as before).
+//! fit once the judge's probabilities agree with its verdicts (otherwise, and when a batch's
+//! settings turn graded outcomes off, the hard verdicts count, as before).
 
 mod support;
 
@@ -23,10 +23,17 @@ fn graded_verdict(id: CorrelationId, winner: Position, p_a_wins: f64) -> Callbac
     callback
 }
 
-/// Settings of a batch whose fits read graded outcomes.
+/// Settings of a batch whose fits read graded outcomes (a new batch's default).
 fn graded_settings(budget: u32) -> BatchSettings {
+    let settings = settings(budget);
+    assert!(settings.graded_outcomes, "graded outcomes are the default");
+    settings
+}
+
+/// Settings of a batch that reads hard verdicts only (a batch stored before the setting).
+fn hard_settings(budget: u32) -> BatchSettings {
     let mut settings = settings(budget);
-    settings.graded_outcomes = true;
+    settings.graded_outcomes = false;
     settings
 }
 
@@ -115,8 +122,8 @@ fn probabilities_that_agree_with_the_verdicts_are_what_the_fit_reads() {
 }
 
 #[test]
-fn by_default_probabilities_are_recorded_but_the_fit_reads_the_hard_verdicts() {
-    let (history, outcomes) = answered_by_an_agreeing_judge(settings(120));
+fn with_graded_outcomes_off_probabilities_are_recorded_but_the_fit_reads_the_hard_verdicts() {
+    let (history, outcomes) = answered_by_an_agreeing_judge(hard_settings(120));
     assert!(
         outcomes.iter().all(|&y| y == 1.0 || y == 0.0),
         "{outcomes:?}"

@@ -12,6 +12,8 @@
 //! - [`answer`] — strict parsing, P(A wins) from token log-probabilities, usage.
 //! - [`limits`] — concurrency, requests and tokens per window, `Retry-After` pauses.
 //! - [`settings`] — flags and `CJ_` variables, the price table.
+//!
+//! Every call counts in `cj_judge_calls_total{provider, outcome}`.
 
 pub mod answer;
 pub mod limits;
@@ -20,7 +22,9 @@ pub mod wire;
 
 use crate::backoff::{Backoff, Jitter};
 use crate::clock::Clock;
+use crate::metrics::metrics;
 use answer::{p_a_wins, parse_verdict, reason_from, Usage};
+use chrono::{DateTime, Utc};
 use cj_aggregates::batch::commands::Position;
 use cj_aggregates::batch::settings::LlmSettings;
 use limits::ProviderLimits;
@@ -91,6 +95,18 @@ enum CallFailure {
     OffFormat(String),
 }
 
+impl CallFailure {
+    /// The `outcome` label of `cj_judge_calls_total`.
+    fn outcome(&self) -> &'static str {
+        match self {
+            CallFailure::RateLimited(_) => "rate_limited",
+            CallFailure::Transient(_) => "transient",
+            CallFailure::Refused { .. } => "refused",
+            CallFailure::OffFormat(_) => "off_format",
+        }
+    }
+}
+
 /// One provider called directly.
 pub struct DirectJudge {
     api: Api,
@@ -103,13 +119,22 @@ pub struct DirectJudge {
     max_tokens: u32,
     logprobs: bool,
     prices: PriceTable,
+    clock: Arc<dyn Clock>,
 }
 
-/// The `Retry-After` of a response in seconds (the HTTP-date form is not used by the
-/// providers and is treated as absent).
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
-    let seconds: f64 = value.to_str().ok()?.trim().parse().ok()?;
+/// The pause a `Retry-After` value asks for, at most [`MAX_RETRY_AFTER`]: delay-seconds
+/// (`"20"`, the providers' form) or an HTTP-date (`"Fri, 04 Dec 2026 20:00:00 GMT"`,
+/// RFC 9110 §10.2.3), read against `now`; a date in the past asks for no pause. Anything
+/// else is treated as absent (the caller then backs off on its own schedule).
+fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    let seconds = match value.parse::<f64>() {
+        Ok(seconds) => seconds,
+        Err(_) => {
+            let date = DateTime::parse_from_rfc2822(value).ok()?;
+            ((date.with_timezone(&Utc) - now).num_milliseconds() as f64 / 1000.0).max(0.0)
+        }
+    };
     (seconds.is_finite() && seconds >= 0.0)
         .then(|| Duration::from_secs_f64(seconds).min(MAX_RETRY_AFTER))
 }
@@ -129,11 +154,12 @@ impl DirectJudge {
             endpoint: provider.api.endpoint(&provider.base_url),
             api_key: provider.api_key.clone(),
             http,
-            limits: ProviderLimits::new(provider.limits, clock),
+            limits: ProviderLimits::new(provider.limits, Arc::clone(&clock)),
             attempts: settings.judge_attempts.max(1),
             max_tokens: settings.judge_max_tokens,
             logprobs: settings.openai_logprobs && provider.api == Api::OpenAiChat,
             prices: settings.judge_prices.clone(),
+            clock,
         })
     }
 
@@ -168,10 +194,13 @@ impl DirectJudge {
             let failure = match self.call_once(&body).await {
                 Ok(answer) => {
                     self.limits.settle(admitted.ticket, answer.usage.total());
-                    return self.read(model, answer);
+                    let read = self.read(model, answer);
+                    self.count(if read.is_ok() { "ok" } else { "off_format" });
+                    return read;
                 }
                 Err(failure) => failure,
             };
+            self.count(failure.outcome());
             drop(admitted);
             let last = attempt + 1 == self.attempts;
             match failure {
@@ -205,6 +234,14 @@ impl DirectJudge {
         })
     }
 
+    /// One call's outcome in `cj_judge_calls_total`.
+    fn count(&self, outcome: &str) {
+        metrics()
+            .judge_calls
+            .with_label_values(&[self.provider_name(), outcome])
+            .inc();
+    }
+
     async fn call_once(&self, body: &serde_json::Value) -> Result<ChatAnswer, CallFailure> {
         let mut request = self.http.post(&self.endpoint).json(body);
         request = match (self.api, &self.api_key) {
@@ -225,7 +262,12 @@ impl DirectJudge {
         let response = request.send().await.map_err(transient)?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(CallFailure::RateLimited(retry_after(&response)));
+            let after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| retry_after(value, self.clock.now()));
+            return Err(CallFailure::RateLimited(after));
         }
         if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
             return Err(CallFailure::Transient(format!("HTTP {status}")));
@@ -325,5 +367,38 @@ impl Judges {
             Some(kind) if self.direct(kind).is_some() => self.direct(kind),
             _ => self.direct(self.default),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = at("2026-12-04T20:00:00Z");
+        assert_eq!(retry_after("20", now), Some(Duration::from_secs(20)));
+        assert_eq!(
+            retry_after(" 1.5 ", now),
+            Some(Duration::from_millis(1_500))
+        );
+        assert_eq!(
+            retry_after("Fri, 04 Dec 2026 20:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after("Fri, 04 Dec 2026 19:59:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past asks for no pause"
+        );
+        assert_eq!(retry_after("86400", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-3", now), None);
     }
 }

@@ -163,7 +163,7 @@ impl CjBatch {
     }
 
     /// Every verdict with the outcome the fit counts for it, from A's side: when the batch's
-    /// settings read graded outcomes (`graded_outcomes`, off by default), the judge's
+    /// settings read graded outcomes (`graded_outcomes`, on for new batches), the judge's
     /// P(A wins) when the verdict carried one and that judge's probabilities agree with its
     /// verdicts ([`probabilities_agree_with_verdicts`]); else 1 when A won and 0 when B did.
     pub fn fitted_outcomes(&self) -> impl Iterator<Item = (&BatchComparison, f64)> + '_ {

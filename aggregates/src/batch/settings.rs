@@ -103,11 +103,12 @@ pub struct BatchSettings {
     /// Seed of the pair planner: the same seed and verdicts give the same pairs.
     pub seed: u64,
     /// Whether the fits read a judge's P(A wins) (`p_a_wins`, from log-probabilities) as a
-    /// fractional outcome instead of its hard verdict. Off by default: the ranking improves
-    /// (docs/quality.md, "Verdicts that carry their probability"), but standard errors still
-    /// assume a 0/1 outcome, so SSR, early stopping and grade probabilities are wrong with
-    /// graded outcomes until their errors are estimated for them. The probability is
-    /// recorded on every verdict either way. Settings stored before it existed read `false`.
+    /// fractional outcome instead of its hard verdict, once that judge's probabilities agree
+    /// with its verdicts (`stats/graded.rs`). On for new batches: the ranking of 10 hard
+    /// verdicts per essay comes from 3 graded ones, and with quasi-binomial standard errors
+    /// (`stats/dispersion.rs`) SSR and grade probabilities stay right (docs/quality.md,
+    /// "Verdicts that carry their probability"). Settings stored before it existed read
+    /// `false`, so those batches replay as they were scored.
     #[serde(default)]
     pub graded_outcomes: bool,
 }
@@ -131,7 +132,7 @@ impl BatchSettings {
             estimator: Estimator::default(),
             bt_alpha: crate::stats::bradley_terry::DEFAULT_ALPHA,
             seed: 0,
-            graded_outcomes: false,
+            graded_outcomes: true,
         }
     }
 

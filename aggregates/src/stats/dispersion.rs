@@ -15,6 +15,56 @@
 //! SEs (the batch applies this only when some outcome is graded). One φ per batch rather
 //! than a per-essay sandwich: at 10 comparisons per essay a per-essay variance rests on 10
 //! residuals and swings with them; the batch's one judge model is shared by all its essays.
+//! φ is read at the maximum-likelihood fit ([`unpenalised_expectations`]), as quasi-likelihood
+//! defines it, whatever estimator placed the scores.
+
+use crate::stats::{bradley_terry, Comparison};
+
+/// P(first wins) of every comparison under the unpenalised (maximum-likelihood) Bradley–Terry
+/// fit of `comparisons` among the essays they compare, or `None` when that fit does not exist
+/// or did not converge. φ is defined at the maximum-likelihood fit: a batch's own fit is
+/// regularised (a prior of pseudo-comparisons pulls every score towards the centre), and at 5
+/// comparisons per essay that pull moves the expected probabilities further from a calibrated
+/// judge's than its own noise does (measured: φ .149 against the regularised fit, .039
+/// against the reference fit, one batch of `simulate --probabilities calibrated`), which
+/// would read as dispersion and leave grade probabilities underconfident. Graded outcomes
+/// give every compared pair wins both ways, so the fit without regularisation exists
+/// whenever the compared essays are connected.
+pub fn unpenalised_expectations(
+    essay_count: usize,
+    comparisons: &[Comparison],
+) -> Option<Vec<f64>> {
+    let mut compact = vec![usize::MAX; essay_count];
+    let mut compared = 0;
+    for comparison in comparisons {
+        for essay in [comparison.first, comparison.second] {
+            let slot = compact.get_mut(essay)?;
+            if *slot == usize::MAX {
+                *slot = compared;
+                compared += 1;
+            }
+        }
+    }
+    let renumbered: Vec<Comparison> = comparisons
+        .iter()
+        .map(|c| Comparison {
+            first: compact[c.first],
+            second: compact[c.second],
+            ..*c
+        })
+        .collect();
+    let fitted = bradley_terry::fit_graded(compared, &renumbered, 0.0)
+        .ok()
+        .filter(|fit| fit.converged)?;
+    Some(
+        renumbered
+            .iter()
+            .map(|c| {
+                bradley_terry::win_probability(fitted.scores[c.first], fitted.scores[c.second])
+            })
+            .collect(),
+    )
+}
 
 /// Smallest dispersion used: a judge whose probabilities match the fit exactly would give
 /// φ = 0 and SEs of 0, which no downstream arithmetic (1/SE² weights, z-scores) can take.

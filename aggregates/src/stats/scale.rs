@@ -133,9 +133,13 @@ impl ScaleFit {
         }
         let outcomes: Vec<f64> = comparisons.iter().map(Comparison::outcome).collect();
         let estimated = self.comparison_counts.iter().filter(|&&n| n > 0).count();
+        // φ is the noise around the maximum-likelihood fit; this fit's prior pulls its
+        // probabilities towards ½, which would count as noise (see `dispersion`).
+        let expected = dispersion::unpenalised_expectations(self.scores.len(), comparisons)
+            .unwrap_or_else(|| self.first_win_probabilities.clone());
         let Some(phi) = dispersion::quasi_binomial_dispersion(
             &outcomes,
-            &self.first_win_probabilities,
+            &expected,
             estimated.saturating_sub(1),
         ) else {
             return self;
