@@ -1,7 +1,8 @@
 //! `serve --http-only`: no broker anywhere. A batch posted over HTTP with an assignment's
 //! anchors is judged by a direct judge — OpenAI-compatible or Anthropic, the lab's fake
 //! provider speaking each wire format — and ends with its report and history readable over
-//! HTTP; readiness does not ask for a broker.
+//! HTTP; readiness does not ask for a broker. The OpenAI-compatible judge's verdicts carry
+//! P(A wins) from its log-probabilities.
 
 mod support;
 
@@ -142,6 +143,26 @@ async fn judged_over_http_only(kind: JudgeKind) {
             "{kind} missing from {kinds:?}"
         );
     }
+    // The OpenAI-compatible judge returns log-probabilities: each verdict carries P(A wins),
+    // which a new batch's fit reads; the Anthropic format has none.
+    let probabilities = history
+        .iter()
+        .filter_map(|entry| entry["payload"].get("ComparisonRecorded"))
+        .filter(|recorded| recorded["p_a_wins"].is_number())
+        .count();
+    match kind {
+        JudgeKind::Openai => assert!(
+            probabilities > STUDENTS,
+            "{probabilities} verdicts with P(A wins)"
+        ),
+        _ => assert_eq!(
+            probabilities, 0,
+            "no log-probabilities in the Anthropic format"
+        ),
+    }
+    let registered =
+        history[0]["payload"]["BatchRegistered"]["settings"]["graded_outcomes"].clone();
+    assert_eq!(registered, json!(true), "a new batch reads graded outcomes");
     let report = reqwest::Client::new()
         .get(format!("{state_url}/report"))
         .bearer_auth(&reader)
