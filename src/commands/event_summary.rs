@@ -1,6 +1,7 @@
 //! One line per event, for people: what `history` prints after each event's time and type.
 
 use cj_aggregates::batch::commands::Position;
+use cj_aggregates::batch::events::BatchScored;
 use cj_aggregates::CjBatchEvent;
 
 pub fn summary(event: &CjBatchEvent) -> String {
@@ -72,9 +73,10 @@ pub fn summary(event: &CjBatchEvent) -> String {
                     r.judges.iter().filter(|j| j.flagged).count(),
                 )
             }),
-            s.calibration_unavailable
-                .as_ref()
-                .map_or(String::new(), |why| format!(", no grades: {why}"))
+            match &s.calibration_unavailable {
+                Some(why) => format!(", no grades: {why}"),
+                None => format!(", grades from {}", grades_from(s)),
+            }
         ),
         CjBatchEvent::BatchCompleted(c) => format!(
             "{}: {} comparisons ({} successful, {} failed) in {} waves",
@@ -89,7 +91,91 @@ pub fn summary(event: &CjBatchEvent) -> String {
     }
 }
 
+/// Where a scored batch's grade boundaries came from: the assignment scale it was linked to
+/// (its version = the batches it was learned from, and the anchor points the calibration
+/// rested on), or the batch's own anchors.
+pub fn grades_from(scored: &BatchScored) -> String {
+    let Some(calibration) = &scored.calibration else {
+        return "nowhere (no grades)".to_string();
+    };
+    let anchors = plural(calibration.anchor_count, "anchor");
+    match scored.assignment_scale_version {
+        Some(version) => format!(
+            "assignment scale v{version} ({}, {anchors})",
+            plural(version as usize, "batch")
+        ),
+        None => format!("the batch's own anchors ({anchors})"),
+    }
+}
+
+/// The "grades from" of a batch's history: its `BatchScored`'s, or "not scored yet".
+pub fn grades_from_history<'a>(events: impl IntoIterator<Item = &'a CjBatchEvent>) -> String {
+    events
+        .into_iter()
+        .find_map(|event| match event {
+            CjBatchEvent::BatchScored(scored) => Some(grades_from(scored)),
+            _ => None,
+        })
+        .unwrap_or_else(|| "not scored yet".to_string())
+}
+
+/// `1 batch`, `2 batches`, `3 anchors`.
+fn plural(count: usize, noun: &str) -> String {
+    match (count, noun.ends_with('h')) {
+        (1, _) => format!("1 {noun}"),
+        (_, true) => format!("{count} {noun}es"),
+        (_, false) => format!("{count} {noun}s"),
+    }
+}
+
 /// A statistic with three decimals, or "n/a".
 pub fn figure(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cj_aggregates::stats::grade_scale::GradeScale;
+    use cj_aggregates::stats::grading::{calibrate, AnchorPoint};
+
+    fn scored(version: Option<u32>) -> BatchScored {
+        let anchors = [AnchorPoint::new(-1.0, 1), AnchorPoint::new(1.0, 6)];
+        BatchScored {
+            essays: Vec::new(),
+            ssr: None,
+            grade_scale: GradeScale::Swedish8Anchor,
+            calibration: Some(calibrate(GradeScale::Swedish8Anchor, &anchors).unwrap()),
+            calibration_unavailable: None,
+            successful_comparisons: 0,
+            reliability: None,
+            assignment_scale_version: version,
+        }
+    }
+
+    #[test]
+    fn grades_name_the_assignment_scale_version_they_were_read_from() {
+        assert_eq!(
+            grades_from(&scored(Some(2))),
+            "assignment scale v2 (2 batches, 2 anchors)"
+        );
+        assert_eq!(
+            grades_from(&scored(Some(1))),
+            "assignment scale v1 (1 batch, 2 anchors)"
+        );
+        assert_eq!(
+            grades_from(&scored(None)),
+            "the batch's own anchors (2 anchors)"
+        );
+    }
+
+    #[test]
+    fn the_history_line_of_a_scored_batch_says_where_its_grades_came_from() {
+        let event = CjBatchEvent::BatchScored(scored(Some(2)));
+        assert!(
+            summary(&event).ends_with(", grades from assignment scale v2 (2 batches, 2 anchors)")
+        );
+        assert_eq!(grades_from_history([&event]), grades_from(&scored(Some(2))));
+        assert_eq!(grades_from_history([]), "not scored yet");
+    }
 }

@@ -261,6 +261,7 @@ mod tests {
             calibration_unavailable: None,
             successful_comparisons: 12,
             reliability: None,
+            assignment_scale_version: None,
         }
     }
 
