@@ -1,7 +1,6 @@
 //! One line per event, for people: what `history` prints after each event's time and type.
 
 use cj_aggregates::batch::commands::Position;
-use cj_aggregates::batch::events::BatchScored;
 use cj_aggregates::CjBatchEvent;
 
 pub fn summary(event: &CjBatchEvent) -> String {
@@ -75,7 +74,7 @@ pub fn summary(event: &CjBatchEvent) -> String {
             }),
             match &s.calibration_unavailable {
                 Some(why) => format!(", no grades: {why}"),
-                None => format!(", grades from {}", grades_from(s)),
+                None => format!(", grades from {}", s.grading_basis()),
             }
         ),
         CjBatchEvent::BatchCompleted(c) => format!(
@@ -91,41 +90,15 @@ pub fn summary(event: &CjBatchEvent) -> String {
     }
 }
 
-/// Where a scored batch's grade boundaries came from: the assignment scale it was linked to
-/// (its version = the batches it was learned from, and the anchor points the calibration
-/// rested on), or the batch's own anchors.
-pub fn grades_from(scored: &BatchScored) -> String {
-    let Some(calibration) = &scored.calibration else {
-        return "nowhere (no grades)".to_string();
-    };
-    let anchors = plural(calibration.anchor_count, "anchor");
-    match scored.assignment_scale_version {
-        Some(version) => format!(
-            "assignment scale v{version} ({}, {anchors})",
-            plural(version as usize, "batch")
-        ),
-        None => format!("the batch's own anchors ({anchors})"),
-    }
-}
-
 /// The "grades from" of a batch's history: its `BatchScored`'s, or "not scored yet".
 pub fn grades_from_history<'a>(events: impl IntoIterator<Item = &'a CjBatchEvent>) -> String {
     events
         .into_iter()
         .find_map(|event| match event {
-            CjBatchEvent::BatchScored(scored) => Some(grades_from(scored)),
+            CjBatchEvent::BatchScored(scored) => Some(scored.grading_basis().to_string()),
             _ => None,
         })
         .unwrap_or_else(|| "not scored yet".to_string())
-}
-
-/// `1 batch`, `2 batches`, `3 anchors`.
-fn plural(count: usize, noun: &str) -> String {
-    match (count, noun.ends_with('h')) {
-        (1, _) => format!("1 {noun}"),
-        (_, true) => format!("{count} {noun}es"),
-        (_, false) => format!("{count} {noun}s"),
-    }
 }
 
 /// A statistic with three decimals, or "n/a".
@@ -136,6 +109,7 @@ pub fn figure(value: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cj_aggregates::batch::events::BatchScored;
     use cj_aggregates::stats::grade_scale::GradeScale;
     use cj_aggregates::stats::grading::{calibrate, AnchorPoint};
 
@@ -154,28 +128,17 @@ mod tests {
     }
 
     #[test]
-    fn grades_name_the_assignment_scale_version_they_were_read_from() {
-        assert_eq!(
-            grades_from(&scored(Some(2))),
-            "assignment scale v2 (2 batches, 2 anchors)"
-        );
-        assert_eq!(
-            grades_from(&scored(Some(1))),
-            "assignment scale v1 (1 batch, 2 anchors)"
-        );
-        assert_eq!(
-            grades_from(&scored(None)),
-            "the batch's own anchors (2 anchors)"
-        );
-    }
-
-    #[test]
     fn the_history_line_of_a_scored_batch_says_where_its_grades_came_from() {
         let event = CjBatchEvent::BatchScored(scored(Some(2)));
         assert!(
             summary(&event).ends_with(", grades from assignment scale v2 (2 batches, 2 anchors)")
         );
-        assert_eq!(grades_from_history([&event]), grades_from(&scored(Some(2))));
+        let own = CjBatchEvent::BatchScored(scored(None));
+        assert!(summary(&own).ends_with(", grades from the batch's own anchors (2 anchors)"));
+        assert_eq!(
+            grades_from_history([&event]),
+            "assignment scale v2 (2 batches, 2 anchors)"
+        );
         assert_eq!(grades_from_history([]), "not scored yet");
     }
 }

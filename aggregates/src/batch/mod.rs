@@ -9,6 +9,7 @@ pub mod completion;
 mod decisions;
 pub mod error;
 pub mod events;
+pub mod grading_basis;
 mod handlers;
 pub mod inputs;
 pub mod settings;
