@@ -1,8 +1,9 @@
 //! Finalization: the last fit by the batch's estimator and the reference (`sirt`) fit for
 //! the field's reliability figures, the grade calibration (from the batch's anchors, or the
 //! assignment's scale linked through them when the service handed one in: ADR 0012) and
-//! every student's grade projection, then `ScoringStarted`, `BatchScored` and `BatchCompleted` in one command, so
-//! a batch is never reported complete without its scores.
+//! every student's grade projection, then `ScoringStarted`, `BatchScored` and
+//! `BatchCompleted` in one command, so a batch is never reported complete without its
+//! scores.
 
 use super::Draft;
 use crate::batch::events::{
