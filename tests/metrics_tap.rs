@@ -115,6 +115,7 @@ fn a_flagged_order_effect_and_misfitting_judges_are_counted() {
         calibration_unavailable: None,
         successful_comparisons: 27,
         reliability,
+        assignment_scale_version: None,
     };
     record_reliability(&scored(Some(report)));
     record_reliability(&scored(None));

@@ -62,6 +62,11 @@ const HOMES: &[Home] = &[
         readers: &[READ_SIDE],
     },
     Home {
+        table: "cj_assignment_scales",
+        writers: &["projections/src/assignment_scales.rs"],
+        readers: &[READ_SIDE],
+    },
+    Home {
         table: "cj_batch_monitoring",
         writers: &[],
         readers: &["projections/src/monitoring.rs"],

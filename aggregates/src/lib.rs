@@ -5,7 +5,8 @@
 //!
 //! - [`batch`] — the `CjBatch` aggregate: state, `apply`, the command handlers that decide
 //!   events (entered through [`CjBatch::decide`]), and what it speaks: [`batch::commands`],
-//!   [`batch::events`], [`batch::error`], [`batch::settings`], [`batch::status`], the
+//!   [`batch::events`], [`batch::error`], [`batch::settings`], [`batch::status`], what the
+//!   service hands a decision ([`batch::inputs`]: the assignment's scale), the
 //!   completion policy ([`batch::completion`]: wait, next wave, finalize or fail) and
 //!   [`batch::upcasting`] (events stored in an older shape; every log reader decodes
 //!   through it).

@@ -4,6 +4,7 @@ mod support;
 
 use cj_aggregates::batch::commands::{Finalize, ForceRecovery, Position};
 use cj_aggregates::batch::events::*;
+use cj_aggregates::batch::inputs::DecisionInputs;
 use cj_aggregates::batch::status::{BatchState, UploadStatus};
 use cj_aggregates::judge::{JudgeId, Verdict};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
@@ -13,7 +14,7 @@ use support::*;
 type BatchTest = TestFramework<CjBatch>;
 
 fn given(history: &History) -> cqrs_es::test::AggregateTestExecutor<CjBatch> {
-    BatchTest::with(()).given(history.events.clone())
+    BatchTest::with(DecisionInputs::default()).given(history.events.clone())
 }
 
 fn completed(events: &[CjBatchEvent]) -> Option<&BatchCompleted> {
@@ -32,7 +33,7 @@ fn failed(events: &[CjBatchEvent]) -> Option<&BatchFailed> {
 
 #[test]
 fn registering_a_request_records_it_without_essay_text() {
-    let events = BatchTest::with(())
+    let events = BatchTest::with(DecisionInputs::default())
         .given_no_previous_events()
         .when(register(3, settings(10)))
         .inspect_result()
@@ -53,7 +54,7 @@ fn a_redelivered_request_changes_nothing() {
 
 #[test]
 fn commands_before_registration_are_refused() {
-    BatchTest::with(())
+    BatchTest::with(DecisionInputs::default())
         .given_no_previous_events()
         .when(anchors(&["C", "B"]))
         .then_expect_error(CjBatchError::NotRegistered);
@@ -598,7 +599,7 @@ fn a_scored_batch_reports_its_reliability_with_the_reference_estimator() {
     let stored = serde_json::to_value(CjBatchEvent::BatchScored(scored.clone())).unwrap();
     let decoded = cj_aggregates::batch::upcasting::decode_event(
         "BatchScored",
-        cj_aggregates::batch::events::ESTIMATOR_EVENT_VERSION,
+        cj_aggregates::batch::events::ASSIGNMENT_SCALE_EVENT_VERSION,
         &stored,
     )
     .unwrap();

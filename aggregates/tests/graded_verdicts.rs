@@ -7,6 +7,7 @@ mod support;
 
 use cj_aggregates::batch::commands::{CallbackOutcome, CallbackReport, Position};
 use cj_aggregates::batch::events::ComparisonRecorded;
+use cj_aggregates::batch::inputs::DecisionInputs;
 use cj_aggregates::batch::settings::BatchSettings;
 use cj_aggregates::ids::CorrelationId;
 use cj_aggregates::judge::JudgeId;
@@ -59,7 +60,7 @@ fn answer_with(history: &mut History, wanted: usize, p_of: impl Fn(bool) -> f64)
 fn a_verdict_is_recorded_with_its_probability() {
     let history = History::started(4, settings(10), &[]);
     let id = history.pending()[0];
-    let events = TestFramework::<CjBatch>::with(())
+    let events = TestFramework::<CjBatch>::with(DecisionInputs::default())
         .given(history.events.clone())
         .when(record(vec![graded_verdict(id, Position::A, 0.8)]))
         .inspect_result()
@@ -75,7 +76,7 @@ fn a_probability_that_is_not_one_refuses_the_whole_command() {
     let history = History::started(4, settings(10), &[]);
     let ids = history.pending();
     for bad in [1.2, -0.1, f64::NAN, f64::INFINITY] {
-        let result = TestFramework::<CjBatch>::with(())
+        let result = TestFramework::<CjBatch>::with(DecisionInputs::default())
             .given(history.events.clone())
             .when(record(vec![
                 verdict(ids[0], Position::A),

@@ -456,6 +456,7 @@ mod tests {
             calibration_unavailable: Some("no anchors".into()),
             successful_comparisons: 30,
             reliability,
+            assignment_scale_version: None,
         })
     }
 

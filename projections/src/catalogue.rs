@@ -1,6 +1,7 @@
 //! Every projection the service maintains, by name. A new projection is added to [`all`];
 //! the supervisor, replay and the lag figures pick it up.
 
+use crate::assignment_scales::AssignmentScales;
 use crate::batch_states::BatchStates;
 use crate::comparison_pairs::ComparisonPairs;
 use crate::dispatch_queue::DispatchQueue;
@@ -19,6 +20,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(GradeProjections),
         Arc::new(DispatchQueue),
         Arc::new(Outbox),
+        Arc::new(AssignmentScales),
     ]
 }
 

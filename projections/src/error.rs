@@ -27,6 +27,8 @@ pub enum ProjectionError {
     },
     #[error("a projection row could not be encoded: {0}")]
     Encode(String),
+    #[error("a projection row could not be read: {0}")]
+    UnreadableRow(String),
     /// A finished batch's history did not yield its outgoing messages.
     #[error("outbox of batch {batch_id}: {source}")]
     Outbox {

@@ -16,7 +16,8 @@
 //!   behind the log head, in events.
 //! - The projections, one file each with the SQL that writes them: [`batch_states`],
 //!   [`comparison_pairs`], [`essays`], [`grade_projections`], [`dispatch_queue`] (the
-//!   comparisons still to send to the LLM provider), and the outbox's
+//!   comparisons still to send to the LLM provider), [`assignment_scales`] (each
+//!   assignment's anchor scale, one version per scored batch), and the outbox's
 //!   [`outbox::projection`]; [`monitoring`] reads the `cj_batch_monitoring` view over them.
 //!   [`catalogue`] lists them all.
 //!
@@ -25,6 +26,7 @@
 //!
 //! Tables and views are created by the migrations in the workspace's `migrations/`.
 
+pub mod assignment_scales;
 pub mod batch_states;
 pub mod catalogue;
 pub mod checkpoint;

@@ -353,3 +353,24 @@ pub async fn deciding_callbacks(
         .fetch_all(executor)
         .await?)
 }
+
+/// The assignment a batch was registered for, read from its `BatchRegistered` (its first
+/// event) without decoding the whole registration.
+const ASSIGNMENT_OF: &str = "
+SELECT payload -> 'BatchRegistered' ->> 'assignment_id' FROM events
+ WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = 1
+   AND event_type = 'BatchRegistered'";
+
+/// The assignment `batch_id` belongs to; `None` for a batch registered without one (or
+/// not registered at all).
+pub async fn assignment_of(
+    executor: impl PgExecutor<'_>,
+    batch_id: Uuid,
+) -> Result<Option<String>, ProjectionError> {
+    let assignment: Option<Option<String>> = sqlx::query_scalar(ASSIGNMENT_OF)
+        .bind(CjBatch::TYPE)
+        .bind(batch_id.to_string())
+        .fetch_optional(executor)
+        .await?;
+    Ok(assignment.flatten())
+}

@@ -72,9 +72,10 @@ pub fn summary(event: &CjBatchEvent) -> String {
                     r.judges.iter().filter(|j| j.flagged).count(),
                 )
             }),
-            s.calibration_unavailable
-                .as_ref()
-                .map_or(String::new(), |why| format!(", no grades: {why}"))
+            match &s.calibration_unavailable {
+                Some(why) => format!(", no grades: {why}"),
+                None => format!(", grades from {}", s.grading_basis()),
+            }
         ),
         CjBatchEvent::BatchCompleted(c) => format!(
             "{}: {} comparisons ({} successful, {} failed) in {} waves",
@@ -89,7 +90,55 @@ pub fn summary(event: &CjBatchEvent) -> String {
     }
 }
 
+/// The "grades from" of a batch's history: its `BatchScored`'s, or "not scored yet".
+pub fn grades_from_history<'a>(events: impl IntoIterator<Item = &'a CjBatchEvent>) -> String {
+    events
+        .into_iter()
+        .find_map(|event| match event {
+            CjBatchEvent::BatchScored(scored) => Some(scored.grading_basis().to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "not scored yet".to_string())
+}
+
 /// A statistic with three decimals, or "n/a".
 pub fn figure(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cj_aggregates::batch::events::BatchScored;
+    use cj_aggregates::stats::grade_scale::GradeScale;
+    use cj_aggregates::stats::grading::{calibrate, AnchorPoint};
+
+    fn scored(version: Option<u32>) -> BatchScored {
+        let anchors = [AnchorPoint::new(-1.0, 1), AnchorPoint::new(1.0, 6)];
+        BatchScored {
+            essays: Vec::new(),
+            ssr: None,
+            grade_scale: GradeScale::Swedish8Anchor,
+            calibration: Some(calibrate(GradeScale::Swedish8Anchor, &anchors).unwrap()),
+            calibration_unavailable: None,
+            successful_comparisons: 0,
+            reliability: None,
+            assignment_scale_version: version,
+        }
+    }
+
+    #[test]
+    fn the_history_line_of_a_scored_batch_says_where_its_grades_came_from() {
+        let event = CjBatchEvent::BatchScored(scored(Some(2)));
+        assert!(
+            summary(&event).ends_with(", grades from assignment scale v2 (2 batches, 2 anchors)")
+        );
+        let own = CjBatchEvent::BatchScored(scored(None));
+        assert!(summary(&own).ends_with(", grades from the batch's own anchors (2 anchors)"));
+        assert_eq!(
+            grades_from_history([&event]),
+            "assignment scale v2 (2 batches, 2 anchors)"
+        );
+        assert_eq!(grades_from_history([]), "not scored yet");
+    }
 }

@@ -1,9 +1,11 @@
 //! `cj-assessment inspect <batch>`: one screen for an operator — status, state, budget and
-//! counters, what its verdicts cost (tokens, dollars; from its history), waves, anchors, grade projections, last activity, SSR, the divergence flag,
+//! counters, what its verdicts cost (tokens, dollars; from its history), waves, anchors, grade
+//! projections and where their boundaries came from (the assignment scale's version, from
+//! its history), last activity, SSR, the divergence flag,
 //! how far behind each projector is, and the scored batch's reliability (the figures come
 //! from the projections).
 
-use super::event_summary::figure;
+use super::event_summary::{figure, grades_from_history};
 use crate::commands::{block_on, DatabaseArgs};
 use crate::store::database::connect_and_migrate;
 use anyhow::Context;
@@ -15,6 +17,7 @@ use cj_projections::lag::projector_lag;
 use cj_projections::log::batch_events;
 use cj_projections::monitoring::{batch_monitoring, BatchMonitoringRow};
 use clap::Args;
+use sqlx::PgPool;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -27,24 +30,32 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     block_on(async {
         let pool = connect_and_migrate(&args.database.database_url).await?;
-        let row = batch_monitoring(&pool, args.batch.0)
-            .await?
-            .with_context(|| format!("batch {} is not in the projections", args.batch))?;
-        let mut lags = Vec::new();
-        for name in catalogue::names() {
-            lags.push((name, projector_lag(&pool, name).await?));
-        }
-        let history = batch_events(&pool, args.batch.0, 0).await?;
-        let usage = Usage::of(history.iter().map(|logged| &logged.event));
-        print!("{}", screen(&row, usage, &lags, Utc::now()));
+        print!("{}", inspect(&pool, args.batch, Utc::now()).await?);
         Ok(())
     })?
+}
+
+/// The inspect screen of `batch` as it stands at `now`, read from the projections and its
+/// history.
+pub async fn inspect(pool: &PgPool, batch: BatchId, now: DateTime<Utc>) -> anyhow::Result<String> {
+    let row = batch_monitoring(pool, batch.0)
+        .await?
+        .with_context(|| format!("batch {batch} is not in the projections"))?;
+    let mut lags = Vec::new();
+    for name in catalogue::names() {
+        lags.push((name, projector_lag(pool, name).await?));
+    }
+    let history = batch_events(pool, batch.0, 0).await?;
+    let usage = Usage::of(history.iter().map(|logged| &logged.event));
+    let grades_from = grades_from_history(history.iter().map(|logged| &logged.event));
+    Ok(screen(&row, usage, &grades_from, &lags, now))
 }
 
 /// The inspect screen.
 pub fn screen(
     row: &BatchMonitoringRow,
     usage: Usage,
+    grades_from: &str,
     lags: &[(&str, i64)],
     now: DateTime<Utc>,
 ) -> String {
@@ -67,6 +78,7 @@ LLM usage        {usage}
 waves            {}
 anchors          {} ({})
 projections      {} grade projections
+grades from      {grades_from}
 SSR              {ssr}
 created          {}
 last activity    {} ({idle} s ago)
@@ -174,6 +186,7 @@ mod tests {
         let screen = screen(
             row,
             Usage::default(),
+            "the batch's own anchors (4 anchors)",
             &[("cj_batch_states", 0)],
             DateTime::<Utc>::UNIX_EPOCH,
         );

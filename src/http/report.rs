@@ -1,7 +1,8 @@
 //! The teacher's report of a scored batch, rendered on the server as one HTML page with an
 //! inline SVG chart (no scripts, no external assets): every essay on the Bradley–Terry
 //! scale with its ±1 SE bar, anchors marked with their known grades, the grade boundaries
-//! of the calibration, and the grade table. Rendered with `maud`, which escapes every
+//! of the calibration (and where they came from: the assignment's scale or the batch's own
+//! anchors), and the grade table. Rendered with `maud`, which escapes every
 //! inserted value by construction; only the constant style sheet is inserted as is.
 
 use cj_aggregates::batch::events::{BatchScored, EssayScore};
@@ -58,6 +59,8 @@ pub fn render_report(heading: &ReportHeading<'_>, scored: &BatchScored) -> Strin
                 (chart(&essays, scored))
                 @if let Some(reason) = &scored.calibration_unavailable {
                     p { "Grades are unavailable: " (reason) "." }
+                } @else {
+                    p { "Grade boundaries from " (scored.grading_basis()) "." }
                 }
                 (reliability_panel(scored))
                 (grade_table(&essays))
@@ -261,6 +264,7 @@ mod tests {
             calibration_unavailable: None,
             successful_comparisons: 12,
             reliability: None,
+            assignment_scale_version: None,
         }
     }
 
@@ -311,6 +315,14 @@ mod tests {
             page.contains("<code>bos-&lt;b&gt;&amp;&quot;'</code>"),
             "{page}"
         );
+    }
+
+    #[test]
+    fn the_page_says_where_the_grade_boundaries_came_from() {
+        let mut from_the_scale = scored("s-2", "a-1");
+        from_the_scale.assignment_scale_version = Some(2);
+        let page = render_report(&heading(), &from_the_scale);
+        assert!(page.contains("Grade boundaries from assignment scale v2 (2 batches, 2 anchors)."));
     }
 
     #[test]

@@ -13,8 +13,15 @@
 //!   would accept.
 //!
 //! Within this process commands on one batch take turns ([`BatchLocks`]).
+//!
+//! What a decision needs from outside its batch is read here, just before deciding, and
+//! handed to the aggregate as [`DecisionInputs`]: a command that can score a batch of an
+//! assignment ([`CjBatch::assignment_scale_wanted`]) is decided with the assignment's current
+//! scale ([`AssignmentScales`]; ADR 0012). The bus is the one write path, so every caller —
+//! consumer, dispatcher, monitor, operator — gets it without knowing about it.
 
 use super::aggregate_cache::{AggregateCache, CachedBatch};
+use super::assignment_scales::{AssignmentScales, NoAssignmentScales, ProjectedAssignmentScales};
 use super::batch_locks::BatchLocks;
 use super::event_log::{AppendError, EventLog, LogError, SequencedEvent};
 use super::memory_log::InMemoryEventLog;
@@ -22,8 +29,9 @@ use super::metadata::CommandMetadata;
 use super::postgres_log::PostgresEventLog;
 use crate::backoff::{Backoff, Jitter};
 use crate::metrics::metrics;
+use cj_aggregates::batch::inputs::DecisionInputs;
 use cj_aggregates::ids::BatchId;
-use cj_aggregates::{CjBatchCommand, CjBatchError, CjBatchEvent};
+use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::Aggregate;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,6 +83,7 @@ pub struct BatchCommandBus {
     cache: Arc<AggregateCache>,
     locks: BatchLocks,
     conflict_retries: Arc<AtomicU64>,
+    scales: Arc<dyn AssignmentScales>,
 }
 
 /// Where a command's starting state came from.
@@ -93,7 +102,8 @@ impl BatchCommandBus {
     /// A bus on PostgreSQL with its own cache (`AggregateCache::with_capacity(0)`: always
     /// from the log).
     pub fn with_cache(pool: PgPool, cache: AggregateCache) -> Self {
-        Self::over(Arc::new(PostgresEventLog::new(pool)), cache)
+        Self::over(Arc::new(PostgresEventLog::new(pool.clone())), cache)
+            .with_assignment_scales(Arc::new(ProjectedAssignmentScales::new(pool)))
     }
 
     /// A bus on a fresh in-memory log of its own (the demo's and the simulation's).
@@ -104,14 +114,22 @@ impl BatchCommandBus {
         )
     }
 
-    /// A bus on `log`; buses sharing a log act as processes sharing a database.
+    /// A bus on `log`, without assignment scales; buses sharing a log act as processes
+    /// sharing a database.
     pub fn over(log: Arc<dyn EventLog>, cache: AggregateCache) -> Self {
         BatchCommandBus {
             log,
             cache: Arc::new(cache),
             locks: BatchLocks::default(),
             conflict_retries: Arc::default(),
+            scales: Arc::new(NoAssignmentScales),
         }
+    }
+
+    /// This bus reading assignments' scales from `scales`.
+    pub fn with_assignment_scales(mut self, scales: Arc<dyn AssignmentScales>) -> Self {
+        self.scales = scales;
+        self
     }
 
     /// Retries after a conflict since start-up (a metric).
@@ -160,7 +178,8 @@ impl BatchCommandBus {
                 Some(state) => (self.caught_up(batch_id, state).await?, Source::Log),
                 None => self.current(batch_id).await?,
             };
-            let events = match current.batch.decide(command.clone()) {
+            let inputs = self.inputs_for(&current.batch, &command).await?;
+            let events = match current.batch.decide_with(command.clone(), &inputs) {
                 Ok(events) => events,
                 Err(_) if source == Source::Cache => continue, // confirm on the log's state
                 Err(rejection) => {
@@ -199,6 +218,20 @@ impl BatchCommandBus {
             batch_id,
             attempts: MAX_ATTEMPTS,
         })
+    }
+
+    /// What deciding `command` on `batch` needs from outside it: the assignment's current
+    /// scale when the command can score a batch of one, else nothing.
+    async fn inputs_for(
+        &self,
+        batch: &CjBatch,
+        command: &CjBatchCommand,
+    ) -> Result<DecisionInputs, CommandError> {
+        let Some(assignment_id) = batch.assignment_scale_wanted(command) else {
+            return Ok(DecisionInputs::default());
+        };
+        let scale = self.scales.current(assignment_id).await?;
+        Ok(DecisionInputs::with_assignment_scale(scale))
     }
 
     /// Caches the batch's state while it is active: a terminal batch changes no more, and

@@ -1,12 +1,14 @@
 //! The service's write side: connecting to PostgreSQL and migrating ([`database`]), and the
 //! one way commands reach a `CjBatch` aggregate ([`command_bus`]: cached state
 //! ([`aggregate_cache`]), turns per batch ([`batch_locks`])) with the metadata every event
-//! carries ([`metadata`]). The bus runs on an [`event_log`]: PostgreSQL's
+//! carries ([`metadata`]), and what a decision needs from outside its batch (an
+//! assignment's scale: [`assignment_scales`]). The bus runs on an [`event_log`]: PostgreSQL's
 //! ([`postgres_log`], one-statement appends in [`event_append`]) for the service, memory's
 //! ([`memory_log`]) for the demo and the simulation. Read models live in the
 //! `cj-projections` crate.
 
 pub mod aggregate_cache;
+pub mod assignment_scales;
 pub mod batch_locks;
 pub mod command_bus;
 pub mod database;

@@ -250,7 +250,7 @@ pub async fn append_raw(
 }
 
 /// Every projection table with the key it is ordered by for row-by-row comparison.
-pub const PROJECTION_TABLES: [(&str, &str); 8] = [
+pub const PROJECTION_TABLES: [(&str, &str); 9] = [
     ("cj_batch_states", "batch_id"),
     ("cj_comparison_pairs", "correlation_id"),
     ("cj_essays", "batch_id, essay_id"),
@@ -259,6 +259,7 @@ pub const PROJECTION_TABLES: [(&str, &str); 8] = [
     ("cj_dispatch_texts", "batch_id, essay_id"),
     ("cj_dispatch_queue", "correlation_id"),
     ("cj_outbox", "event_id"),
+    ("cj_assignment_scales", "assignment_id, version"),
 ];
 
 /// The rows of `table` as JSON text, in key order.

@@ -7,6 +7,7 @@ use crate::batch::settings::{BatchSettings, LlmSettings};
 use crate::batch::status::UploadStatus;
 use crate::ids::{BatchId, CorrelationId, EssayId};
 use crate::judge::JudgeId;
+use crate::stats::assignment_scale::AnchorObservation;
 use crate::stats::grade_scale::GradeScale;
 use crate::stats::grading::{Calibration, GradeProjection};
 use crate::stats::scale::Estimator;
@@ -27,6 +28,10 @@ pub const JUDGE_EVENT_VERSION: &str = "1.1";
 /// scored with I-LSR; the upcaster says so) and of `BatchScored` since it carries essay
 /// misfit and the reliability report (absent in 1.0 payloads).
 pub const ESTIMATOR_EVENT_VERSION: &str = "1.1";
+
+/// Version of `BatchScored` since it names the assignment scale its grades were calibrated
+/// from (`assignment_scale_version`, absent — the batch alone — in earlier payloads).
+pub const ASSIGNMENT_SCALE_EVENT_VERSION: &str = "1.2";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CjBatchEvent {
@@ -225,6 +230,32 @@ pub struct BatchScored {
     /// `None` on batches scored before 1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reliability: Option<ReliabilityReport>,
+    /// The version of the assignment scale (the number of the assignment's earlier batches
+    /// folded into it) the grade boundaries were calibrated from, linked through this
+    /// batch's anchors; `None` when they come from the batch's anchors alone (no assignment,
+    /// its first batch, no common anchor, and every batch scored before 1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment_scale_version: Option<u32>,
+}
+
+impl BatchScored {
+    /// The batch's anchors as it placed them (score, SE, index of the known grade on its
+    /// grade scale): what the batch contributes to its assignment's scale, and what links
+    /// its axis to it. Anchors whose grade is not on the scale are left out.
+    pub fn anchor_observations(&self) -> Vec<AnchorObservation> {
+        self.essays
+            .iter()
+            .filter(|essay| essay.is_anchor)
+            .filter_map(|essay| {
+                Some(AnchorObservation {
+                    essay_id: essay.essay_id.to_string(),
+                    grade_index: self.grade_scale.index_of(essay.known_grade.as_deref()?)?,
+                    score: essay.bt_score,
+                    standard_error: essay.standard_error,
+                })
+            })
+            .collect()
+    }
 }
 
 /// How far a batch's scale can be trusted, as CJ research reports it (`docs/reliability.md`).
@@ -348,7 +379,8 @@ impl CjBatchEvent {
     pub fn version_of(event_type: &str) -> &'static str {
         match event_type {
             "PairsSubmitted" | "ComparisonRecorded" => JUDGE_EVENT_VERSION,
-            "BatchRegistered" | "BatchScored" => ESTIMATOR_EVENT_VERSION,
+            "BatchRegistered" => ESTIMATOR_EVENT_VERSION,
+            "BatchScored" => ASSIGNMENT_SCALE_EVENT_VERSION,
             _ => EVENT_VERSION,
         }
     }

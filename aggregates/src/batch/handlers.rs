@@ -13,16 +13,19 @@ use crate::batch::events::{
     AnchorsRegistered, BatchRegistered, CjBatchEvent, ComparisonFailed, ComparisonRecorded,
     LateCallbackRecorded, PairsSubmitted, RecoveryForced,
 };
+use crate::batch::inputs::DecisionInputs;
 use crate::batch::status::BatchState;
 use crate::ids::CorrelationId;
 use crate::judge::{JudgeId, UNKNOWN};
 use cqrs_es::Aggregate;
 use std::collections::HashSet;
 
-/// A working copy of the batch plus the events decided so far.
+/// A working copy of the batch plus the events decided so far, and what the service read
+/// for the decision.
 pub(super) struct Draft {
     pub batch: CjBatch,
     pub events: Vec<CjBatchEvent>,
+    pub inputs: DecisionInputs,
 }
 
 impl Draft {
@@ -33,8 +36,19 @@ impl Draft {
 }
 
 impl CjBatch {
-    /// Decides the events of a command without changing `self`.
+    /// Decides the events of a command without changing `self`, with no inputs from outside
+    /// the batch (grades from its own anchors).
     pub fn decide(&self, command: CjBatchCommand) -> Result<Vec<CjBatchEvent>, CjBatchError> {
+        self.decide_with(command, &DecisionInputs::default())
+    }
+
+    /// Decides the events of a command without changing `self`, with what the service read
+    /// for it (`inputs`: the assignment scale a scoring command calibrates grades from).
+    pub fn decide_with(
+        &self,
+        command: CjBatchCommand,
+        inputs: &DecisionInputs,
+    ) -> Result<Vec<CjBatchEvent>, CjBatchError> {
         if let CjBatchCommand::RegisterBatch(register) = command {
             return self.register_batch(register);
         }
@@ -44,6 +58,7 @@ impl CjBatch {
         let mut draft = Draft {
             batch: self.clone(),
             events: Vec::new(),
+            inputs: inputs.clone(),
         };
         match command {
             CjBatchCommand::RegisterBatch(_) => unreachable!("handled above"),

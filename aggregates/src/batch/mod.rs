@@ -1,13 +1,17 @@
 //! The `CjBatch` aggregate: one comparative-judgement batch from registration to its
 //! terminal status. `handle` (in `handlers`) decides and writes events; `apply` (here) only
 //! folds them into state, so state rebuilt from the log equals the state decided with.
+//! What a decision needs from outside the batch (its assignment's scale) is handed in as
+//! [`inputs::DecisionInputs`], the aggregate's `Services`.
 
 pub mod commands;
 pub mod completion;
 mod decisions;
 pub mod error;
 pub mod events;
+pub mod grading_basis;
 mod handlers;
+pub mod inputs;
 pub mod settings;
 pub mod status;
 pub mod upcasting;
@@ -18,6 +22,7 @@ use crate::batch::error::CjBatchError;
 use crate::batch::events::{
     BatchRegistered, CjBatchEvent, ComparisonPurpose, FitSnapshot, PlannedComparison,
 };
+use crate::batch::inputs::DecisionInputs;
 use crate::batch::status::{BatchState, UploadStatus};
 use crate::ids::{CorrelationId, EssayId};
 use crate::judge::{JudgeId, Verdict};
@@ -275,16 +280,17 @@ impl Aggregate for CjBatch {
     type Command = CjBatchCommand;
     type Event = CjBatchEvent;
     type Error = CjBatchError;
-    type Services = ();
+    /// What the service read for the decision (the assignment scale; see [`inputs`]).
+    type Services = DecisionInputs;
 
     async fn handle(
         &mut self,
         command: Self::Command,
-        _services: &Self::Services,
+        inputs: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
         // Decide first, write after: a refused command leaves the aggregate untouched.
-        for event in self.decide(command)? {
+        for event in self.decide_with(command, inputs)? {
             sink.write(event, self).await;
         }
         Ok(())

@@ -14,7 +14,9 @@
 //! - `BatchRegistered` before 1.1 had no `settings.estimator`: those batches were scored with
 //!   I-LSR, so it is read as `ilsr` (a batch in flight across the upgrade keeps its estimator).
 //! - `BatchScored` 1.1 only added optional fields (`reliability`, per-essay `infit`,
-//!   `outfit`, `misfit`); a 1.0 payload decodes as it lies, with them absent.
+//!   `outfit`, `misfit`); a 1.0 payload decodes as it lies, with them absent. `BatchScored`
+//!   1.2 only added the optional `assignment_scale_version`: an earlier payload decodes
+//!   with it absent (graded from the batch's own anchors, as it was).
 
 use crate::batch::events::{CjBatchEvent, ESTIMATOR_EVENT_VERSION, JUDGE_EVENT_VERSION};
 use crate::judge::UNKNOWN;

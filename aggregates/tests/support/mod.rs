@@ -141,8 +141,8 @@ impl History {
             .collect()
     }
 
-    /// Answers every pending comparison: the essay with the lower index wins.
-    pub fn answer_all_by_index(&mut self) -> Vec<CjBatchEvent> {
+    /// Verdicts for every pending comparison: the essay with the lower index wins.
+    pub fn verdicts_by_index(&self) -> CjBatchCommand {
         let callbacks: Vec<CallbackReport> = self
             .pending()
             .into_iter()
@@ -156,7 +156,12 @@ impl History {
                 verdict(id, winner)
             })
             .collect();
-        self.run(record(callbacks)).unwrap()
+        record(callbacks)
+    }
+
+    /// Answers every pending comparison: the essay with the lower index wins.
+    pub fn answer_all_by_index(&mut self) -> Vec<CjBatchEvent> {
+        self.run(self.verdicts_by_index()).unwrap()
     }
 
     /// Answers by index until the batch ends; returns every event written on the way.

@@ -12,7 +12,7 @@ use crate::kafka::admin::ensure_topics;
 use crate::kafka::producer::Publisher;
 use crate::lab::runner::assignment::register_assignment;
 use crate::lab::runner::follow::{follow_batch, RunOutcome};
-use crate::lab::runner::request::{request_envelope, store_essays};
+use crate::lab::runner::request::{publish_request, request_envelope, store_essays};
 use crate::store::database::connect_and_migrate;
 use cj_aggregates::stats::grade_scale::GradeScale;
 use clap::Args;
@@ -66,14 +66,7 @@ pub async fn run_once(args: &RunArgs, show_progress: bool) -> anyhow::Result<Run
     let request = request_envelope(&upstream, &assignment, essays, args.request_max_comparisons);
     ensure_topics(&settings.kafka, &settings.kafka.topics.all()).await?;
     let publisher = Publisher::new(&settings.kafka)?;
-    publisher
-        .send(
-            &settings.kafka.topics.requests,
-            &upstream,
-            request.to_string().as_bytes(),
-            &[],
-        )
-        .await?;
+    publish_request(&publisher, &settings.kafka, &upstream, &request).await?;
     let mut progress = show_progress.then(|| Progress::new(upstream.as_str(), "comparisons"));
     let outcome = follow_batch(
         &pool,

@@ -2,7 +2,9 @@
 //! in the contract's envelope.
 
 use super::assignment::essay_text;
+use crate::config::KafkaSettings;
 use crate::content::client::ContentClient;
+use crate::kafka::producer::Publisher;
 use chrono::Utc;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -78,4 +80,23 @@ pub fn request_envelope(
         },
         "metadata": {"max_comparisons": max_comparisons}
     })
+}
+
+/// Publishes `request` (from [`request_envelope`]) on the requests topic, keyed by its
+/// upstream batch id, as the upstream service would.
+pub async fn publish_request(
+    publisher: &Publisher,
+    kafka: &KafkaSettings,
+    upstream_batch_id: &str,
+    request: &Value,
+) -> anyhow::Result<()> {
+    publisher
+        .send(
+            &kafka.topics.requests,
+            upstream_batch_id,
+            request.to_string().as_bytes(),
+            &[],
+        )
+        .await?;
+    Ok(())
 }

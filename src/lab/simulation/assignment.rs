@@ -10,7 +10,7 @@ use super::judge::JudgeProfile;
 use super::scenario::{Scenario, ScenarioSpec};
 use cj_aggregates::batch::events::BatchScored;
 use cj_aggregates::batch::settings::BatchSettings;
-use cj_aggregates::stats::assignment_scale::{AnchorObservation, AssignmentScale};
+use cj_aggregates::stats::assignment_scale::AssignmentScale;
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_aggregates::stats::grading::{CohortPrior, GradeProjection};
 
@@ -98,7 +98,7 @@ pub async fn run_assignment(
         let Some(scored) = &run.scored else {
             continue;
         };
-        let observations = anchor_observations(spec.scale, scored);
+        let observations = scored.anchor_observations();
         let oracle = oracle_scale(&scenario);
         for boundaries in Boundaries::ALL {
             let projections: Vec<Option<GradeProjection>> = match boundaries {
@@ -117,23 +117,6 @@ pub async fn run_assignment(
         learned = learned.fold(&observations);
     }
     Ok(grades)
-}
-
-/// A finished batch's anchors as the assignment scale reads them from `BatchScored`.
-pub fn anchor_observations(scale: GradeScale, scored: &BatchScored) -> Vec<AnchorObservation> {
-    scored
-        .essays
-        .iter()
-        .filter(|e| e.is_anchor)
-        .filter_map(|e| {
-            Some(AnchorObservation {
-                essay_id: e.essay_id.to_string(),
-                grade_index: scale.index_of(e.known_grade.as_deref()?)?,
-                score: e.bt_score,
-                standard_error: e.standard_error,
-            })
-        })
-        .collect()
 }
 
 /// The anchors at their true qualities: the scenario's latent axis is the BT logit axis.
@@ -167,7 +150,7 @@ fn regrade(
     let (scores, errors): (Vec<f64>, Vec<f64>) =
         student_scores(scored).map(|(_, s, se)| (s, se)).unzip();
     let calibration = assignment
-        .calibrate(scale, &anchor_observations(scale, scored))
+        .calibrate(scale, &scored.anchor_observations())
         .map(|c| c.with_cohort(CohortPrior::estimate(&scores, &errors)));
     student_scores(scored)
         .map(|(_, score, se)| Some(calibration.as_ref().ok()?.project(score, se)))

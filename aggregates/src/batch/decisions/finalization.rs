@@ -1,7 +1,9 @@
 //! Finalization: the last fit by the batch's estimator and the reference (`sirt`) fit for
-//! the field's reliability figures, the anchors' calibration and every student's grade
-//! projection, then `ScoringStarted`, `BatchScored` and `BatchCompleted` in one command, so
-//! a batch is never reported complete without its scores.
+//! the field's reliability figures, the grade calibration (from the batch's anchors, or the
+//! assignment's scale linked through them when the service handed one in: ADR 0012) and
+//! every student's grade projection, then `ScoringStarted`, `BatchScored` and
+//! `BatchCompleted` in one command, so a batch is never reported complete without its
+//! scores.
 
 use super::Draft;
 use crate::batch::events::{
@@ -10,8 +12,9 @@ use crate::batch::events::{
 };
 use crate::batch::status::UploadStatus;
 use crate::batch::CjBatch;
+use crate::stats::assignment_scale::{AnchorObservation, AssignmentScale};
 use crate::stats::audit::{audit, AuditInput};
-use crate::stats::grading::{self, AnchorPoint, Calibration, CalibrationError, CohortPrior};
+use crate::stats::grading::{Calibration, CalibrationError, CohortPrior};
 use crate::stats::scale::{Estimator, ScaleFit};
 use crate::stats::split_half::{DEFAULT_SEED as SPLIT_SEED, DEFAULT_SPLITS};
 use crate::stats::{finite, Comparison};
@@ -28,23 +31,42 @@ pub(super) enum CalibrationUnavailable {
     Anchors(CalibrationError),
 }
 
+/// A batch's grade calibration and the version of the assignment scale it rests on
+/// (`None`: the batch's own anchors alone).
+pub(super) struct GradeCalibration {
+    pub calibration: Calibration,
+    pub assignment_scale_version: Option<u32>,
+}
+
 impl CjBatch {
-    pub(super) fn calibration(&self, fit: &ScaleFit) -> Result<Calibration, CalibrationError> {
+    /// The anchors as `fit` placed them, with the index of their known grade.
+    fn anchor_observations(&self, fit: &ScaleFit) -> Vec<AnchorObservation> {
         let scale = self.grade_scale();
-        let anchors: Vec<AnchorPoint> = self
-            .essays
+        self.essays
             .iter()
             .zip(fit.scores.iter().zip(&fit.standard_errors))
             .filter(|(essay, _)| essay.is_anchor)
             .filter_map(|(essay, (&score, &standard_error))| {
-                let grade_index = scale.index_of(essay.known_grade.as_deref()?)?;
-                Some(AnchorPoint {
+                Some(AnchorObservation {
+                    essay_id: essay.essay_id.to_string(),
+                    grade_index: scale.index_of(essay.known_grade.as_deref()?)?,
                     score,
-                    grade_index,
                     standard_error,
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    /// The grade boundaries for `fit`: from `assignment` linked to the batch's axis through
+    /// its anchors when they share one (ADR 0012), else from the batch's anchors alone —
+    /// with an empty `assignment` exactly the calibration before assignment scales.
+    pub(super) fn calibration(
+        &self,
+        fit: &ScaleFit,
+        assignment: &AssignmentScale,
+    ) -> Result<GradeCalibration, CalibrationError> {
+        let anchors = self.anchor_observations(fit);
+        let assignment_scale_version = assignment.link(&anchors).map(|_| assignment.version);
         let (student_scores, student_ses): (Vec<f64>, Vec<f64>) = self
             .essays
             .iter()
@@ -52,8 +74,13 @@ impl CjBatch {
             .filter(|(essay, _)| !essay.is_anchor)
             .map(|(_, (&score, &se))| (score, se))
             .unzip();
-        grading::calibrate(scale, &anchors)
-            .map(|c| c.with_cohort(CohortPrior::estimate(&student_scores, &student_ses)))
+        let calibration = assignment
+            .calibrate(self.grade_scale(), &anchors)?
+            .with_cohort(CohortPrior::estimate(&student_scores, &student_ses));
+        Ok(GradeCalibration {
+            calibration,
+            assignment_scale_version,
+        })
     }
 
     /// The reliability report (the reference estimator's SSR and G, split halves, order
@@ -130,7 +157,7 @@ impl Draft {
                 Err(CalibrationUnavailable::InsufficientEssays)
             }
             _ => batch
-                .calibration(&fit)
+                .calibration(&fit, &self.inputs.assignment_scale)
                 .map_err(CalibrationUnavailable::Anchors),
         };
         let essays = batch
@@ -146,7 +173,11 @@ impl Draft {
                 rank: ranks[i],
                 comparisons: fit.comparison_counts[i],
                 projection: match (&calibration, essay.is_anchor) {
-                    (Ok(c), false) => Some(c.project(fit.scores[i], fit.standard_errors[i])),
+                    (Ok(graded), false) => Some(
+                        graded
+                            .calibration
+                            .project(fit.scores[i], fit.standard_errors[i]),
+                    ),
                     _ => None,
                 },
                 infit: finite(reference.infits[i]),
@@ -165,14 +196,23 @@ impl Draft {
             }
             CompletionTrigger::InsufficientEssays => UploadStatus::CompleteInsufficientEssays,
         };
+        let (calibration, calibration_unavailable, assignment_scale_version) = match calibration {
+            Ok(graded) => (
+                Some(graded.calibration),
+                None,
+                graded.assignment_scale_version,
+            ),
+            Err(why) => (None, Some(why.to_string()), None),
+        };
         let scored = BatchScored {
             ssr: fit.ssr,
             grade_scale: batch.grade_scale(),
-            calibration_unavailable: calibration.as_ref().err().map(ToString::to_string),
-            calibration: calibration.ok(),
+            calibration,
+            calibration_unavailable,
             essays,
             successful_comparisons: progress.successful,
             reliability: Some(reliability),
+            assignment_scale_version,
         };
         let completed = BatchCompleted {
             status,

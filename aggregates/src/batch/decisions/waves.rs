@@ -9,6 +9,7 @@ use crate::batch::events::{
 };
 use crate::batch::settings::{BatchSettings, PairingStrategy};
 use crate::batch::{BatchComparison, ComparisonResult};
+use crate::stats::assignment_scale::AssignmentScale;
 use crate::stats::bradley_terry;
 use crate::stats::pairing::{self, PairPurpose, PairRecord, PairStatus, PairingRequest};
 use crate::stats::random_pairing;
@@ -142,7 +143,11 @@ impl Draft {
                 let unknown = vec![bradley_terry::UNIDENTIFIED_STANDARD_ERROR; n];
                 let scores = fit.map_or(&zeros, |f| &f.scores);
                 let standard_errors = fit.map_or(&unknown, |f| &f.standard_errors);
-                let calibration = fit.and_then(|f| self.batch.calibration(f).ok());
+                // The planner reads the batch's own boundaries (the assignment scale grades
+                // the finished batch; pairing is not changed by it).
+                let calibration = fit
+                    .and_then(|f| self.batch.calibration(f, &AssignmentScale::default()).ok())
+                    .map(|graded| graded.calibration);
                 let boundary_distance: Vec<Option<f64>> = self
                     .batch
                     .essays
