@@ -32,7 +32,7 @@ impl Retries {
         *self = Retries::default();
     }
 
-    /// The next pause ([`RETRY_BACKOFF`] after as many doublings as failures so far); the
+    /// The next pause (`RETRY_BACKOFF` after as many doublings as failures so far); the
     /// step doubles per failure up to the cap.
     pub fn next_pause(&mut self) -> Duration {
         let pause = RETRY_BACKOFF.delay(self.failures);

@@ -6,7 +6,7 @@
 //! separation G, split-half reliability, and — when the data say who judged and what was
 //! shown first — judge misfit and the order effect; the calibration.
 //!
-//! The default estimator is the field's reference (`sirt::btm`, [`reference`]); a batch's
+//! The default estimator is the field's reference (`sirt::btm`, [`reference`](mod@cj_aggregates::stats::reference)); a batch's
 //! default (`--estimator regularised`) and choix's ILSR (`--estimator ilsr --alpha A`) are
 //! selectable.
 //!

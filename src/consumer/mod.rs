@@ -10,7 +10,7 @@
 //! - A message that can never be handled — one that cannot be decoded, or a request the
 //!   aggregate refuses for good — goes to its dead-letter topic ([`dead_letter`]).
 //! - A transient failure (database, content service, broker) retries the same work with
-//!   capped backoff ([`backoff`]) without storing the offset: the loop never spins and never
+//!   capped backoff (`crate::backoff`) without storing the offset: the loop never spins and never
 //!   crashes.
 //! - A consumer left without partitions too long re-joins its group ([`assignment_watch`]);
 //!   what it holds is reported after every rebalance ([`rebalance`]).

@@ -37,7 +37,7 @@ pub enum ContentCredentials {
     /// A fixed bearer token, e.g. an external Content Service's.
     Bearer(String),
     /// A reader + content-writer token minted from the HS256 secret, reused for
-    /// [`MINTED_TOKEN_REUSE`] (shared by the clones of one client).
+    /// `MINTED_TOKEN_REUSE` (shared by the clones of one client).
     Minted {
         secret: String,
         issuer: String,

@@ -61,19 +61,6 @@ fn leases(clock: Arc<dyn Clock>, settings: LeaseSettings) -> Arc<HeldLeases> {
     Arc::new(HeldLeases::new(clock, settings))
 }
 
-/// Runs the dispatcher with the settings' provider, content store and concurrency until
-/// `shutdown`; requests in flight finish and are recorded first.
-pub async fn run_dispatcher(
-    settings: &ServiceSettings,
-    pool: PgPool,
-    bus: Arc<BatchCommandBus>,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    Dispatcher::from_settings(settings)?
-        .run(pool, bus, shutdown)
-        .await
-}
-
 impl Dispatcher {
     pub fn from_settings(settings: &ServiceSettings) -> anyhow::Result<Self> {
         Ok(Dispatcher {

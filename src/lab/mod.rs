@@ -9,7 +9,7 @@
 //! - [`runner`] — the end-to-end runner's pieces (`run-eng5`): assignment, request, follow.
 //! - [`harness`] — the service and its broker as child processes for fault tests and
 //!   benchmarks: `kill -9`, SIGTERM, restart, readiness probes, peak memory.
-//! - [`bench`] — the benchmarks (`cj-assessment bench <name>`): each figure next to an
+//! - [`bench`](mod@bench) — the benchmarks (`cj-assessment bench <name>`): each figure next to an
 //!   anchor measured in the same run.
 //! - [`commands`] — the lab's subcommands: `demo`, `simulate`, `bench`, `run-eng5`, `llm-sim`.
 

@@ -104,7 +104,7 @@ pub async fn run_monitor(
 /// A connection holding the monitor's advisory lock, or `None` when another instance holds
 /// it. The connection is detached from the pool: the lock lives as long as the session, so
 /// a pooled connection would go back to the pool still holding it, and no other instance
-/// could take over. Closing the connection ([`release`]) frees the lock.
+/// could take over. Closing the connection (`release`) frees the lock.
 pub async fn try_take_lock(pool: &PgPool) -> Option<PgConnection> {
     let mut connection = pool.acquire().await.ok()?;
     let taken = try_advisory_lock(&mut connection, MONITOR_LOCK_KEY)

@@ -8,7 +8,7 @@
 //! `simulate --probabilities`: calibration error .53, SSR below 0).
 //!
 //! Quasi-likelihood (Wedderburn 1974; McCullagh & Nelder, *Generalized Linear Models* §9.2)
-//! keeps the Bradley–Terry mean, E[y] = σ(θ_A − θ_B), and lets the variance be
+//! keeps the Bradley–Terry mean, E\[y\] = σ(θ_A − θ_B), and lets the variance be
 //! φ · p(1 − p) with one dispersion φ for the batch, estimated by Pearson's χ² over its
 //! residual degrees of freedom. The scores are unchanged; every SE is multiplied by √φ.
 //! Hard verdicts give φ ≈ 1 on average, so a batch whose judge reports nothing keeps its

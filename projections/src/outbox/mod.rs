@@ -5,7 +5,7 @@
 //! it, so a crash at worst re-sends the same ids.
 //!
 //! - [`history`] — the facts of a batch the messages are made from (folded from its events).
-//! - [`derive`] — which messages a terminal event yields, their ids, topics, keys and
+//! - [`derive`](mod@derive) — which messages a terminal event yields, their ids, topics, keys and
 //!   envelopes: [`derive_outgoing`].
 //! - [`completion`], [`result`], [`failure`] — the `data` of each message.
 //! - [`projection`] — the `cj_outbox` projection the relay reads.

@@ -81,7 +81,7 @@ impl Report {
     }
 }
 
-/// `ours / anchor` for rates (higher is better): "1.12× <anchor>".
+/// `ours / anchor` for rates (higher is better): "1.12× `<anchor>`".
 pub fn rate_ratio(ours: f64, anchor: f64, anchor_name: &str) -> String {
     if anchor <= 0.0 {
         return "—".into();

@@ -119,7 +119,7 @@ fn map_uuids(value: &mut Value, template_batch: Uuid, batch: Uuid) {
     }
 }
 
-/// Writes `rows` in statements of [`ROWS_PER_INSERT`].
+/// Writes `rows` in statements of `ROWS_PER_INSERT`.
 pub async fn write(pool: &PgPool, rows: &[LogRow]) -> anyhow::Result<()> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         insert_rows(pool, chunk).await.context("seeding the log")?;
