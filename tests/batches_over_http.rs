@@ -192,11 +192,14 @@ async fn an_assignment_carried_inline_is_registered_once_and_held_to_it() {
     let (base, _) = serve_api_with_intake(db.pool.clone()).await;
     let submitter = token_with(&[Role::Submitter]);
     let essays = essays(&db).await;
-    let submit = |request_id: &str, assignment: Value| {
-        json!({"request_id": request_id, "essays": essays.clone(), "assignment": assignment})
-    };
+    let submit = |request_id: &str, assignment: Value| json!({"request_id": request_id, "essays": essays.clone(), "assignment": assignment});
 
-    let (status, first) = post(&base, Some(&submitter), &submit("inline-1", inline_assignment(""))).await;
+    let (status, first) = post(
+        &base,
+        Some(&submitter),
+        &submit("inline-1", inline_assignment("")),
+    )
+    .await;
 
     assert_eq!(status, 202, "{first}");
     let reader = token_with(&[Role::Reader]);
@@ -225,19 +228,39 @@ async fn an_assignment_carried_inline_is_registered_once_and_held_to_it() {
     );
 
     // The same assignment again: a second batch on the same anchors, nothing registered twice.
-    let (status, second) = post(&base, Some(&submitter), &submit("inline-2", inline_assignment(""))).await;
+    let (status, second) = post(
+        &base,
+        Some(&submitter),
+        &submit("inline-2", inline_assignment("")),
+    )
+    .await;
     assert_eq!(status, 202, "{second}");
-    let anchors = cj_assessment::registry::list_anchors(&db.pool, "inline-7c").await.unwrap();
+    let anchors = cj_assessment::registry::list_anchors(&db.pool, "inline-7c")
+        .await
+        .unwrap();
     assert_eq!(anchors.len(), 3);
 
     // Different anchors under the same id: refused, and no batch registered.
     let events = event_count(&db).await;
-    let (status, refused) = post(&base, Some(&submitter), &submit("inline-3", inline_assignment(" (edited)"))).await;
+    let (status, refused) = post(
+        &base,
+        Some(&submitter),
+        &submit("inline-3", inline_assignment(" (edited)")),
+    )
+    .await;
     assert_eq!(status, 409, "{refused}");
-    assert!(refused["error"].as_str().unwrap().contains("different anchors"), "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("different anchors"),
+        "{refused}"
+    );
     assert_eq!(event_count(&db).await, events, "no event added");
     assert_eq!(
-        cj_assessment::registry::list_anchors(&db.pool, "inline-7c").await.unwrap(),
+        cj_assessment::registry::list_anchors(&db.pool, "inline-7c")
+            .await
+            .unwrap(),
         anchors,
         "the registered anchors are untouched"
     );

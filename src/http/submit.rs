@@ -10,8 +10,8 @@
 
 use super::api::{error_response as problem, ErrorBody};
 use super::auth::Claims;
-use crate::intake::submission::{BatchSubmission, Submission, SubmissionError};
 use crate::content::store::StoreError;
+use crate::intake::submission::{BatchSubmission, Submission, SubmissionError};
 use crate::intake::{Intake, IntakeError, IntakeOutcome};
 use crate::registry::inline::{ensure_registered, InlineAssignmentError};
 use crate::registry::RegistryError;

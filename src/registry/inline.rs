@@ -9,8 +9,8 @@
 
 use super::anchors::MIN_ANCHOR_CHARS;
 use super::{
-    add_anchor, get_instructions, list_anchors, upsert_instructions, InstructionsUpdate,
-    NewAnchor, RegistryError,
+    add_anchor, get_instructions, list_anchors, upsert_instructions, InstructionsUpdate, NewAnchor,
+    RegistryError,
 };
 use crate::content::hash::sha256_hex;
 use crate::content::store::{put_text, StoreError};
@@ -241,7 +241,10 @@ mod tests {
             ..anchor("s", "A")
         };
         let cases = [
-            (assignment(vec![anchor("x", "A"), anchor("x", "B")]), "twice"),
+            (
+                assignment(vec![anchor("x", "A"), anchor("x", "B")]),
+                "twice",
+            ),
             (assignment(vec![anchor("x", "Z")]), "not on scale"),
             (assignment(vec![anchor(" ", "A")]), "empty label"),
             (assignment(vec![short]), "at least"),
