@@ -3,20 +3,20 @@
 //! reference SSR, separation G, split-half, order effect, misfitting essays and judges),
 //! failure reason and times (table: `migrations/*_cj_batch_states*.sql`). Counters are
 //! incremented per event, so applying an event twice would show; the projector's
-//! transaction makes sure it never is. Runs of callbacks and submissions ([`crate::chunk`])
-//! only add to counters: they are summed per batch and written with one statement.
+//! transaction makes sure it never is. A chunk is folded per batch ([`crate::fold`]): a
+//! batch registered in the chunk is inserted with its state at the chunk's end, and the
+//! chunk's changes to earlier batches are merged (counters summed, every other column the
+//! last value an event gave it) into one multi-row UPDATE.
 
-use crate::chunk::is_callback_or_submission;
 use crate::error::ProjectionError;
+use crate::fold::{fold_and_write, ChunkChanges, NewRows};
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
 use chrono::{DateTime, Utc};
-use cj_aggregates::batch::events::BatchScored;
+use cj_aggregates::batch::events::{BatchRegistered, BatchScored};
 use cj_aggregates::batch::status::{BatchState, UploadStatus};
 use cj_aggregates::CjBatchEvent;
-use sqlx::postgres::PgArguments;
-use sqlx::query::Query;
-use sqlx::{PgConnection, PgExecutor, Postgres};
+use sqlx::{PgConnection, PgExecutor, Row};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -128,56 +128,306 @@ pub fn change_for(event: &CjBatchEvent) -> Option<BatchStateChange> {
     })
 }
 
+/// Batches registered in a chunk, each with its state at the chunk's end.
 const INSERT: &str = "
 INSERT INTO cj_batch_states
-    (batch_id, upstream_batch_id, upload_status, state, total_budget, student_essays,
-     created_at, last_activity_at, last_sequence)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)";
+    (batch_id, upstream_batch_id, total_budget, student_essays, created_at,
+     upload_status, state, current_wave, submitted_comparisons, completed_comparisons,
+     failed_comparisons, ssr, failure_reason, completed_at, last_activity_at, last_sequence,
+     estimator, reference_ssr, sep_g, split_half_spearman_brown, order_effect,
+     order_effect_flagged, misfitting_essays, misfitting_judges)
+SELECT n.batch_id, n.upstream_batch_id, n.total_budget, n.student_essays, n.created_at,
+       coalesce(n.upload_status, $25), coalesce(n.state, $26), coalesce(n.current_wave, 0),
+       n.submitted, n.completed, n.failed, n.ssr, n.failure_reason, n.completed_at,
+       n.last_activity_at, n.last_sequence, n.estimator, n.reference_ssr, n.sep_g,
+       n.split_half_spearman_brown, n.order_effect, n.order_effect_flagged,
+       n.misfitting_essays, n.misfitting_judges
+  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],
+              $7::int[], $8::float8[], $9::text[], $10::timestamptz[], $11::timestamptz[],
+              $12::bigint[], $13::text[], $14::float8[], $15::float8[], $16::float8[],
+              $17::float8[], $18::bool[], $19::int[], $20::int[], $21::text[], $22::int[],
+              $23::int[], $24::timestamptz[])
+       AS n (batch_id, upload_status, state, current_wave, submitted, completed, failed,
+             ssr, failure_reason, completed_at, last_activity_at, last_sequence, estimator,
+             reference_ssr, sep_g, split_half_spearman_brown, order_effect,
+             order_effect_flagged, misfitting_essays, misfitting_judges, upstream_batch_id,
+             total_budget, student_essays, created_at)";
 
+/// The merged changes of a chunk to batches registered before it: counters add, every
+/// other column takes the chunk's last value where it has one.
 const UPDATE: &str = "
-UPDATE cj_batch_states
-   SET upload_status             = coalesce($2, upload_status),
-       state                     = coalesce($3, state),
-       current_wave              = coalesce($4, current_wave),
-       submitted_comparisons     = submitted_comparisons + $5,
-       completed_comparisons     = completed_comparisons + $6,
-       failed_comparisons        = failed_comparisons + $7,
-       ssr                       = coalesce($8, ssr),
-       failure_reason            = coalesce($9, failure_reason),
-       completed_at              = CASE WHEN $10 THEN $11 ELSE completed_at END,
-       last_activity_at          = $11,
-       last_sequence             = $12,
-       estimator                 = coalesce($13, estimator),
-       reference_ssr             = coalesce($14, reference_ssr),
-       sep_g                     = coalesce($15, sep_g),
-       split_half_spearman_brown = coalesce($16, split_half_spearman_brown),
-       order_effect              = coalesce($17, order_effect),
-       order_effect_flagged      = coalesce($18, order_effect_flagged),
-       misfitting_essays         = coalesce($19, misfitting_essays),
-       misfitting_judges         = coalesce($20, misfitting_judges)
- WHERE batch_id = $1";
-
-/// Counter increments of many batches at once, each with its last event's time and place.
-const ADD_COUNTS: &str = "
 UPDATE cj_batch_states s
-   SET submitted_comparisons = s.submitted_comparisons + d.submitted,
-       completed_comparisons = s.completed_comparisons + d.completed,
-       failed_comparisons    = s.failed_comparisons + d.failed,
-       last_activity_at      = d.at,
-       last_sequence         = d.sequence
-  FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::timestamptz[], $6::bigint[])
-       AS d (batch_id, submitted, completed, failed, at, sequence)
+   SET upload_status             = coalesce(d.upload_status, s.upload_status),
+       state                     = coalesce(d.state, s.state),
+       current_wave              = coalesce(d.current_wave, s.current_wave),
+       submitted_comparisons     = s.submitted_comparisons + d.submitted,
+       completed_comparisons     = s.completed_comparisons + d.completed,
+       failed_comparisons        = s.failed_comparisons + d.failed,
+       ssr                       = coalesce(d.ssr, s.ssr),
+       failure_reason            = coalesce(d.failure_reason, s.failure_reason),
+       completed_at              = coalesce(d.completed_at, s.completed_at),
+       last_activity_at          = d.last_activity_at,
+       last_sequence             = d.last_sequence,
+       estimator                 = coalesce(d.estimator, s.estimator),
+       reference_ssr             = coalesce(d.reference_ssr, s.reference_ssr),
+       sep_g                     = coalesce(d.sep_g, s.sep_g),
+       split_half_spearman_brown = coalesce(d.split_half_spearman_brown,
+                                            s.split_half_spearman_brown),
+       order_effect              = coalesce(d.order_effect, s.order_effect),
+       order_effect_flagged      = coalesce(d.order_effect_flagged, s.order_effect_flagged),
+       misfitting_essays         = coalesce(d.misfitting_essays, s.misfitting_essays),
+       misfitting_judges         = coalesce(d.misfitting_judges, s.misfitting_judges)
+  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],
+              $7::int[], $8::float8[], $9::text[], $10::timestamptz[], $11::timestamptz[],
+              $12::bigint[], $13::text[], $14::float8[], $15::float8[], $16::float8[],
+              $17::float8[], $18::bool[], $19::int[], $20::int[])
+       AS d (batch_id, upload_status, state, current_wave, submitted, completed, failed,
+             ssr, failure_reason, completed_at, last_activity_at, last_sequence, estimator,
+             reference_ssr, sep_g, split_half_spearman_brown, order_effect,
+             order_effect_flagged, misfitting_essays, misfitting_judges)
  WHERE s.batch_id = d.batch_id
 RETURNING s.batch_id";
 
-/// What a run of counter-only events adds to one batch's row.
-#[derive(Debug, Clone, Copy)]
-struct Counts {
-    submitted: i32,
-    completed: i32,
-    failed: i32,
-    at: DateTime<Utc>,
-    sequence: i64,
+/// The changes of one or more events to a batch's row, merged.
+#[derive(Debug, Clone)]
+struct Merged<'a> {
+    change: BatchStateChange,
+    completed_at: Option<DateTime<Utc>>,
+    last_activity_at: DateTime<Utc>,
+    last_sequence: i64,
+    /// The first event merged (named when the batch has no row).
+    first: &'a LoggedEvent,
+}
+
+impl<'a> Merged<'a> {
+    fn starting_at(logged: &'a LoggedEvent) -> Self {
+        Merged {
+            change: BatchStateChange::default(),
+            completed_at: None,
+            last_activity_at: logged.recorded_at,
+            last_sequence: logged.sequence,
+            first: logged,
+        }
+    }
+
+    /// Adds the change `logged` makes after those merged so far.
+    fn add(&mut self, logged: &LoggedEvent, next: BatchStateChange) {
+        let merged = &mut self.change;
+        merged.upload_status = next.upload_status.or(merged.upload_status);
+        merged.state = next.state.or(merged.state);
+        merged.current_wave = next.current_wave.or(merged.current_wave);
+        merged.submitted += next.submitted;
+        merged.completed += next.completed;
+        merged.failed += next.failed;
+        merged.ssr = next.ssr.or(merged.ssr);
+        merged.failure_reason = next.failure_reason.or(merged.failure_reason);
+        if next.ends_batch {
+            self.completed_at = Some(logged.recorded_at);
+        }
+        if let Some(next) = next.reliability {
+            let kept = merged.reliability.take();
+            let kept = kept.as_ref();
+            merged.reliability = Some(BatchReliability {
+                estimator: next.estimator,
+                reference_ssr: next.reference_ssr.or(kept.and_then(|r| r.reference_ssr)),
+                sep_g: next.sep_g.or(kept.and_then(|r| r.sep_g)),
+                split_half_spearman_brown: next
+                    .split_half_spearman_brown
+                    .or(kept.and_then(|r| r.split_half_spearman_brown)),
+                order_effect: next.order_effect.or(kept.and_then(|r| r.order_effect)),
+                order_effect_flagged: next
+                    .order_effect_flagged
+                    .or(kept.and_then(|r| r.order_effect_flagged)),
+                misfitting_essays: next.misfitting_essays,
+                misfitting_judges: next.misfitting_judges,
+            });
+        }
+        self.last_activity_at = logged.recorded_at;
+        self.last_sequence = logged.sequence;
+    }
+}
+
+/// A batch registered in the chunk.
+struct NewBatch<'a> {
+    registered: &'a BatchRegistered,
+    created_at: DateTime<Utc>,
+    since: Merged<'a>,
+}
+
+/// A chunk's changes, folded per batch.
+#[derive(Default)]
+struct BatchChanges<'a> {
+    new: NewRows<Uuid, NewBatch<'a>>,
+    earlier: BTreeMap<Uuid, Merged<'a>>,
+}
+
+#[async_trait::async_trait]
+impl<'a> ChunkChanges<'a> for BatchChanges<'a> {
+    fn fold(&mut self, logged: &'a LoggedEvent) {
+        if let CjBatchEvent::BatchRegistered(registered) = &logged.event {
+            let batch = NewBatch {
+                registered,
+                created_at: logged.recorded_at,
+                since: Merged::starting_at(logged),
+            };
+            self.new.insert(logged.batch_id, batch);
+            return;
+        }
+        let Some(change) = change_for(&logged.event) else {
+            return;
+        };
+        let merged = match self.new.get_mut(&logged.batch_id) {
+            Some(batch) => &mut batch.since,
+            None => self
+                .earlier
+                .entry(logged.batch_id)
+                .or_insert_with(|| Merged::starting_at(logged)),
+        };
+        merged.add(logged, change);
+    }
+
+    /// Earlier batches first: an event of a batch before its registration in the same
+    /// chunk finds no row, as it would one event at a time.
+    async fn write(self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        if !self.earlier.is_empty() {
+            let merged: Vec<&Merged<'_>> = self.earlier.values().collect();
+            let columns = Columns::of(&merged);
+            let query = sqlx::query(UPDATE).bind(self.earlier.keys().copied().collect::<Vec<_>>());
+            let updated = columns
+                .bind_after(query)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|row| row.try_get::<Uuid, _>(0))
+                .collect::<Result<Vec<Uuid>, _>>()?;
+            if updated.len() != self.earlier.len() {
+                let missing = self
+                    .earlier
+                    .iter()
+                    .find(|(batch_id, _)| !updated.contains(batch_id))
+                    .map_or(merged[0].first, |(_, merged)| merged.first);
+                return Err(missing_row(missing));
+            }
+        }
+        if self.new.is_empty() {
+            return Ok(());
+        }
+        let batches: Vec<(&Uuid, &NewBatch<'_>)> = self.new.iter().collect();
+        let merged: Vec<&Merged<'_>> = batches.iter().map(|(_, b)| &b.since).collect();
+        let columns = Columns::of(&merged);
+        let registered = |get: fn(&BatchRegistered) -> i32| {
+            batches
+                .iter()
+                .map(|(_, b)| get(b.registered))
+                .collect::<Vec<i32>>()
+        };
+        let query =
+            sqlx::query(INSERT).bind(batches.iter().map(|(id, _)| **id).collect::<Vec<_>>());
+        columns
+            .bind_after(query)
+            .bind(
+                batches
+                    .iter()
+                    .map(|(_, b)| b.registered.upstream_batch_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(registered(|r| r.settings.budget.get() as i32))
+            .bind(registered(|r| r.essays.len() as i32))
+            .bind(
+                batches
+                    .iter()
+                    .map(|(_, b)| b.created_at)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(UploadStatus::Pending.as_str())
+            .bind(BatchState::Initializing.as_str())
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Merged changes as one array per column.
+struct Columns {
+    upload_status: Vec<Option<&'static str>>,
+    state: Vec<Option<&'static str>>,
+    current_wave: Vec<Option<i32>>,
+    submitted: Vec<i32>,
+    completed: Vec<i32>,
+    failed: Vec<i32>,
+    ssr: Vec<Option<f64>>,
+    failure_reason: Vec<Option<&'static str>>,
+    completed_at: Vec<Option<DateTime<Utc>>>,
+    last_activity_at: Vec<DateTime<Utc>>,
+    last_sequence: Vec<i64>,
+    estimator: Vec<Option<&'static str>>,
+    reference_ssr: Vec<Option<f64>>,
+    sep_g: Vec<Option<f64>>,
+    split_half_spearman_brown: Vec<Option<f64>>,
+    order_effect: Vec<Option<f64>>,
+    order_effect_flagged: Vec<Option<bool>>,
+    misfitting_essays: Vec<Option<i32>>,
+    misfitting_judges: Vec<Option<i32>>,
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+impl Columns {
+    /// Binds the columns as `$2`.. of [`UPDATE`] and [`INSERT`], after their `$1`.
+    fn bind_after(self, query: PgQuery<'_>) -> PgQuery<'_> {
+        query
+            .bind(self.upload_status)
+            .bind(self.state)
+            .bind(self.current_wave)
+            .bind(self.submitted)
+            .bind(self.completed)
+            .bind(self.failed)
+            .bind(self.ssr)
+            .bind(self.failure_reason)
+            .bind(self.completed_at)
+            .bind(self.last_activity_at)
+            .bind(self.last_sequence)
+            .bind(self.estimator)
+            .bind(self.reference_ssr)
+            .bind(self.sep_g)
+            .bind(self.split_half_spearman_brown)
+            .bind(self.order_effect)
+            .bind(self.order_effect_flagged)
+            .bind(self.misfitting_essays)
+            .bind(self.misfitting_judges)
+    }
+
+    fn of(merged: &[&Merged<'_>]) -> Self {
+        fn column<T>(merged: &[&Merged<'_>], get: impl Fn(&Merged<'_>) -> T) -> Vec<T> {
+            merged.iter().map(|m| get(m)).collect()
+        }
+        let reliability = |m: &Merged<'_>| m.change.reliability.clone();
+        Columns {
+            upload_status: column(merged, |m| m.change.upload_status.map(UploadStatus::as_str)),
+            state: column(merged, |m| m.change.state.map(BatchState::as_str)),
+            current_wave: column(merged, |m| m.change.current_wave.map(|w| w as i32)),
+            submitted: column(merged, |m| m.change.submitted),
+            completed: column(merged, |m| m.change.completed),
+            failed: column(merged, |m| m.change.failed),
+            ssr: column(merged, |m| m.change.ssr),
+            failure_reason: column(merged, |m| m.change.failure_reason),
+            completed_at: column(merged, |m| m.completed_at),
+            last_activity_at: column(merged, |m| m.last_activity_at),
+            last_sequence: column(merged, |m| m.last_sequence),
+            estimator: column(merged, |m| reliability(m).map(|r| r.estimator)),
+            reference_ssr: column(merged, |m| reliability(m).and_then(|r| r.reference_ssr)),
+            sep_g: column(merged, |m| reliability(m).and_then(|r| r.sep_g)),
+            split_half_spearman_brown: column(merged, |m| {
+                reliability(m).and_then(|r| r.split_half_spearman_brown)
+            }),
+            order_effect: column(merged, |m| reliability(m).and_then(|r| r.order_effect)),
+            order_effect_flagged: column(merged, |m| {
+                reliability(m).and_then(|r| r.order_effect_flagged)
+            }),
+            misfitting_essays: column(merged, |m| reliability(m).map(|r| r.misfitting_essays)),
+            misfitting_judges: column(merged, |m| reliability(m).map(|r| r.misfitting_judges)),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -195,108 +445,16 @@ impl Projection for BatchStates {
         conn: &mut PgConnection,
         logged: &LoggedEvent,
     ) -> Result<(), ProjectionError> {
-        if let CjBatchEvent::BatchRegistered(registered) = &logged.event {
-            sqlx::query(INSERT)
-                .bind(logged.batch_id)
-                .bind(&registered.upstream_batch_id)
-                .bind(UploadStatus::Pending.as_str())
-                .bind(BatchState::Initializing.as_str())
-                .bind(registered.settings.budget.get() as i32)
-                .bind(registered.essays.len() as i32)
-                .bind(logged.recorded_at)
-                .bind(logged.sequence)
-                .execute(conn)
-                .await?;
-            return Ok(());
-        }
-        if is_callback_or_submission(&logged.event) {
-            return add_counts(conn, std::slice::from_ref(logged)).await;
-        }
-        let Some(change) = change_for(&logged.event) else {
-            return Ok(());
-        };
-        let updated = update(logged, &change).execute(conn).await?;
-        if updated.rows_affected() != 1 {
-            return Err(missing_row(logged));
-        }
-        Ok(())
+        fold_and_write::<BatchChanges>(conn, std::slice::from_ref(logged)).await
     }
 
-    async fn apply_run(
+    async fn apply_all(
         &self,
         conn: &mut PgConnection,
-        run: &[LoggedEvent],
+        events: &[LoggedEvent],
     ) -> Result<(), ProjectionError> {
-        add_counts(conn, run).await
+        fold_and_write::<BatchChanges>(conn, events).await
     }
-}
-
-/// The [`UPDATE`] of `logged`'s batch row with `change`.
-fn update<'q>(
-    logged: &'q LoggedEvent,
-    change: &'q BatchStateChange,
-) -> Query<'q, Postgres, PgArguments> {
-    let reliability = change.reliability.as_ref();
-    sqlx::query(UPDATE)
-        .bind(logged.batch_id)
-        .bind(change.upload_status.map(UploadStatus::as_str))
-        .bind(change.state.map(BatchState::as_str))
-        .bind(change.current_wave.map(|w| w as i32))
-        .bind(change.submitted)
-        .bind(change.completed)
-        .bind(change.failed)
-        .bind(change.ssr)
-        .bind(change.failure_reason)
-        .bind(change.ends_batch)
-        .bind(logged.recorded_at)
-        .bind(logged.sequence)
-        .bind(reliability.map(|r| r.estimator))
-        .bind(reliability.and_then(|r| r.reference_ssr))
-        .bind(reliability.and_then(|r| r.sep_g))
-        .bind(reliability.and_then(|r| r.split_half_spearman_brown))
-        .bind(reliability.and_then(|r| r.order_effect))
-        .bind(reliability.and_then(|r| r.order_effect_flagged))
-        .bind(reliability.map(|r| r.misfitting_essays))
-        .bind(reliability.map(|r| r.misfitting_judges))
-}
-
-/// Adds a run of counter-only events to their batches' rows with one statement.
-async fn add_counts(conn: &mut PgConnection, run: &[LoggedEvent]) -> Result<(), ProjectionError> {
-    let mut per_batch: BTreeMap<Uuid, Counts> = BTreeMap::new();
-    for logged in run {
-        let change = change_for(&logged.event).unwrap_or_default();
-        let counts = per_batch.entry(logged.batch_id).or_insert(Counts {
-            submitted: 0,
-            completed: 0,
-            failed: 0,
-            at: logged.recorded_at,
-            sequence: logged.sequence,
-        });
-        counts.submitted += change.submitted;
-        counts.completed += change.completed;
-        counts.failed += change.failed;
-        if logged.sequence >= counts.sequence {
-            (counts.at, counts.sequence) = (logged.recorded_at, logged.sequence);
-        }
-    }
-    let column = |get: fn(&Counts) -> i32| per_batch.values().map(get).collect::<Vec<i32>>();
-    let updated: Vec<Uuid> = sqlx::query_scalar(ADD_COUNTS)
-        .bind(per_batch.keys().copied().collect::<Vec<Uuid>>())
-        .bind(column(|c| c.submitted))
-        .bind(column(|c| c.completed))
-        .bind(column(|c| c.failed))
-        .bind(per_batch.values().map(|c| c.at).collect::<Vec<_>>())
-        .bind(per_batch.values().map(|c| c.sequence).collect::<Vec<i64>>())
-        .fetch_all(conn)
-        .await?;
-    if updated.len() != per_batch.len() {
-        let missing = run
-            .iter()
-            .find(|logged| !updated.contains(&logged.batch_id))
-            .unwrap_or(&run[0]);
-        return Err(missing_row(missing));
-    }
-    Ok(())
 }
 
 fn missing_row(logged: &LoggedEvent) -> ProjectionError {

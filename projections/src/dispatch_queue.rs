@@ -24,13 +24,19 @@
 //! dispatcher's columns, which at worst re-sends a comparison that was being sent — its
 //! callback is then a duplicate the aggregate ignores. A row the projection deletes while
 //! the dispatcher holds it is done, not lost (the dispatcher's updates touch no row).
+//!
+//! A chunk is folded ([`crate::fold`]): a comparison planned and done within the chunk is
+//! never written, and the rest becomes a few multi-row statements.
 
 use crate::comparison_pairs::PlannedColumns;
 use crate::error::ProjectionError;
+use crate::fold::{fold_and_write, ChunkChanges, NewRows};
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
-use cj_aggregates::batch::events::PlannedComparison;
+use chrono::{DateTime, Utc};
+use cj_aggregates::batch::events::{BatchRegistered, PlannedComparison};
 use cj_aggregates::CjBatchEvent;
+use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -38,37 +44,39 @@ pub struct DispatchQueue;
 
 pub const NAME: &str = "cj_dispatch_queue";
 
-const INSERT_BATCH: &str = "
+const INSERT_BATCHES: &str = "
 INSERT INTO cj_dispatch_batches
     (batch_id, upstream_batch_id, request_correlation_id, assignment_id, llm)
-VALUES ($1, $2, $3, $4, $5)";
+SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::jsonb[])";
 
 const INSERT_TEXTS: &str = "
 INSERT INTO cj_dispatch_texts (batch_id, essay_id, text_storage_id)
-SELECT $1, text.essay_id, text.storage_id
-  FROM UNNEST($2::text[], $3::text[]) AS text (essay_id, storage_id)";
+SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[])";
 
-/// Each planned comparison with its essays' storage ids. A comparison naming an essay the
-/// batch never registered violates `text_a`/`text_b NOT NULL`: the projector stops loudly
-/// rather than queueing a comparison that cannot be sent.
+/// Each planned comparison with its essays' storage ids: those the chunk registered come
+/// with the row, the others are looked up. A comparison naming an essay the batch never
+/// registered violates `text_a`/`text_b NOT NULL`: the projector stops loudly rather than
+/// queueing a comparison that cannot be sent.
 const INSERT_PLANNED: &str = "
 INSERT INTO cj_dispatch_queue
     (correlation_id, batch_id, essay_a, essay_b, text_a, text_b, attempt, purpose,
      planned_at, due_at)
-SELECT planned.correlation_id, $1, planned.essay_a, planned.essay_b,
-       (SELECT t.text_storage_id FROM cj_dispatch_texts t
-         WHERE t.batch_id = $1 AND t.essay_id = planned.essay_a),
-       (SELECT t.text_storage_id FROM cj_dispatch_texts t
-         WHERE t.batch_id = $1 AND t.essay_id = planned.essay_b),
-       planned.attempt, planned.purpose, $2, $2
-  FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[])
-       AS planned (correlation_id, essay_a, essay_b, purpose, attempt)";
+SELECT q.correlation_id, q.batch_id, q.essay_a, q.essay_b,
+       coalesce(q.text_a, (SELECT t.text_storage_id FROM cj_dispatch_texts t
+                            WHERE t.batch_id = q.batch_id AND t.essay_id = q.essay_a)),
+       coalesce(q.text_b, (SELECT t.text_storage_id FROM cj_dispatch_texts t
+                            WHERE t.batch_id = q.batch_id AND t.essay_id = q.essay_b)),
+       q.attempt, q.purpose, q.planned_at, q.planned_at
+  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::uuid[],
+              $7::text[], $8::text[], $9::timestamptz[])
+       AS q (correlation_id, essay_a, essay_b, purpose, attempt, batch_id, text_a, text_b,
+             planned_at)";
 
 const FORGET_DONE: &str = "DELETE FROM cj_dispatch_queue WHERE correlation_id = ANY($1)";
 
-const CLOSE_BATCH: &str = "DELETE FROM cj_dispatch_queue WHERE batch_id = $1";
+const CLOSE_BATCHES: &str = "DELETE FROM cj_dispatch_queue WHERE batch_id = ANY($1)";
 
-const FORGET_TEXTS: &str = "DELETE FROM cj_dispatch_texts WHERE batch_id = $1";
+const FORGET_TEXTS: &str = "DELETE FROM cj_dispatch_texts WHERE batch_id = ANY($1)";
 
 #[async_trait::async_trait]
 impl Projection for DispatchQueue {
@@ -103,109 +111,201 @@ impl Projection for DispatchQueue {
         conn: &mut PgConnection,
         logged: &LoggedEvent,
     ) -> Result<(), ProjectionError> {
-        match &logged.event {
-            CjBatchEvent::BatchRegistered(registered) => {
-                let llm = serde_json::to_value(&registered.llm)
-                    .map_err(|e| ProjectionError::Encode(e.to_string()))?;
-                sqlx::query(INSERT_BATCH)
-                    .bind(logged.batch_id)
-                    .bind(&registered.upstream_batch_id)
-                    .bind(registered.request_correlation_id)
-                    .bind(&registered.assignment_id)
-                    .bind(llm)
-                    .execute(&mut *conn)
-                    .await?;
-                let texts = registered
-                    .essays
-                    .iter()
-                    .map(|e| (e.essay_id.as_str(), e.text_storage_id.as_str()));
-                insert_texts(conn, logged.batch_id, texts).await
-            }
-            CjBatchEvent::AnchorsRegistered(registered) => {
-                let texts = registered
-                    .anchors
-                    .iter()
-                    .map(|a| (a.essay_id.as_str(), a.text_storage_id.as_str()));
-                insert_texts(conn, logged.batch_id, texts).await
-            }
-            CjBatchEvent::WavePlanned(wave) => {
-                insert_planned(conn, logged, &wave.comparisons).await
-            }
-            CjBatchEvent::ComparisonRetried(retried) => {
-                insert_planned(conn, logged, std::slice::from_ref(&retried.comparison)).await
-            }
-            CjBatchEvent::PairsSubmitted(_)
-            | CjBatchEvent::ComparisonRecorded(_)
-            | CjBatchEvent::ComparisonFailed(_) => {
-                forget_done(conn, std::slice::from_ref(logged)).await
-            }
-            CjBatchEvent::BatchCompleted(_) | CjBatchEvent::BatchFailed(_) => {
-                sqlx::query(CLOSE_BATCH)
-                    .bind(logged.batch_id)
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query(FORGET_TEXTS)
-                    .bind(logged.batch_id)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+        fold_and_write::<QueueChanges>(conn, std::slice::from_ref(logged)).await
     }
 
-    async fn apply_run(
+    async fn apply_all(
         &self,
         conn: &mut PgConnection,
-        run: &[LoggedEvent],
+        events: &[LoggedEvent],
     ) -> Result<(), ProjectionError> {
-        forget_done(conn, run).await
+        fold_and_write::<QueueChanges>(conn, events).await
     }
 }
 
-async fn insert_texts<'a>(
-    conn: &mut PgConnection,
+/// A comparison queued in the chunk, with the storage ids of its texts when the chunk
+/// registered them.
+struct Queued<'a> {
     batch_id: Uuid,
-    texts: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Result<(), ProjectionError> {
-    let (essay_ids, storage_ids): (Vec<&str>, Vec<&str>) = texts.unzip();
-    sqlx::query(INSERT_TEXTS)
-        .bind(batch_id)
-        .bind(essay_ids)
-        .bind(storage_ids)
-        .execute(conn)
-        .await?;
-    Ok(())
+    planned: &'a PlannedComparison,
+    text_a: Option<&'a str>,
+    text_b: Option<&'a str>,
+    planned_at: DateTime<Utc>,
 }
 
-async fn insert_planned(
-    conn: &mut PgConnection,
-    logged: &LoggedEvent,
-    planned: &[PlannedComparison],
-) -> Result<(), ProjectionError> {
-    let query = sqlx::query(INSERT_PLANNED)
-        .bind(logged.batch_id)
-        .bind(logged.recorded_at);
-    PlannedColumns::of(planned)
-        .bind_after(query)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// A chunk's changes, folded.
+#[derive(Default)]
+struct QueueChanges<'a> {
+    batches: Vec<(Uuid, &'a BatchRegistered)>,
+    texts: NewRows<(Uuid, &'a str), &'a str>,
+    queued: NewRows<Uuid, Queued<'a>>,
+    /// Rows of earlier chunks done (submitted or answered).
+    done: Vec<Uuid>,
+    /// Batches that ended: their earlier rows and texts go.
+    closed: Vec<Uuid>,
 }
 
-/// Deletes the rows of every comparison a run of events submitted or answered.
-async fn forget_done(conn: &mut PgConnection, run: &[LoggedEvent]) -> Result<(), ProjectionError> {
-    let mut done: Vec<Uuid> = Vec::new();
-    for logged in run {
+#[async_trait::async_trait]
+impl<'a> ChunkChanges<'a> for QueueChanges<'a> {
+    fn fold(&mut self, logged: &'a LoggedEvent) {
+        let batch_id = logged.batch_id;
         match &logged.event {
-            CjBatchEvent::PairsSubmitted(submitted) => {
-                done.extend(submitted.correlation_ids.iter().map(|c| c.0))
+            CjBatchEvent::BatchRegistered(registered) => {
+                self.batches.push((batch_id, registered));
+                for essay in &registered.essays {
+                    let key = (batch_id, essay.essay_id.as_str());
+                    self.texts.insert(key, essay.text_storage_id.as_str());
+                }
             }
-            CjBatchEvent::ComparisonRecorded(recorded) => done.push(recorded.correlation_id.0),
-            CjBatchEvent::ComparisonFailed(failed) => done.push(failed.correlation_id.0),
+            CjBatchEvent::AnchorsRegistered(registered) => {
+                for anchor in &registered.anchors {
+                    let key = (batch_id, anchor.essay_id.as_str());
+                    self.texts.insert(key, anchor.text_storage_id.as_str());
+                }
+            }
+            CjBatchEvent::WavePlanned(wave) => {
+                for planned in &wave.comparisons {
+                    self.queue(logged, planned);
+                }
+            }
+            CjBatchEvent::ComparisonRetried(retried) => self.queue(logged, &retried.comparison),
+            CjBatchEvent::PairsSubmitted(submitted) => {
+                for id in &submitted.correlation_ids {
+                    self.forget(id.0);
+                }
+            }
+            CjBatchEvent::ComparisonRecorded(recorded) => self.forget(recorded.correlation_id.0),
+            CjBatchEvent::ComparisonFailed(failed) => self.forget(failed.correlation_id.0),
+            CjBatchEvent::BatchCompleted(_) | CjBatchEvent::BatchFailed(_) => {
+                self.queued.retain(|_, queued| queued.batch_id != batch_id);
+                self.texts.retain(|(batch, _), _| *batch != batch_id);
+                self.closed.push(batch_id);
+            }
             _ => {}
         }
     }
-    sqlx::query(FORGET_DONE).bind(done).execute(conn).await?;
+
+    /// Deletes of earlier rows first, then the new rows; the queue before the texts, so a
+    /// comparison whose texts the chunk did not register sees only earlier ones, as it
+    /// would one event at a time.
+    async fn write(self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        if !self.done.is_empty() {
+            sqlx::query(FORGET_DONE)
+                .bind(&self.done)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if !self.closed.is_empty() {
+            for statement in [CLOSE_BATCHES, FORGET_TEXTS] {
+                sqlx::query(statement)
+                    .bind(&self.closed)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        if !self.batches.is_empty() {
+            insert_batches(conn, &self.batches).await?;
+        }
+        if !self.queued.is_empty() {
+            insert_queued(conn, &self.queued).await?;
+        }
+        if !self.texts.is_empty() {
+            let texts: Vec<_> = self.texts.iter().collect();
+            sqlx::query(INSERT_TEXTS)
+                .bind(
+                    texts
+                        .iter()
+                        .map(|((batch, _), _)| *batch)
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    texts
+                        .iter()
+                        .map(|((_, essay), _)| *essay)
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    texts
+                        .iter()
+                        .map(|(_, storage)| **storage)
+                        .collect::<Vec<_>>(),
+                )
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> QueueChanges<'a> {
+    fn queue(&mut self, logged: &'a LoggedEvent, planned: &'a PlannedComparison) {
+        let batch_id = logged.batch_id;
+        let text = |essay: &'a str| self.texts.get(&(batch_id, essay)).copied();
+        let queued = Queued {
+            batch_id,
+            planned,
+            text_a: text(planned.essay_a.as_str()),
+            text_b: text(planned.essay_b.as_str()),
+            planned_at: logged.recorded_at,
+        };
+        self.queued.insert(planned.correlation_id.0, queued);
+    }
+
+    fn forget(&mut self, correlation_id: Uuid) {
+        if !self.queued.remove(&correlation_id) {
+            self.done.push(correlation_id);
+        }
+    }
+}
+
+async fn insert_batches(
+    conn: &mut PgConnection,
+    batches: &[(Uuid, &BatchRegistered)],
+) -> Result<(), ProjectionError> {
+    let llm = batches
+        .iter()
+        .map(|(_, registered)| serde_json::to_value(&registered.llm))
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(|e| ProjectionError::Encode(e.to_string()))?;
+    sqlx::query(INSERT_BATCHES)
+        .bind(batches.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(
+            batches
+                .iter()
+                .map(|(_, r)| r.upstream_batch_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batches
+                .iter()
+                .map(|(_, r)| r.request_correlation_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batches
+                .iter()
+                .map(|(_, r)| r.assignment_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(llm)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn insert_queued(
+    conn: &mut PgConnection,
+    queued: &NewRows<Uuid, Queued<'_>>,
+) -> Result<(), ProjectionError> {
+    let rows: Vec<&Queued<'_>> = queued.iter().map(|(_, row)| row).collect();
+    let query = sqlx::query(INSERT_PLANNED);
+    PlannedColumns::of_each(rows.iter().map(|row| row.planned))
+        .bind_after(query)
+        .bind(rows.iter().map(|row| row.batch_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|row| row.text_a).collect::<Vec<_>>())
+        .bind(rows.iter().map(|row| row.text_b).collect::<Vec<_>>())
+        .bind(rows.iter().map(|row| row.planned_at).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
     Ok(())
 }

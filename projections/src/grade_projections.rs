@@ -1,11 +1,13 @@
 //! Projection `grade_projections`: the projected grade of every student essay of a scored
 //! batch — primary grade, probabilities of every grade (jsonb), confidence, the BT score it
 //! was read from and the calibration behind it (table: `migrations/*_grade_projections.sql`).
-//! A batch whose anchors could not calibrate the scale has no rows here.
+//! A batch whose anchors could not calibrate the scale has no rows here. Rows are only ever
+//! inserted, so a chunk's rows are written with one statement.
 
 use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use crate::projection::Projection;
+use chrono::{DateTime, Utc};
 use cj_aggregates::batch::events::BatchScored;
 use cj_aggregates::stats::grading::ConfidenceLabel;
 use cj_aggregates::CjBatchEvent;
@@ -21,16 +23,22 @@ const INSERT: &str = "
 INSERT INTO grade_projections
     (batch_id, essay_id, primary_grade, base_grade, grade_scale, probabilities,
      confidence_score, confidence_label, bt_mean, bt_se, calibration, projected_at)
-SELECT $1, p.essay_id, p.primary_grade, p.base_grade, $2, p.probabilities,
-       p.confidence_score, p.confidence_label, p.bt_mean, p.bt_se, $3, $4
-  FROM UNNEST($5::text[], $6::text[], $7::text[], $8::jsonb[], $9::float8[], $10::text[],
-              $11::float8[], $12::float8[])
-       AS p (essay_id, primary_grade, base_grade, probabilities, confidence_score,
-             confidence_label, bt_mean, bt_se)";
+SELECT p.batch_id, p.essay_id, p.primary_grade, p.base_grade, p.grade_scale,
+       p.probabilities, p.confidence_score, p.confidence_label, p.bt_mean, p.bt_se,
+       p.calibration, p.projected_at
+  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[],
+              $7::float8[], $8::text[], $9::float8[], $10::float8[], $11::jsonb[],
+              $12::timestamptz[])
+       AS p (batch_id, essay_id, primary_grade, base_grade, grade_scale, probabilities,
+             confidence_score, confidence_label, bt_mean, bt_se, calibration, projected_at)";
 
-/// Columns of one row, in the order of the UNNEST above.
+/// Columns of the rows of a chunk, in the order of the UNNEST above.
 #[derive(Default)]
 struct Rows {
+    batch_ids: Vec<Uuid>,
+    grade_scales: Vec<&'static str>,
+    calibrations: Vec<Value>,
+    projected_at: Vec<DateTime<Utc>>,
     essay_ids: Vec<String>,
     grades: Vec<String>,
     base_grades: Vec<String>,
@@ -49,22 +57,28 @@ fn label_name(label: ConfidenceLabel) -> &'static str {
     }
 }
 
-fn rows_of(scored: &BatchScored) -> Rows {
-    let mut rows = Rows::default();
-    for essay in scored.essays.iter().filter(|e| !e.is_anchor) {
-        let Some(projection) = &essay.projection else {
-            continue;
-        };
-        rows.essay_ids.push(essay.essay_id.to_string());
-        rows.grades.push(projection.grade.clone());
-        rows.base_grades.push(projection.base_grade.clone());
-        rows.probabilities.push(json!(projection.probabilities));
-        rows.confidences.push(projection.confidence);
-        rows.labels.push(label_name(projection.label));
-        rows.means.push(essay.bt_score);
-        rows.standard_errors.push(essay.standard_error);
+impl Rows {
+    /// Adds the rows of the batch `logged` scored.
+    fn add(&mut self, logged: &LoggedEvent, scored: &BatchScored) {
+        let calibration = json!(scored.calibration);
+        for essay in scored.essays.iter().filter(|e| !e.is_anchor) {
+            let Some(projection) = &essay.projection else {
+                continue;
+            };
+            self.batch_ids.push(logged.batch_id);
+            self.grade_scales.push(scored.grade_scale.id());
+            self.calibrations.push(calibration.clone());
+            self.projected_at.push(logged.recorded_at);
+            self.essay_ids.push(essay.essay_id.to_string());
+            self.grades.push(projection.grade.clone());
+            self.base_grades.push(projection.base_grade.clone());
+            self.probabilities.push(json!(projection.probabilities));
+            self.confidences.push(projection.confidence);
+            self.labels.push(label_name(projection.label));
+            self.means.push(essay.bt_score);
+            self.standard_errors.push(essay.standard_error);
+        }
     }
-    rows
 }
 
 #[async_trait::async_trait]
@@ -86,26 +100,36 @@ impl Projection for GradeProjections {
         conn: &mut PgConnection,
         logged: &LoggedEvent,
     ) -> Result<(), ProjectionError> {
-        let CjBatchEvent::BatchScored(scored) = &logged.event else {
-            return Ok(());
-        };
-        let rows = rows_of(scored);
+        self.apply_all(conn, std::slice::from_ref(logged)).await
+    }
+
+    async fn apply_all(
+        &self,
+        conn: &mut PgConnection,
+        events: &[LoggedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut rows = Rows::default();
+        for logged in events {
+            if let CjBatchEvent::BatchScored(scored) = &logged.event {
+                rows.add(logged, scored);
+            }
+        }
         if rows.essay_ids.is_empty() {
             return Ok(());
         }
         sqlx::query(INSERT)
-            .bind(logged.batch_id)
-            .bind(scored.grade_scale.id())
-            .bind(json!(scored.calibration))
-            .bind(logged.recorded_at)
+            .bind(rows.batch_ids)
             .bind(rows.essay_ids)
             .bind(rows.grades)
             .bind(rows.base_grades)
+            .bind(rows.grade_scales)
             .bind(rows.probabilities)
             .bind(rows.confidences)
             .bind(rows.labels)
             .bind(rows.means)
             .bind(rows.standard_errors)
+            .bind(rows.calibrations)
+            .bind(rows.projected_at)
             .execute(conn)
             .await?;
         Ok(())

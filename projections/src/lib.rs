@@ -7,8 +7,8 @@
 //!   one batch's history, and decoding (through the aggregate's upcasters).
 //! - [`projection`] — the [`Projection`] trait: a name, the tables it owns, and how one event
 //!   changes them inside the projector's transaction.
-//! - [`runner`] — a [`Projector`] applies chunks of the log (folding runs of callbacks
-//!   into set-based statements, [`chunk`]) and advances its [`checkpoint`] row in the same
+//! - [`runner`] — a [`Projector`] applies chunks of the log (each folded in memory into a
+//!   few set-based statements, [`fold`]) and advances its [`checkpoint`] row in the same
 //!   transaction; [`supervisor`] runs one per projection,
 //!   woken by [`wake`] (LISTEN) with a polling fallback, until shut down.
 //! - [`replay`] — rebuilds a projection from the whole log (truncate under lock, see
@@ -30,11 +30,11 @@ pub mod assignment_scales;
 pub mod batch_states;
 pub mod catalogue;
 pub mod checkpoint;
-pub mod chunk;
 pub mod comparison_pairs;
 pub mod dispatch_queue;
 pub mod error;
 pub mod essays;
+pub mod fold;
 pub mod grade_projections;
 pub mod lag;
 pub mod log;

@@ -3,7 +3,6 @@
 //! checkpoint: they must write only through `conn` and take every time from the event
 //! (`recorded_at`), never from a clock, so a rebuild equals the live tables row for row.
 
-use crate::chunk::{is_callback_or_submission, steps, Step};
 use crate::error::ProjectionError;
 use crate::log::LoggedEvent;
 use sqlx::PgConnection;
@@ -29,32 +28,18 @@ pub trait Projection: Send + Sync {
         event: &LoggedEvent,
     ) -> Result<(), ProjectionError>;
 
-    /// Applies a run of callbacks and submissions ([`crate::chunk`]) together. By default
-    /// one by one; a projection whose writes for them commute overrides it with set-based
-    /// statements, with the same result.
-    async fn apply_run(
-        &self,
-        conn: &mut PgConnection,
-        run: &[LoggedEvent],
-    ) -> Result<(), ProjectionError> {
-        for event in run {
-            self.apply(&mut *conn, event).await?;
-        }
-        Ok(())
-    }
-
-    /// Applies a chunk of events in log order: runs through [`Projection::apply_run`], every
-    /// other event through [`Projection::apply`].
+    /// Applies a chunk of events in log order, with the same result as applying them one
+    /// by one (the default). The catalogue's projections fold a whole chunk in memory and
+    /// write it with a few set-based statements ([`crate::fold`]); a chunk may hold event
+    /// types beyond [`Projection::event_types`] (a replay feeding every projection from one
+    /// read), which are ignored like any other.
     async fn apply_all(
         &self,
         conn: &mut PgConnection,
         events: &[LoggedEvent],
     ) -> Result<(), ProjectionError> {
-        for step in steps(events, is_callback_or_submission) {
-            match step {
-                Step::One(event) => self.apply(&mut *conn, event).await?,
-                Step::Run(run) => self.apply_run(&mut *conn, run).await?,
-            }
+        for event in events {
+            self.apply(&mut *conn, event).await?;
         }
         Ok(())
     }

@@ -1,11 +1,11 @@
-//! `cj-assessment replay`: rebuilds one projection (`--projection NAME`) or all of them from
-//! the event log, with progress on stderr and the rate on stdout.
+//! `cj-assessment replay`: rebuilds one projection (`--projection NAME`) or all of them
+//! together from one read of the event log, with progress on stderr and the rate on stdout.
 
 use super::progress::Progress;
 use crate::commands::{block_on, DatabaseArgs};
 use crate::store::database::connect_and_migrate;
 use cj_projections::catalogue;
-use cj_projections::replay::replay;
+use cj_projections::replay::replay_together;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -25,21 +25,23 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             Some(name) => vec![catalogue::named(name)?],
             None => catalogue::all(),
         };
-        for projection in projections {
-            let name = projection.name();
-            let mut progress = Progress::new(name, "events");
-            let report = replay(&pool, projection.as_ref(), |applied, log_size| {
-                progress.update(applied, log_size.max(0) as u64);
-            })
-            .await?;
-            progress.finish();
-            println!(
-                "{name}: {} events in {:.2} s ({:.0} events/s)",
-                report.events,
-                report.elapsed.as_secs_f64(),
-                report.events_per_second()
-            );
-        }
+        let names = projections
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut progress = Progress::new("replay", "events");
+        let report = replay_together(&pool, projections, |read, log_size| {
+            progress.update(read, log_size.max(0) as u64);
+        })
+        .await?;
+        progress.finish();
+        println!(
+            "{names}: {} events in {:.2} s ({:.0} events/s)",
+            report.events,
+            report.elapsed.as_secs_f64(),
+            report.events_per_second()
+        );
         Ok(())
     })?
 }

@@ -1,7 +1,8 @@
 //! The projectors' shortcuts change nothing, row for row, for batches with verdicts,
-//! failures, retries and duplicates: folding a chunk's callbacks into set-based statements
-//! (one event per transaction equals chunks of 500), and skipping the event types a
-//! projection does not want (equals reading and applying every event).
+//! failures, retries and duplicates: folding a chunk into set-based statements (one event
+//! per transaction equals a replay's chunks of thousands), and skipping the event types a
+//! projection does not want (equals reading and applying every event — for the outbox, a
+//! history taken from the chunk equals one read back from the log).
 
 use crate::support::{
     all_projection_rows, drain_projections_in_chunks_of, run_simulated_batch, TestDatabase,
@@ -58,12 +59,12 @@ impl Projection for Unfiltered {
         self.0.apply(conn, event).await
     }
 
-    async fn apply_run(
+    async fn apply_all(
         &self,
         conn: &mut PgConnection,
-        run: &[LoggedEvent],
+        events: &[LoggedEvent],
     ) -> Result<(), ProjectionError> {
-        self.0.apply_run(conn, run).await
+        self.0.apply_all(conn, events).await
     }
 }
 
