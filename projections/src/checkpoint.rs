@@ -71,3 +71,28 @@ pub async fn last_advanced_at(
             .await?,
     )
 }
+
+/// Moves projector `to`'s checkpoint to where `from` stands and forgets `from` (an online
+/// rebuild's shadow projector handing over).
+pub async fn take_over(
+    conn: &mut PgConnection,
+    from: &str,
+    to: &str,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "UPDATE projector_checkpoints c
+            SET last_tx = s.last_tx, last_seq = s.last_seq, events_applied = s.events_applied,
+                updated_at = now()
+           FROM projector_checkpoints s
+          WHERE s.projector = $1 AND c.projector = $2",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM projector_checkpoints WHERE projector = $1")
+        .bind(from)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

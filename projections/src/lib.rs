@@ -12,7 +12,8 @@
 //!   transaction; [`supervisor`] runs one per projection,
 //!   woken by [`wake`] (LISTEN) with a polling fallback, until shut down.
 //! - [`replay`] — rebuilds a projection from the whole log (truncate under lock, see
-//!   `docs/adr/0005-replay-truncates-under-lock.md`); [`lag`] — how far each projector is
+//!   `docs/adr/0005-replay-truncates-under-lock.md`); [`rebuild`] — the same into shadow
+//!   tables while the live ones serve, then a switch; [`lag`] — how far each projector is
 //!   behind the log head, in events.
 //! - The projections, one file each with the SQL that writes them: [`batch_states`],
 //!   [`comparison_pairs`], [`essays`], [`grade_projections`], [`dispatch_queue`] (the
@@ -41,6 +42,7 @@ pub mod log;
 pub mod monitoring;
 pub mod outbox;
 pub mod projection;
+pub mod rebuild;
 pub mod replay;
 pub mod runner;
 pub mod supervisor;

@@ -9,6 +9,7 @@ mod concurrent_writers;
 mod crash_recovery;
 mod history;
 mod lag;
+mod online_rebuild;
 mod racing_callbacks;
 mod replay;
 mod stale_cache;
