@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 pub const REPLAY_CHUNK_SIZE: i64 = 5_000;
 
 /// Chunks read ahead of the slowest rebuild.
-const READ_AHEAD: usize = 2;
+const READ_AHEAD: usize = 4;
 
 /// The name a report of every projection rebuilt together carries.
 pub const ALL_PROJECTIONS: &str = "all projections";
