@@ -3,7 +3,7 @@
 //! deployment would set it), logging set-up, and exit codes.
 
 use crate::commands::{
-    anchors, assess, fit, history, inspect, instructions, migrate, replay, serve, token,
+    anchors, assess, calibrate, fit, history, inspect, instructions, migrate, replay, serve, token,
     DatabaseArgs,
 };
 use crate::lab::commands::{bench, demo, llm_sim, run_eng5, simulate};
@@ -72,6 +72,8 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Register or list an assignment's anchor essays of known grade.
     Anchors(anchors::AnchorsArgs),
+    /// Ask for a calibration round of an assignment's anchors, to settle its scale.
+    Calibrate(calibrate::CalibrateArgs),
     /// Set, show or delete an assignment's grade scale and judging instructions.
     Instructions(instructions::InstructionsArgs),
     /// Serve a simulated LLM Provider Service that publishes its verdicts to Kafka.
@@ -95,6 +97,7 @@ impl Cli {
             Command::Assess(args) => assess::run(*args),
             Command::RunEng5(args) => run_eng5::run(*args),
             Command::Anchors(args) => anchors::run(args),
+            Command::Calibrate(args) => calibrate::run(args),
             Command::Instructions(args) => instructions::run(args),
             Command::LlmSim(args) => llm_sim::run(*args),
             Command::Bench(args) => bench::run(args),
@@ -127,7 +130,9 @@ pub fn init_tracing(format: LogFormat) {
 
 /// 2 for bad input the user can fix, 1 for everything else.
 pub fn exit_code_for(error: &anyhow::Error) -> u8 {
-    if error.downcast_ref::<fit::InputError>().is_some() {
+    if error.downcast_ref::<fit::InputError>().is_some()
+        || error.downcast_ref::<calibrate::RoundRefused>().is_some()
+    {
         2
     } else {
         1

@@ -13,15 +13,10 @@ use cj_aggregates::CjBatchEvent;
 use cj_assessment::commands::event_summary::grades_from_history;
 use cj_assessment::commands::history::line;
 use cj_assessment::commands::inspect::inspect;
-use cj_assessment::content::client::ContentClient;
-use cj_assessment::kafka::producer::Publisher;
 use cj_assessment::lab::runner::assignment::register_assignment;
-use cj_assessment::lab::runner::follow::follow_batch;
-use cj_assessment::lab::runner::request::{publish_request, request_envelope, store_essays};
 use cj_projections::assignment_scales::{self, AssignmentScales};
 use cj_projections::replay::replay;
-use std::time::Duration;
-use support::pipeline::{pipeline_settings, RunningService};
+use support::pipeline::{pipeline_settings, run_assignment_batch, RunningService};
 use support::{table_rows, TestDatabase};
 
 /// Students per batch and the comparisons each may spend: small, so three batches run in
@@ -39,29 +34,20 @@ async fn the_third_batch_of_an_assignment_is_graded_from_the_scale_of_the_first_
     register_assignment(&db.pool, &assignment, scale)
         .await
         .unwrap();
-    let content = ContentClient::for_service(&settings).unwrap();
-    let publisher = Publisher::new(&settings.kafka).unwrap();
 
     let mut batches = Vec::new();
     for round in 1..=3 {
-        let essays = store_essays(&content, STUDENTS, &format!("round{round}"))
-            .await
-            .unwrap();
         let upstream = format!("{assignment}-{round}");
-        let request = request_envelope(&upstream, &assignment, essays, MAX_COMPARISONS);
-        publish_request(&publisher, &settings.kafka, &upstream, &request)
-            .await
-            .unwrap();
-        // Followed until every projection, the assignment's scale too, has seen its end.
-        let outcome = follow_batch(
+        let outcome = run_assignment_batch(
+            &settings,
             &db.pool,
+            &assignment,
             &upstream,
+            STUDENTS,
+            MAX_COMPARISONS,
             scale,
-            Duration::from_secs(60),
-            |_, _| {},
         )
-        .await
-        .unwrap();
+        .await;
         assert!(outcome.succeeded(), "batch {round}: {outcome:?}");
         batches.push(outcome.batch_id);
     }

@@ -195,6 +195,15 @@ fn routes(seeded: &Seeded) -> Vec<Route> {
             Some(Role::Admin),
             200,
         ),
+        // One anchor registered: the round is refused with its reason (422), past the gate.
+        route(
+            Method::POST,
+            "/admin/v1/assignments/{assignment_id}/calibration-rounds",
+            "/admin/v1/assignments/a1/calibration-rounds".into(),
+            Some(Body::Json(json!({"comparisons_per_anchor": 4}))),
+            Some(Role::Admin),
+            422,
+        ),
         route(
             Method::DELETE,
             "/admin/v1/assessment-instructions/{assignment_id}",
@@ -365,7 +374,7 @@ async fn every_protected_route_refuses_every_bad_token_with_a_json_error() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 12 * 10, "12 protected routes × 10 bad-token kinds");
+    assert_eq!(checked, 13 * 10, "13 protected routes × 10 bad-token kinds");
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ fn scenario(seeds: u64, per_essay: u32, baseline: bool) -> SimulateArgs {
         position_bias: 0.3,
         flip_rate: 0.0,
         assignment_batches: 1,
+        calibration_round: 0,
         wave_size: None,
         min_comparisons: 4,
         ssr_target: None,

@@ -410,3 +410,15 @@ fn a_batch_that_failed_before_comparing_consumed_nothing() {
         "no_essay_content"
     );
 }
+
+#[test]
+fn a_calibration_round_publishes_nothing_to_the_platform() {
+    let round = finished_batch(0, 12, &["E", "C", "A"], |r| {
+        r.purpose = cj_aggregates::batch::events::BatchPurpose::CalibrationRound;
+    });
+    assert!(round.batch.is_terminal(), "the round ended");
+    assert!(
+        derive(&round).is_empty(),
+        "no completion, result or resource message"
+    );
+}

@@ -6,7 +6,12 @@ use cj_aggregates::CjBatchEvent;
 pub fn summary(event: &CjBatchEvent) -> String {
     match event {
         CjBatchEvent::BatchRegistered(r) => format!(
-            "{} essays ({} failed at intake), scale {}, budget {}, upstream batch {}",
+            "{}{} essays ({} failed at intake), scale {}, budget {}, upstream batch {}",
+            if r.purpose.is_calibration_round() {
+                "calibration round of the assignment's anchors: "
+            } else {
+                ""
+            },
             r.essays.len(),
             r.failed_essays.len(),
             r.grade_scale,

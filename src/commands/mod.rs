@@ -1,11 +1,13 @@
 //! The operator commands, one module per subcommand (`serve`, `migrate`, `replay`, `history`,
-//! `inspect`, `fit`, `token`, `anchors`, `instructions`, `assess`), plus what every command shares:
+//! `inspect`, `fit`, `token`, `anchors`, `calibrate`, `instructions`,
+//! `assess`), plus what every command shares:
 //! [`DatabaseArgs`], [`block_on`] and [`progress`] (the progress bar of `replay` and
 //! `run-eng5`). The lab's commands live in `crate::lab::commands`; `crate::cli` dispatches
 //! to both. The arrows point one way: the CLI names the commands, never the reverse.
 
 pub mod anchors;
 pub mod assess;
+pub mod calibrate;
 pub mod event_summary;
 pub mod fit;
 pub mod fit_input;

@@ -4,13 +4,14 @@
 //! drift. Each group of protected routes names its [`Role`] here, and the same table puts
 //! the bearer requirement into the document; every group has a body limit
 //! ([`super::body_limit`]). Health, readiness, metrics and the document stay open.
-//! Batch submission ([`super::submit`]) is a group of its own: its state is the intake, not
-//! the pool.
+//! Batch submission ([`super::submit`]) and calibration rounds ([`super::calibration`]) are
+//! groups of their own: their state is the intake, not the pool.
 
 use super::admin::admin_routes;
 use super::auth::{require_role, Gate, Role, Verifier};
 use super::batches::batch_routes;
 use super::body_limit::{limit_body, BATCH_BODY_LIMIT, ESSAY_BODY_LIMIT, SMALL_BODY_LIMIT};
+use super::calibration::calibration_routes;
 use super::submit::{submit_routes, SubmitState};
 use super::{operational_routes, Readiness};
 use crate::content::{content_read_routes, content_write_routes};
@@ -105,6 +106,15 @@ fn submission_group() -> Protected<SubmitState> {
     }
 }
 
+/// The calibration round route: an admin's, but it registers a batch through the intake.
+fn calibration_group() -> Protected<SubmitState> {
+    Protected {
+        role: Role::Admin,
+        body_limit: SMALL_BODY_LIMIT,
+        routes: calibration_routes(),
+    }
+}
+
 /// Every protected route reading the database pool, grouped by the role it needs.
 fn protected_groups() -> Vec<Protected<PgPool>> {
     vec![
@@ -145,6 +155,7 @@ pub fn api_router(parts: ApiParts) -> Router {
     for group in protected_groups() {
         app = app.merge(group.gated(&parts.verifier, parts.pool.clone()));
     }
+    app = app.merge(calibration_group().gated(&parts.verifier, parts.intake.clone()));
     app = app.merge(submission_group().gated(&parts.verifier, parts.intake));
     app.split_for_parts().0
 }
@@ -155,6 +166,7 @@ pub fn openapi() -> OpenApi {
     for group in protected_groups() {
         document.merge(group.documented());
     }
+    document.merge(calibration_group().documented());
     document.merge(submission_group().documented());
     document.info = Info::new("cj-assessment", env!("CARGO_PKG_VERSION"));
     document

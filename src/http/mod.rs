@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod batches;
 pub mod body_limit;
+pub mod calibration;
 pub mod checks;
 pub mod report;
 pub mod submit;

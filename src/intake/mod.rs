@@ -8,10 +8,13 @@
 //!   whose text is missing becomes a failed essay, reported with the batch's results.
 //! - [`refusal`] — the `CJAssessmentFailedV1` a refused request is answered with.
 //! - [`submission`] — a batch submitted over HTTP, turned into the same request envelope.
+//! - [`calibration`] — a calibration round of an assignment's anchors, asked for by an
+//!   operator (ADR 0012).
 //!
 //! Entered through [`Intake::handle`], called by the request consumer and by
 //! `POST /api/v1/batches`.
 
+pub mod calibration;
 pub mod essays;
 pub mod plan;
 pub mod refusal;
@@ -24,6 +27,7 @@ use crate::registry::RegistryError;
 use crate::store::{BatchCommandBus, CommandError, CommandMetadata};
 use anyhow::Context;
 use cj_aggregates::batch::commands::{CloseIntake, RegisterBatch};
+use cj_aggregates::batch::events::BatchPurpose;
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatchCommand, CjBatchError};
@@ -58,6 +62,16 @@ pub enum IntakeError {
     /// The aggregate refused the batch for a reason a retry cannot change.
     #[error("the batch refused the request: {0}")]
     Rejected(CjBatchError),
+}
+
+impl IntakeError {
+    /// A refusal by the batch is final; anything else is a dependency to try again.
+    fn from_command(error: CommandError) -> Self {
+        match error {
+            CommandError::Rejected(rejection) => IntakeError::Rejected(rejection),
+            other => IntakeError::Unavailable(other.into()),
+        }
+    }
 }
 
 impl From<RegistryError> for IntakeError {
@@ -159,6 +173,7 @@ impl Intake {
             grade_scale: plan.grade_scale,
             settings,
             llm: request.llm_config_overrides.clone().unwrap_or_default(),
+            purpose: BatchPurpose::Assessment,
         }))
     }
 
@@ -171,10 +186,7 @@ impl Intake {
         self.bus
             .execute(batch_id, command, metadata)
             .await
-            .map_err(|error| match error {
-                CommandError::Rejected(rejection) => IntakeError::Rejected(rejection),
-                other => IntakeError::Unavailable(other.into()),
-            })
+            .map_err(IntakeError::from_command)
     }
 
     async fn refuse(

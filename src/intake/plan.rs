@@ -6,7 +6,7 @@
 use crate::registry::{self, AnchorEssay, RegistryError};
 use cj_aggregates::batch::commands::AnchorRef;
 use cj_aggregates::stats::grade_scale::GradeScale;
-use cj_contracts::RequestEnvelope;
+use cj_contracts::{EssayForCj, RequestEnvelope};
 use sqlx::PgPool;
 
 /// The scale and anchors a request's batch is registered with.
@@ -71,6 +71,16 @@ pub async fn plan(
             anchors: Vec::new(),
         }));
     };
+    assignment_plan(pool, assignment_id, &request.essays_for_cj).await
+}
+
+/// The plan of a batch of `students` for assignment `assignment_id` (its grade scale and
+/// anchors), or why it cannot be assessed. A calibration round asks with no students.
+pub async fn assignment_plan(
+    pool: &PgPool,
+    assignment_id: &str,
+    students: &[EssayForCj],
+) -> Result<Result<BatchPlan, Refusal>, RegistryError> {
     let grade_scale = match registry::get_instructions(pool, assignment_id).await {
         Ok(None) => GradeScale::default(),
         Ok(Some(instructions)) => match instructions.scale() {
@@ -86,7 +96,7 @@ pub async fn plan(
     };
     let registered = registry::list_anchors(pool, assignment_id).await?;
     Ok(
-        anchors_on_scale(&registered, grade_scale, envelope).map(|anchors| BatchPlan {
+        anchors_on_scale(&registered, grade_scale, students).map(|anchors| BatchPlan {
             grade_scale,
             anchors,
         }),
@@ -96,7 +106,7 @@ pub async fn plan(
 fn anchors_on_scale(
     registered: &[AnchorEssay],
     scale: GradeScale,
-    envelope: &RequestEnvelope,
+    students: &[EssayForCj],
 ) -> Result<Vec<AnchorRef>, Refusal> {
     let mut anchors = Vec::with_capacity(registered.len());
     for anchor in registered {
@@ -112,9 +122,7 @@ fn anchors_on_scale(
             assignment_id: anchor.assignment_id.clone(),
             label: anchor.label.clone(),
         })?;
-        if let Some(clash) = envelope
-            .data
-            .essays_for_cj
+        if let Some(clash) = students
             .iter()
             .find(|essay| essay.essay_id == anchor_ref.essay_id)
         {

@@ -91,3 +91,31 @@ pub async fn run_one_batch(settings: &ServiceSettings, scale: GradeScale) -> Run
     };
     run_once(&args, false).await.expect("the run ends")
 }
+
+/// One batch of `students` new essays for `assignment` (`max_comparisons` at most), its
+/// request published as upstream batch `upstream` through the broker, followed until every
+/// projection (the assignment's scale too) has seen its end (60 s at most).
+pub async fn run_assignment_batch(
+    settings: &ServiceSettings,
+    pool: &sqlx::PgPool,
+    assignment: &str,
+    upstream: &str,
+    students: usize,
+    max_comparisons: u32,
+    scale: GradeScale,
+) -> RunOutcome {
+    use cj_assessment::content::client::ContentClient;
+    use cj_assessment::kafka::producer::Publisher;
+    use cj_assessment::lab::runner::follow::follow_batch;
+    use cj_assessment::lab::runner::request::{publish_request, request_envelope, store_essays};
+    let content = ContentClient::for_service(settings).unwrap();
+    let publisher = Publisher::new(&settings.kafka).unwrap();
+    let essays = store_essays(&content, students, upstream).await.unwrap();
+    let request = request_envelope(upstream, assignment, essays, max_comparisons);
+    publish_request(&publisher, &settings.kafka, upstream, &request)
+        .await
+        .unwrap();
+    follow_batch(pool, upstream, scale, Duration::from_secs(60), |_, _| {})
+        .await
+        .expect("the batch ends")
+}

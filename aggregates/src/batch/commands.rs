@@ -1,6 +1,7 @@
 //! Commands of the `CjBatch` aggregate: what the intake, the dispatcher, the callback
 //! consumer, the batch monitor and operators ask a batch to do.
 
+use crate::batch::events::BatchPurpose;
 use crate::batch::settings::{BatchSettings, LlmSettings};
 use crate::ids::{BatchId, CorrelationId, EssayId};
 use crate::stats::grade_scale::GradeScale;
@@ -50,6 +51,9 @@ pub struct RegisterBatch {
     pub grade_scale: GradeScale,
     pub settings: BatchSettings,
     pub llm: LlmSettings,
+    /// An assessment, or a calibration round of the assignment's anchors (no students).
+    #[serde(default)]
+    pub purpose: BatchPurpose,
 }
 
 impl RegisterBatch {
@@ -62,7 +66,7 @@ impl RegisterBatch {
     /// - `failed_essays`: none;
     /// - `language` `"en"`, `course_code` `"ENG5"`, no `assignment_id`, no `org_id`;
     /// - `user_id`: [`RegisterBatch::DEFAULT_USER`];
-    /// - `grade_scale` and `llm`: their defaults.
+    /// - `grade_scale`, `llm` and `purpose` (an assessment): their defaults.
     ///
     /// A caller that needs another value sets it with struct update syntax:
     /// `RegisterBatch { grade_scale, ..RegisterBatch::new(batch_id, request_event_id, essays, settings) }`.
@@ -87,6 +91,7 @@ impl RegisterBatch {
             grade_scale: GradeScale::default(),
             settings,
             llm: LlmSettings::default(),
+            purpose: BatchPurpose::Assessment,
         }
     }
 

@@ -26,6 +26,9 @@ pub enum CjBatchError {
         grade: String,
         scale: String,
     },
+    /// A calibration round compares an assignment's anchors only (ADR 0012).
+    #[error("a calibration round must name an assignment and register no student essays")]
+    InvalidCalibrationRound,
     #[error("the command carries nothing to do")]
     EmptyCommand,
     /// A verdict's P(A wins) must be a finite probability; the whole command is refused.

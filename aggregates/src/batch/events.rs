@@ -33,6 +33,10 @@ pub const ESTIMATOR_EVENT_VERSION: &str = "1.1";
 /// from (`assignment_scale_version`, absent — the batch alone — in earlier payloads).
 pub const ASSIGNMENT_SCALE_EVENT_VERSION: &str = "1.2";
 
+/// Version of `BatchRegistered` since it records the batch's purpose (`purpose`, absent —
+/// an ordinary assessment — in earlier payloads; ADR 0012, calibration rounds).
+pub const PURPOSE_EVENT_VERSION: &str = "1.2";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CjBatchEvent {
     BatchRegistered(Box<BatchRegistered>),
@@ -66,6 +70,31 @@ pub struct BatchRegistered {
     pub grade_scale: GradeScale,
     pub settings: BatchSettings,
     pub llm: LlmSettings,
+    /// What the batch is for (since 1.2; absent in earlier payloads: an assessment).
+    #[serde(default, skip_serializing_if = "BatchPurpose::is_assessment")]
+    pub purpose: BatchPurpose,
+}
+
+/// What a batch is for: an assessment of students' essays (every batch before 1.2), or a
+/// calibration round of an assignment — its registered anchors compared with each other
+/// only, to settle the assignment's scale before its first real batch (ADR 0012). A round
+/// has no students, and publishes none of the platform's completion events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchPurpose {
+    #[default]
+    Assessment,
+    CalibrationRound,
+}
+
+impl BatchPurpose {
+    pub fn is_assessment(&self) -> bool {
+        *self == BatchPurpose::Assessment
+    }
+
+    pub fn is_calibration_round(&self) -> bool {
+        *self == BatchPurpose::CalibrationRound
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -379,7 +408,7 @@ impl CjBatchEvent {
     pub fn version_of(event_type: &str) -> &'static str {
         match event_type {
             "PairsSubmitted" | "ComparisonRecorded" => JUDGE_EVENT_VERSION,
-            "BatchRegistered" => ESTIMATOR_EVENT_VERSION,
+            "BatchRegistered" => PURPOSE_EVENT_VERSION,
             "BatchScored" => ASSIGNMENT_SCALE_EVENT_VERSION,
             _ => EVENT_VERSION,
         }

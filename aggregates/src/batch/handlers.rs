@@ -83,6 +83,13 @@ impl CjBatch {
                 Err(CjBatchError::AlreadyRegistered)
             };
         }
+        if register.purpose.is_calibration_round()
+            && (register.assignment_id.is_none()
+                || !register.essays.is_empty()
+                || !register.failed_essays.is_empty())
+        {
+            return Err(CjBatchError::InvalidCalibrationRound);
+        }
         let mut seen = HashSet::new();
         let ids = register
             .essays
@@ -112,6 +119,7 @@ impl CjBatch {
                 grade_scale: register.grade_scale,
                 settings: register.settings,
                 llm: register.llm,
+                purpose: register.purpose,
             },
         ))])
     }

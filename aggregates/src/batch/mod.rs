@@ -122,6 +122,13 @@ impl CjBatch {
         self.registration.as_ref()
     }
 
+    /// A calibration round of its assignment's anchors rather than an assessment.
+    pub fn is_calibration_round(&self) -> bool {
+        self.registration
+            .as_ref()
+            .is_some_and(|r| r.purpose.is_calibration_round())
+    }
+
     pub fn state(&self) -> BatchState {
         self.state
     }

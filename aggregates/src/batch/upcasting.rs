@@ -17,6 +17,8 @@
 //!   `outfit`, `misfit`); a 1.0 payload decodes as it lies, with them absent. `BatchScored`
 //!   1.2 only added the optional `assignment_scale_version`: an earlier payload decodes
 //!   with it absent (graded from the batch's own anchors, as it was).
+//! - `BatchRegistered` 1.2 only added the optional `purpose`: an earlier payload decodes
+//!   with it absent, an assessment (calibration rounds did not exist).
 
 use crate::batch::events::{CjBatchEvent, ESTIMATOR_EVENT_VERSION, JUDGE_EVENT_VERSION};
 use crate::judge::UNKNOWN;
@@ -231,6 +233,7 @@ mod tests {
                     crate::batch::settings::ComparisonBudget::new(10).unwrap(),
                 ),
                 llm: crate::batch::settings::LlmSettings::default(),
+                purpose: crate::batch::events::BatchPurpose::Assessment,
             }));
         let mut old = serde_json::to_value(&current).unwrap();
         old["BatchRegistered"]["settings"]
@@ -252,6 +255,20 @@ mod tests {
             panic!("decoded to another event");
         };
         assert_eq!(new.settings.estimator, Estimator::Regularised);
+        // Written before 1.2, no purpose: an assessment, as every batch then was.
+        assert!(new.purpose.is_assessment());
+        assert!(old["BatchRegistered"].get("purpose").is_none());
+
+        let mut round = new.clone();
+        round.purpose = crate::batch::events::BatchPurpose::CalibrationRound;
+        let written = serde_json::to_value(CjBatchEvent::BatchRegistered(round)).unwrap();
+        assert_eq!(written["BatchRegistered"]["purpose"], "calibration_round");
+        let CjBatchEvent::BatchRegistered(read) =
+            decode_event("BatchRegistered", "1.2", &written).expect("decode")
+        else {
+            panic!("decoded to another event");
+        };
+        assert!(read.purpose.is_calibration_round());
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //!
 //! - BatchCompleted → thin completion, rich result, resource consumption.
 //! - BatchFailed → failure, plus resource consumption when any comparison was made.
+//! - A calibration round (ADR 0012) → nothing: it is the service's own batch of an
+//!   assignment's anchors, not a batch the platform asked for, so no platform consumer has
+//!   an entity to attach a completion, result or cost to. Its ending is in the log, `inspect`,
+//!   `history` and `cj_batch_states`; its scores reach the platform through the grades of
+//!   the assignment's later batches.
 
 use crate::outbox::history::{Ending, FinishedBatch, HistoryError, RecordedEvent};
 use crate::outbox::{completion, failure, result};
@@ -75,6 +80,9 @@ pub fn derive_outgoing(history: &[RecordedEvent]) -> Result<Vec<OutgoingMessage>
     let Some(batch) = FinishedBatch::from_history(history)? else {
         return Ok(Vec::new());
     };
+    if batch.registration.purpose.is_calibration_round() {
+        return Ok(Vec::new());
+    }
     let messages = match &batch.ending {
         Ending::Completed { completed, scored } => vec![
             wrap(

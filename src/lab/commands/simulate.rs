@@ -56,6 +56,10 @@ pub struct SimulateArgs {
     /// grading is reported per batch index with and without the learned assignment scale.
     #[arg(long, default_value_t = 1)]
     pub assignment_batches: usize,
+    /// Comparisons per anchor of a calibration round of the anchors run before the
+    /// assignment's first batch (0: none); implies the per-batch-index report.
+    #[arg(long, default_value_t = 0)]
+    pub calibration_round: u32,
     /// Comparisons per wave (default: budget / 5).
     #[arg(long)]
     pub wave_size: Option<u32>,
@@ -115,7 +119,7 @@ pub struct BudgetSummary {
 }
 
 pub fn run(mut args: SimulateArgs) -> anyhow::Result<()> {
-    if args.assignment_batches > 1 {
+    if args.assignment_batches > 1 || args.calibration_round > 0 {
         let rows = super::simulate_assignment::simulate(&args)?;
         print!(
             "{}",

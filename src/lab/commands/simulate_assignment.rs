@@ -2,6 +2,8 @@
 //! (the same anchors, new students), graded from the batch's own anchors, from the
 //! assignment scale learned over the earlier batches, and from an oracle that knows the
 //! anchors' true positions; figures per budget, batch index and way of grading.
+//! `--calibration-round N` runs a calibration round of the anchors (N comparisons per
+//! anchor) first, so batch 1's "assignment scale" row is graded from the round's scale.
 
 use super::simulate::{mean, SimulateArgs, CALIBRATION_BINS};
 use crate::lab::simulation::assignment::{run_assignment, BatchGrades, Boundaries};
@@ -42,7 +44,8 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<AssignmentRow>> {
             };
             let settings = args.settings(budget, PairingStrategy::Adaptive, true, seed)?;
             let (batches, judge) = (args.assignment_batches, args.judge());
-            jobs.push(runtime.spawn(run_assignment(spec, batches, settings, judge)));
+            let round = args.calibration_round;
+            jobs.push(runtime.spawn(run_assignment(spec, batches, settings, judge, round)));
         }
         let mut grades: Vec<BatchGrades> = Vec::new();
         for job in jobs {
@@ -95,8 +98,16 @@ fn summarise(
 
 pub fn markdown_table(args: &SimulateArgs, rows: &[AssignmentRow]) -> String {
     let mut out = format!(
-        "simulate: {} batches of one assignment, {} students + {} anchors each, scale {}, {} seeds, judge logistic(qA − qB + {}), {:.0} % flipped, {:.0} % errors\n\n",
+        "simulate: {} batches of one assignment{}, {} students + {} anchors each, scale {}, {} seeds, judge logistic(qA − qB + {}), {:.0} % flipped, {:.0} % errors\n\n",
         args.assignment_batches,
+        if args.calibration_round > 0 {
+            format!(
+                " after a calibration round of {} comparisons per anchor",
+                args.calibration_round
+            )
+        } else {
+            String::new()
+        },
         args.students,
         args.anchors,
         args.scale,

@@ -3,13 +3,15 @@
 //! (what the batch recorded), from the assignment scale learned over the batches before it,
 //! and from an oracle scale that knows the anchors' true positions — so `simulate` can show
 //! how grading improves with the batch index and how far the learned scale is from the best
-//! any linking could do.
+//! any linking could do. Optionally a calibration round of the anchors alone runs first and
+//! is folded into the scale before the first batch (ADR 0012).
 
 use super::driver::{run_batch, BatchRun, Delivery};
 use super::judge::JudgeProfile;
 use super::scenario::{Scenario, ScenarioSpec};
+use crate::intake::calibration::round_budget;
 use cj_aggregates::batch::events::BatchScored;
-use cj_aggregates::batch::settings::BatchSettings;
+use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::stats::assignment_scale::AssignmentScale;
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_aggregates::stats::grading::{CohortPrior, GradeProjection};
@@ -81,14 +83,52 @@ pub fn batch_scenario(spec: ScenarioSpec, batch_index: usize) -> Scenario {
     })
 }
 
-/// Runs `batches` batches of one assignment in sequence and grades each three ways.
+/// The batch index of a calibration round's scenario (its seed; no batch reaches it).
+const CALIBRATION_ROUND_INDEX: usize = 999;
+
+/// The scale a calibration round of `comparisons_per_anchor` (0: none) leaves: the round
+/// is the scenario's anchors alone, run to its budget `anchors × N / 2`.
+async fn calibration_round(
+    spec: ScenarioSpec,
+    comparisons_per_anchor: u32,
+    settings: &BatchSettings,
+    judge: JudgeProfile,
+) -> anyhow::Result<AssignmentScale> {
+    if comparisons_per_anchor == 0 {
+        return Ok(AssignmentScale::default());
+    }
+    let round = batch_scenario(
+        ScenarioSpec {
+            students: 0,
+            ..spec
+        },
+        CALIBRATION_ROUND_INDEX,
+    );
+    let mut round_settings = settings.clone();
+    round_settings.budget = round_budget(
+        spec.anchors,
+        comparisons_per_anchor,
+        ComparisonBudget::new(u32::MAX).expect("positive"),
+    );
+    round_settings.wave_size = None;
+    round_settings.stop_when_stable = false;
+    round_settings.seed = round.spec.seed;
+    let run = run_batch(&round, round_settings, judge, Delivery::default()).await?;
+    Ok(run.scored.map_or_else(AssignmentScale::default, |scored| {
+        AssignmentScale::default().fold(&scored.anchor_observations())
+    }))
+}
+
+/// Runs `batches` batches of one assignment in sequence (after a calibration round of
+/// `round_per_anchor` comparisons per anchor, unless 0) and grades each three ways.
 pub async fn run_assignment(
     spec: ScenarioSpec,
     batches: usize,
     settings: BatchSettings,
     judge: JudgeProfile,
+    round_per_anchor: u32,
 ) -> anyhow::Result<Vec<BatchGrades>> {
-    let mut learned = AssignmentScale::default();
+    let mut learned = calibration_round(spec, round_per_anchor, &settings, judge).await?;
     let mut grades = Vec::new();
     for batch_index in 0..batches {
         let scenario = batch_scenario(spec, batch_index);
@@ -206,7 +246,7 @@ mod tests {
             ..ScenarioSpec::default()
         };
         let settings = BatchSettings::with_budget(ComparisonBudget::new(120).unwrap());
-        let grades = run_assignment(spec, 2, settings, JudgeProfile::default())
+        let grades = run_assignment(spec, 2, settings, JudgeProfile::default(), 0)
             .await
             .unwrap();
         let of = |index, boundaries| {
@@ -222,6 +262,29 @@ mod tests {
         assert_ne!(
             of(1, Boundaries::BatchAlone).students,
             of(1, Boundaries::AssignmentScale).students
+        );
+    }
+
+    #[tokio::test]
+    async fn after_a_calibration_round_the_first_batch_is_graded_from_the_rounds_scale() {
+        let spec = ScenarioSpec {
+            students: 16,
+            seed: 3,
+            ..ScenarioSpec::default()
+        };
+        let settings = BatchSettings::with_budget(ComparisonBudget::new(120).unwrap());
+        let grades = run_assignment(spec, 1, settings, JudgeProfile::default(), 8)
+            .await
+            .unwrap();
+        let of = |boundaries| {
+            grades
+                .iter()
+                .find(|g| g.batch_index == 0 && g.boundaries == boundaries)
+                .unwrap()
+        };
+        assert_ne!(
+            of(Boundaries::BatchAlone).students,
+            of(Boundaries::AssignmentScale).students
         );
     }
 }

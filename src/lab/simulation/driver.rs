@@ -9,6 +9,7 @@ use super::scenario::Scenario;
 use crate::store::{BatchCommandBus, CommandMetadata};
 use anyhow::{bail, Context};
 use cj_aggregates::batch::commands::*;
+use cj_aggregates::batch::events::BatchPurpose;
 use cj_aggregates::batch::events::{BatchCompleted, BatchFailed, BatchScored, PlannedComparison};
 use cj_aggregates::batch::settings::BatchSettings;
 use cj_aggregates::ids::{BatchId, CorrelationId};
@@ -110,6 +111,12 @@ pub async fn run_batch_on(
         assignment_id: Some("simulated-assignment".into()),
         user_id: "simulation".into(),
         grade_scale: scenario.spec.scale,
+        // A scenario without students is a calibration round of its anchors (ADR 0012).
+        purpose: if scenario.students.is_empty() {
+            BatchPurpose::CalibrationRound
+        } else {
+            BatchPurpose::Assessment
+        },
         ..RegisterBatch::new(
             batch_id,
             request_event_id,

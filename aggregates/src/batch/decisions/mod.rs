@@ -27,7 +27,17 @@ use serde_json::{json, Map, Value};
 
 impl Draft {
     /// Intake is closed: plan the first wave, or end a batch with too few essays at once.
+    /// What must number two is the essays the batch is for: its students, or — in a
+    /// calibration round, which has none — its anchors.
     pub(super) fn start_comparisons(&mut self) {
+        if self.batch.is_calibration_round() {
+            if self.batch.essays.len() >= 2 {
+                self.plan_or_close();
+            } else {
+                self.finalize(CompletionTrigger::InsufficientEssays);
+            }
+            return;
+        }
         let students = self.batch.student_count();
         if students >= 2 {
             self.plan_or_close();
