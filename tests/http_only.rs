@@ -1,7 +1,8 @@
 //! `serve --http-only`: no broker anywhere. A batch posted over HTTP with an assignment's
 //! anchors is judged by a direct judge — OpenAI-compatible or Anthropic, the lab's fake
 //! provider speaking each wire format — and ends with its report and history readable over
-//! HTTP; readiness does not ask for a broker. The OpenAI-compatible judge's verdicts carry
+//! HTTP, its calls within the judge's requests-per-window limit as the provider saw them;
+//! readiness does not ask for a broker. The OpenAI-compatible judge's verdicts carry
 //! P(A wins) from its log-probabilities.
 
 mod support;
@@ -13,6 +14,7 @@ use cj_assessment::judges::settings::{JudgeKind, JudgeSettings, PriceTable};
 use cj_assessment::lab::llm_sim::provider_fake::{FakeProvider, WireFormat};
 use cj_assessment::lab::runner::assignment::register_assignment;
 use serde_json::{json, Value};
+use std::time::Duration;
 use support::http::{get_json, serve as serve_router};
 use support::kafka::settings_for_test_on;
 use support::service::{service_settings_on, token_with, wait_until_ready};
@@ -20,6 +22,9 @@ use support::{eventually, TestDatabase};
 use tokio_util::sync::CancellationToken;
 
 const STUDENTS: usize = 30;
+/// Requests the judge may send per window, and the window (a minute in production).
+const REQUESTS_PER_WINDOW: u32 = 40;
+const RATE_WINDOW: Duration = Duration::from_millis(500);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_posted_over_http_is_judged_by_an_openai_compatible_judge_without_a_broker() {
@@ -37,6 +42,7 @@ fn direct_judge(kind: JudgeKind, fake_url: &str) -> JudgeSettings {
         default: kind,
         judge_timeout_secs: 5,
         judge_prices: PriceTable::parse("fake-llama-3=1.5:6,fake-claude=3:15").expect("prices"),
+        rate_window: RATE_WINDOW,
         ..JudgeSettings::default()
     };
     match kind {
@@ -44,11 +50,13 @@ fn direct_judge(kind: JudgeKind, fake_url: &str) -> JudgeSettings {
             settings.openai_base_url = format!("{fake_url}/v1");
             settings.openai_model = Some("fake-llama-3".into());
             settings.openai_api_key = Some("sk-test".into());
+            settings.openai_rpm = Some(REQUESTS_PER_WINDOW);
         }
         JudgeKind::Anthropic => {
             settings.anthropic_base_url = format!("{fake_url}/v1");
             settings.anthropic_model = Some("fake-claude".into());
             settings.anthropic_api_key = Some("sk-ant-test".into());
+            settings.anthropic_rpm = Some(REQUESTS_PER_WINDOW);
         }
         JudgeKind::LlmProviderService => unreachable!("HTTP-only needs a direct judge"),
     }
@@ -123,6 +131,25 @@ async fn judged_over_http_only(kind: JudgeKind) {
     assert!(
         arrivals.iter().all(|arrival| arrival.format == wire),
         "every call in the {wire:?} format"
+    );
+    // The requests-per-window limit holds where the calls arrive (a window slightly shorter
+    // than the limiter's absorbs the network's jitter).
+    let arrived: Vec<_> = arrivals.iter().map(|arrival| arrival.at).collect();
+    let measured = RATE_WINDOW.mul_f64(0.8);
+    for (i, start) in arrived.iter().enumerate() {
+        let inside = arrived[i..]
+            .iter()
+            .take_while(|at| at.duration_since(*start) < measured)
+            .count();
+        assert!(
+            inside <= REQUESTS_PER_WINDOW as usize,
+            "{inside} requests within {measured:?}"
+        );
+    }
+    assert!(
+        arrived.len() > REQUESTS_PER_WINDOW as usize,
+        "the limit was reached: {} calls",
+        arrived.len()
     );
 
     let history: Vec<Value> = get_json(&format!("{state_url}/history"), Some(&reader)).await;
