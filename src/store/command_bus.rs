@@ -15,9 +15,10 @@
 //! Within this process commands on one batch take turns ([`BatchLocks`]).
 //!
 //! What a decision needs from outside its batch is read here, just before deciding, and
-//! handed to the aggregate as [`DecisionInputs`]: a command that can score a batch of an
-//! assignment ([`CjBatch::assignment_scale_wanted`]) is decided with the assignment's current
-//! scale ([`AssignmentScales`]; ADR 0012). The bus is the one write path, so every caller —
+//! handed to the aggregate as [`DecisionInputs`]: a command whose decision scores a batch of
+//! an assignment ([`CjBatch::assignment_scale_wanted`]) is decided again with the
+//! assignment's current scale ([`AssignmentScales`]; ADR 0012), so the scale is read once per
+//! scored batch, not on every callback command. The bus is the one write path, so every caller —
 //! consumer, dispatcher, monitor, operator — gets it without knowing about it.
 
 use super::aggregate_cache::{AggregateCache, CachedBatch};
@@ -178,8 +179,7 @@ impl BatchCommandBus {
                 Some(state) => (self.caught_up(batch_id, state).await?, Source::Log),
                 None => self.current(batch_id).await?,
             };
-            let inputs = self.inputs_for(&current.batch, &command).await?;
-            let events = match current.batch.decide_with(command.clone(), &inputs) {
+            let events = match self.decide(&current.batch, &command).await? {
                 Ok(events) => events,
                 Err(_) if source == Source::Cache => continue, // confirm on the log's state
                 Err(rejection) => {
@@ -220,18 +220,30 @@ impl BatchCommandBus {
         })
     }
 
-    /// What deciding `command` on `batch` needs from outside it: the assignment's current
-    /// scale when the command can score a batch of one, else nothing.
-    async fn inputs_for(
+    /// Decides `command` on `batch`. The assignment's scale is read only when the decision
+    /// scores a batch of an assignment: the command is decided without it first (the scale
+    /// changes nothing but the grades in `BatchScored`), and decided again with it when
+    /// that event comes out — one read per scored batch, not one per callback command.
+    async fn decide(
         &self,
         batch: &CjBatch,
         command: &CjBatchCommand,
-    ) -> Result<DecisionInputs, CommandError> {
-        let Some(assignment_id) = batch.assignment_scale_wanted(command) else {
-            return Ok(DecisionInputs::default());
+    ) -> Result<Result<Vec<CjBatchEvent>, CjBatchError>, CommandError> {
+        let events = match batch.decide_with(command.clone(), &DecisionInputs::default()) {
+            Ok(events) => events,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        let scores = events
+            .iter()
+            .any(|event| matches!(event, CjBatchEvent::BatchScored(_)));
+        let Some(assignment_id) = batch.assignment_scale_wanted(command).filter(|_| scores) else {
+            return Ok(Ok(events));
         };
         let scale = self.scales.current(assignment_id).await?;
-        Ok(DecisionInputs::with_assignment_scale(scale))
+        Ok(batch.decide_with(
+            command.clone(),
+            &DecisionInputs::with_assignment_scale(scale),
+        ))
     }
 
     /// Caches the batch's state while it is active: a terminal batch changes no more, and

@@ -128,10 +128,10 @@ impl ScaleFit {
     /// and separation recomputed from them by the estimator's own convention. The scores do
     /// not move. Hard verdicts only, or too few to estimate φ: the fit as it is.
     pub fn with_graded_errors(mut self, comparisons: &[Comparison]) -> ScaleFit {
-        if !dispersion::any_graded(comparisons.iter().map(Comparison::outcome)) {
+        let outcomes: Vec<f64> = comparisons.iter().map(Comparison::outcome).collect();
+        if !dispersion::any_graded(outcomes.iter().copied()) {
             return self;
         }
-        let outcomes: Vec<f64> = comparisons.iter().map(Comparison::outcome).collect();
         let estimated = self.comparison_counts.iter().filter(|&&n| n > 0).count();
         // φ is the noise around the maximum-likelihood fit; this fit's prior pulls its
         // probabilities towards ½, which would count as noise (see `dispersion`).
