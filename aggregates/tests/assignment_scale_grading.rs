@@ -205,3 +205,55 @@ fn the_service_reads_a_scale_only_for_commands_that_can_score_an_assignment_batc
     });
     assert_eq!(unassigned.batch.assignment_scale_wanted(&close), None);
 }
+
+/// Comparisons of `history` between two anchors.
+fn anchor_pairs(history: &History) -> usize {
+    let essays = history.batch.essays();
+    history
+        .batch
+        .comparisons()
+        .iter()
+        .filter(|c| essays[c.essay_a].is_anchor && essays[c.essay_b].is_anchor)
+        .count()
+}
+
+/// A batch of six students run four waves deep, every decision with `inputs`.
+fn four_waves_with(inputs: &DecisionInputs) -> History {
+    let mut history = History::default();
+    history.run(register(6, settings(400))).unwrap();
+    history.run_with(anchors(&ANCHOR_GRADES), inputs).unwrap();
+    for _ in 0..4 {
+        let verdicts = history.verdicts_by_index();
+        history.run_with(verdicts, inputs).unwrap();
+    }
+    history
+}
+
+#[test]
+fn once_the_scale_is_settled_a_batch_compares_no_two_anchors() {
+    // Given an assignment whose scale knows its anchors' positions (settled)
+    let settled = DecisionInputs::with_assignment_scale(wide_scale());
+    assert!(settled.assignment_scale.is_settled());
+    // When a batch of it is paired wave after wave with that scale
+    let with_scale = four_waves_with(&settled);
+    // Then no comparison sets two anchors against each other: each one links a student
+    assert!(with_scale.batch.comparisons().len() > 30);
+    assert_eq!(anchor_pairs(&with_scale), 0);
+    // While the same batch without the scale spends comparisons between anchors
+    assert!(anchor_pairs(&four_waves_with(&DecisionInputs::default())) > 0);
+}
+
+#[test]
+fn a_scale_still_learning_its_anchors_leaves_the_pairing_as_it_was() {
+    // Given an assignment scale of one batch, its anchors placed no better than a batch does
+    let mut unsettled = wide_scale();
+    for anchor in unsettled.anchors.values_mut() {
+        anchor.variance = 0.75 * 0.75;
+    }
+    let inputs = DecisionInputs::with_assignment_scale(unsettled);
+    assert!(!inputs.assignment_scale.is_settled());
+    // When a batch is paired with it
+    let with_scale = four_waves_with(&inputs);
+    // Then its anchors meet each other as without a scale
+    assert!(anchor_pairs(&with_scale) > 0);
+}

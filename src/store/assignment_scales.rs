@@ -1,8 +1,9 @@
 //! Where the command bus reads an assignment's current anchor scale before deciding a
 //! command that can score one of its batches (ADR 0012): on PostgreSQL the latest version
-//! of the `cj_assignment_scales` projection ([`ProjectedAssignmentScales`]); in memory (the
-//! demo, the simulation) there is none, and every batch grades from its own anchors
-//! ([`NoAssignmentScales`]).
+//! of the `cj_assignment_scales` projection ([`ProjectedAssignmentScales`]); in memory one
+//! given scale for every assignment ([`FixedAssignmentScale`]): none in the demo, so every
+//! batch grades from its own anchors, and the simulation's learned or oracle scale when it
+//! runs batches of one assignment in sequence.
 //!
 //! The projection may lag the log by a moment: a batch finishing right after another of its
 //! assignment may read the scale without that one. Its `BatchScored` names the version it
@@ -39,12 +40,14 @@ impl AssignmentScales for ProjectedAssignmentScales {
     }
 }
 
-/// No scales: every batch grades from its own anchors.
-pub struct NoAssignmentScales;
+/// One scale for every assignment; the default (empty) grades every batch from its own
+/// anchors.
+#[derive(Debug, Clone, Default)]
+pub struct FixedAssignmentScale(pub AssignmentScale);
 
 #[async_trait::async_trait]
-impl AssignmentScales for NoAssignmentScales {
+impl AssignmentScales for FixedAssignmentScale {
     async fn current(&self, _assignment_id: &str) -> Result<AssignmentScale, LogError> {
-        Ok(AssignmentScale::default())
+        Ok(self.0.clone())
     }
 }

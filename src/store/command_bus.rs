@@ -15,14 +15,15 @@
 //! Within this process commands on one batch take turns ([`BatchLocks`]).
 //!
 //! What a decision needs from outside its batch is read here, just before deciding, and
-//! handed to the aggregate as [`DecisionInputs`]: a command whose decision scores a batch of
-//! an assignment ([`CjBatch::assignment_scale_wanted`]) is decided again with the
-//! assignment's current scale ([`AssignmentScales`]; ADR 0012), so the scale is read once per
-//! scored batch, not on every callback command. The bus is the one write path, so every caller —
+//! handed to the aggregate as [`DecisionInputs`]: a command of a batch of an assignment
+//! ([`CjBatch::assignment_scale_wanted`]) whose decision plans a wave or scores the batch is
+//! decided again with the assignment's current scale ([`AssignmentScales`]; ADR 0012) — the
+//! scale steers the pairing and places the grade boundaries, nothing else — so the scale is
+//! read once per wave and once per scored batch, not on every callback command. The bus is the one write path, so every caller —
 //! consumer, dispatcher, monitor, operator — gets it without knowing about it.
 
 use super::aggregate_cache::{AggregateCache, CachedBatch};
-use super::assignment_scales::{AssignmentScales, NoAssignmentScales, ProjectedAssignmentScales};
+use super::assignment_scales::{AssignmentScales, FixedAssignmentScale, ProjectedAssignmentScales};
 use super::batch_locks::BatchLocks;
 use super::event_log::{AppendError, EventLog, LogError, SequencedEvent};
 use super::memory_log::InMemoryEventLog;
@@ -123,7 +124,7 @@ impl BatchCommandBus {
             cache: Arc::new(cache),
             locks: BatchLocks::default(),
             conflict_retries: Arc::default(),
-            scales: Arc::new(NoAssignmentScales),
+            scales: Arc::new(FixedAssignmentScale::default()),
         }
     }
 
@@ -221,9 +222,10 @@ impl BatchCommandBus {
     }
 
     /// Decides `command` on `batch`. The assignment's scale is read only when the decision
-    /// scores a batch of an assignment: the command is decided without it first (the scale
-    /// changes nothing but the grades in `BatchScored`), and decided again with it when
-    /// that event comes out — one read per scored batch, not one per callback command.
+    /// plans a wave or scores a batch of an assignment: the command is decided without it
+    /// first (the scale changes nothing but the pairs of a `WavePlanned` and the grades of a
+    /// `BatchScored`), and decided again with it when such an event comes out — one read
+    /// per wave and per scored batch, not one per callback command.
     async fn decide(
         &self,
         batch: &CjBatch,
@@ -233,10 +235,16 @@ impl BatchCommandBus {
             Ok(events) => events,
             Err(rejection) => return Ok(Err(rejection)),
         };
-        let scores = events
-            .iter()
-            .any(|event| matches!(event, CjBatchEvent::BatchScored(_)));
-        let Some(assignment_id) = batch.assignment_scale_wanted(command).filter(|_| scores) else {
+        let reads_scale = events.iter().any(|event| {
+            matches!(
+                event,
+                CjBatchEvent::WavePlanned(_) | CjBatchEvent::BatchScored(_)
+            )
+        });
+        let Some(assignment_id) = batch
+            .assignment_scale_wanted(command)
+            .filter(|_| reads_scale)
+        else {
             return Ok(Ok(events));
         };
         let scale = self.scales.current(assignment_id).await?;

@@ -2,11 +2,12 @@
 //! does no I/O: the current scale of the batch's assignment (`cj_assignment_scales`, learned
 //! over its earlier batches; ADR 0012). It arrives as the aggregate's `Services`, not as a
 //! field of every command: the one write path (the command bus) reads it for the commands
-//! that can score a batch ([`CjBatch::assignment_scale_wanted`]), so no caller (callback
-//! consumer, dispatcher, monitor, operator) needs to know about it.
+//! that can plan a wave or score a batch ([`CjBatch::assignment_scale_wanted`]), so no
+//! caller (callback consumer, dispatcher, monitor, operator) needs to know about it.
 //!
-//! Whatever a decision used is recorded in its events (`BatchScored.calibration` and
-//! `assignment_scale_version`), so state rebuilt from the log never needs the inputs again.
+//! Whatever a decision used is recorded in its events (the pairs in `WavePlanned`,
+//! `BatchScored.calibration` and `assignment_scale_version`), so state rebuilt from the log
+//! never needs the inputs again.
 
 use crate::batch::commands::CjBatchCommand;
 use crate::batch::CjBatch;
@@ -32,8 +33,8 @@ impl DecisionInputs {
 
 impl CjBatch {
     /// The assignment whose scale `command` may need: the batch's, when it has one, is not
-    /// over and the command can end in scoring it (closing intake with too few essays,
-    /// verdicts, a forced recovery, an operator's finalize). `None`: decide without.
+    /// over and the command can plan a wave (closing intake, verdicts) or end in scoring it
+    /// (those two, a forced recovery, an operator's finalize). `None`: decide without.
     pub fn assignment_scale_wanted(&self, command: &CjBatchCommand) -> Option<&str> {
         let can_score = matches!(
             command,

@@ -11,9 +11,11 @@
 //!   and standard errors (what its `BatchScored` records). Its axis is linked to the scale's
 //!   by mean/mean linking over the common anchors — the shift `c` is the precision-weighted
 //!   mean of `score − position`, with weights `1 / (SE² + variance)` — and each anchor's
-//!   position becomes the precision-weighted mean of its earlier position and its linked
-//!   score `score − c` (variance `SE² + Var c`). The first batch defines the axis: its anchor
-//!   scores centred on their mean. The version is the number of batches folded.
+//!   position becomes the weighted running mean of its linked scores `score − c`, each batch
+//!   weighted by its anchors' mean precision (not each anchor's own, which would bias the
+//!   extremes inward; see `batch_weight`); its variance combines `SE² + Var c` by precision.
+//!   The first batch defines the axis: its anchor scores centred on their mean. The version
+//!   is the number of batches folded.
 //! - **Link** ([`AssignmentScale::anchor_points`]): a new batch's anchor scores are the common
 //!   items. The scale's positions shifted by `c` (variance `variance + Var c`) are the prior
 //!   of each anchor on the batch's axis; combined with the batch's own score they give the
@@ -33,6 +35,12 @@ use crate::stats::grade_scale::GradeScale;
 use crate::stats::grading::{self, AnchorPoint, Calibration, CalibrationError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// The largest standard error (logits) an anchor's position may have for the scale to
+/// count as settled: about two thirds of a grade band (~0.7 logits), what a batch alone
+/// gives an anchor (~0.75) halved in variance — two or three batches' worth, or a
+/// calibration round. Past it a batch spends no comparison between two anchors.
+pub const SETTLED_POSITION_SE: f64 = 0.5;
 
 /// Smallest variance (logits²) any position or score is taken to have: an anchor placed
 /// "exactly" (the oracle's, or a zero SE) still combines with finite arithmetic.
@@ -62,6 +70,21 @@ pub struct AnchorPosition {
     pub position: f64,
     /// Variance of `position` (logits²).
     pub variance: f64,
+    /// The summed weights of the batches averaged into `position` (see
+    /// [`AssignmentScale::fold`]); 0 in a scale stored before it was kept, read as
+    /// `1 / variance`.
+    #[serde(default)]
+    pub weight: f64,
+}
+
+impl AnchorPosition {
+    fn weight(&self) -> f64 {
+        if self.weight > 0.0 {
+            self.weight
+        } else {
+            1.0 / self.variance.max(MIN_VARIANCE)
+        }
+    }
 }
 
 /// The anchors' positions relative to each other, learned over `version` finished batches.
@@ -95,6 +118,7 @@ impl AssignmentScale {
                         grade_index,
                         position,
                         variance: MIN_VARIANCE,
+                        weight: 1.0 / MIN_VARIANCE,
                     };
                     (id, position)
                 })
@@ -105,6 +129,16 @@ impl AssignmentScale {
     /// Whether any batch has been folded in (the first batch of an assignment has none).
     pub fn is_empty(&self) -> bool {
         self.anchors.is_empty()
+    }
+
+    /// Whether every anchor's position is known to [`SETTLED_POSITION_SE`]: the batch then
+    /// needs its anchors only to link to the scale, not to place them relative to each other.
+    pub fn is_settled(&self) -> bool {
+        !self.is_empty()
+            && self
+                .anchors
+                .values()
+                .all(|anchor| anchor.variance <= SETTLED_POSITION_SE * SETTLED_POSITION_SE)
     }
 
     /// The mean/mean linking of a batch's anchors to this scale; `None` without a common
@@ -147,21 +181,25 @@ impl AssignmentScale {
         };
         let mut anchors = self.anchors.clone();
         if let Some(linking) = linking {
+            let batch_weight = batch_weight(&usable, linking.variance);
             for (obs, variance) in usable {
                 let linked = obs.score - linking.shift;
                 let linked_variance = variance + linking.variance;
                 anchors
                     .entry(obs.essay_id.clone())
                     .and_modify(|known| {
-                        let (position, variance) =
-                            combine((known.position, known.variance), (linked, linked_variance));
-                        known.position = position;
-                        known.variance = variance;
+                        let weight = known.weight();
+                        known.position = (weight * known.position + batch_weight * linked)
+                            / (weight + batch_weight);
+                        known.variance =
+                            combine((known.position, known.variance), (linked, linked_variance)).1;
+                        known.weight = weight + batch_weight;
                     })
                     .or_insert(AnchorPosition {
                         grade_index: obs.grade_index,
                         position: linked,
                         variance: linked_variance,
+                        weight: batch_weight,
                     });
             }
         }
@@ -220,6 +258,19 @@ impl AssignmentScale {
     ) -> Result<Calibration, CalibrationError> {
         grading::calibrate(scale, &self.anchor_points(batch))
     }
+}
+
+/// The weight of one batch in the anchors' running means: one over its anchors' mean
+/// variance (plus the linking's), the same for every anchor of the batch. Not each anchor's
+/// own `1 / SE²`: an anchor's SE grows with how extreme its estimate came out (p(1 − p)
+/// shrinks), so weighting by it favours the batches that placed an extreme anchor nearer
+/// the middle, and the scale shrank batch after batch (simulated, noisy judge: slope of the
+/// learned positions on the true ones .81 after one batch, .76 after five, against a
+/// steady .82 per batch).
+fn batch_weight(usable: &[(&AnchorObservation, f64)], linking_variance: f64) -> f64 {
+    let mean_variance =
+        usable.iter().map(|(_, variance)| variance).sum::<f64>() / usable.len().max(1) as f64;
+    1.0 / (mean_variance + linking_variance).max(MIN_VARIANCE)
 }
 
 fn own_point(obs: &AnchorObservation) -> AnchorPoint {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use cj_aggregates::batch::commands::*;
+use cj_aggregates::batch::inputs::DecisionInputs;
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 use cj_aggregates::ids::{BatchId, CorrelationId, EssayId};
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
@@ -115,7 +116,16 @@ pub struct History {
 
 impl History {
     pub fn run(&mut self, command: CjBatchCommand) -> Result<Vec<CjBatchEvent>, CjBatchError> {
-        let events = self.batch.decide(command)?;
+        self.run_with(command, &DecisionInputs::default())
+    }
+
+    /// [`History::run`] with what the service read for the decision (the assignment scale).
+    pub fn run_with(
+        &mut self,
+        command: CjBatchCommand,
+        inputs: &DecisionInputs,
+    ) -> Result<Vec<CjBatchEvent>, CjBatchError> {
+        let events = self.batch.decide_with(command, inputs)?;
         for event in &events {
             self.batch.apply(event.clone());
         }

@@ -1,12 +1,13 @@
 //! Batches of one assignment in sequence: the same anchors in every batch, new students in
 //! each, and the grades of every batch computed three ways — from the batch's own anchors
-//! (what the batch recorded), from the assignment scale learned over the batches before it,
+//! (what a batch without a scale records), from the assignment scale learned over the
+//! batches before it (which the batch was also paired by, as in the service),
 //! and from an oracle scale that knows the anchors' true positions — so `simulate` can show
 //! how grading improves with the batch index and how far the learned scale is from the best
 //! any linking could do. Optionally a calibration round of the anchors alone runs first and
 //! is folded into the scale before the first batch (ADR 0012).
 
-use super::driver::{run_batch, BatchRun, Delivery};
+use super::driver::{run_batch, run_batch_of_assignment, BatchRun, Delivery};
 use super::judge::JudgeProfile;
 use super::scenario::{Scenario, ScenarioSpec};
 use crate::intake::calibration::round_budget;
@@ -19,7 +20,7 @@ use cj_aggregates::stats::grading::{CohortPrior, GradeProjection};
 /// How a batch's grade boundaries were placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Boundaries {
-    /// The batch's own anchors only (what the aggregate recorded, as before the scale).
+    /// The batch's own anchors only (what a batch records without an assignment scale).
     BatchAlone,
     /// The assignment scale learned from the earlier batches, linked through the anchors.
     AssignmentScale,
@@ -134,7 +135,16 @@ pub async fn run_assignment(
         let scenario = batch_scenario(spec, batch_index);
         let mut batch_settings = settings.clone();
         batch_settings.seed = scenario.spec.seed;
-        let run = run_batch(&scenario, batch_settings, judge, Delivery::default()).await?;
+        // The batch is paired by (and graded from) the scale learned so far, as the
+        // service's would be; the oracle and the batch alone regrade the same verdicts.
+        let run = run_batch_of_assignment(
+            &scenario,
+            batch_settings,
+            judge,
+            Delivery::default(),
+            learned.clone(),
+        )
+        .await?;
         let Some(scored) = &run.scored else {
             continue;
         };
@@ -142,9 +152,7 @@ pub async fn run_assignment(
         let oracle = oracle_scale(&scenario);
         for boundaries in Boundaries::ALL {
             let projections: Vec<Option<GradeProjection>> = match boundaries {
-                Boundaries::BatchAlone => student_scores(scored)
-                    .map(|(essay, _, _)| essay.projection.clone())
-                    .collect(),
+                Boundaries::BatchAlone => regrade(spec.scale, &AssignmentScale::default(), scored),
                 Boundaries::AssignmentScale => regrade(spec.scale, &learned, scored),
                 Boundaries::Oracle => regrade(spec.scale, &oracle, scored),
             };

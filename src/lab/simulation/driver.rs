@@ -6,6 +6,7 @@
 
 use super::judge::{JudgeAnswer, JudgeProfile};
 use super::scenario::Scenario;
+use crate::store::assignment_scales::FixedAssignmentScale;
 use crate::store::{BatchCommandBus, CommandMetadata};
 use anyhow::{bail, Context};
 use cj_aggregates::batch::commands::*;
@@ -13,11 +14,13 @@ use cj_aggregates::batch::events::BatchPurpose;
 use cj_aggregates::batch::events::{BatchCompleted, BatchFailed, BatchScored, PlannedComparison};
 use cj_aggregates::batch::settings::BatchSettings;
 use cj_aggregates::ids::{BatchId, CorrelationId};
+use cj_aggregates::stats::assignment_scale::AssignmentScale;
 use cj_aggregates::{CjBatchCommand, CjBatchEvent};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Who the driver's commands are recorded as.
@@ -75,16 +78,29 @@ pub async fn run_batch(
     judge: JudgeProfile,
     delivery: Delivery,
 ) -> anyhow::Result<BatchRun> {
-    let request_event_id = Uuid::from_u64_pair(0x5eed, scenario.spec.seed ^ settings.seed);
-    run_batch_on(
-        &BatchCommandBus::in_memory(),
-        request_event_id,
+    run_batch_of_assignment(
         scenario,
         settings,
         judge,
         delivery,
+        AssignmentScale::default(),
     )
     .await
+}
+
+/// [`run_batch`] for a batch whose assignment's scale so far is `scale`: the bus hands it to
+/// the aggregate, which pairs by it and grades from it (ADR 0012), as the service does.
+pub async fn run_batch_of_assignment(
+    scenario: &Scenario,
+    settings: BatchSettings,
+    judge: JudgeProfile,
+    delivery: Delivery,
+    scale: AssignmentScale,
+) -> anyhow::Result<BatchRun> {
+    let request_event_id = Uuid::from_u64_pair(0x5eed, scenario.spec.seed ^ settings.seed);
+    let bus =
+        BatchCommandBus::in_memory().with_assignment_scales(Arc::new(FixedAssignmentScale(scale)));
+    run_batch_on(&bus, request_event_id, scenario, settings, judge, delivery).await
 }
 
 /// Runs `scenario` as the batch of request `request_event_id` to its end through `bus`.

@@ -9,7 +9,6 @@ use crate::batch::events::{
 };
 use crate::batch::settings::{BatchSettings, PairingStrategy};
 use crate::batch::{BatchComparison, ComparisonResult};
-use crate::stats::assignment_scale::AssignmentScale;
 use crate::stats::bradley_terry;
 use crate::stats::pairing::{self, PairPurpose, PairRecord, PairStatus, PairingRequest};
 use crate::stats::random_pairing;
@@ -143,18 +142,19 @@ impl Draft {
                 let unknown = vec![bradley_terry::UNIDENTIFIED_STANDARD_ERROR; n];
                 let scores = fit.map_or(&zeros, |f| &f.scores);
                 let standard_errors = fit.map_or(&unknown, |f| &f.standard_errors);
-                // The planner reads the batch's own boundaries (the assignment scale grades
-                // the finished batch; pairing is not changed by it).
+                // The boundaries are the ones the batch would be graded by now: from the
+                // assignment scale when the service read one (ADR 0012), else its own anchors.
+                let assignment = &self.inputs.assignment_scale;
                 let calibration = fit
-                    .and_then(|f| self.batch.calibration(f, &AssignmentScale::default()).ok())
+                    .and_then(|f| self.batch.calibration(f, assignment).ok())
                     .map(|graded| graded.calibration);
-                let boundary_distance: Vec<Option<f64>> = self
-                    .batch
-                    .essays
+                let anchors: Vec<bool> = self.batch.essays.iter().map(|e| e.is_anchor).collect();
+                let settled = assignment.is_settled() && !self.batch.is_calibration_round();
+                let boundary_distance: Vec<Option<f64>> = anchors
                     .iter()
                     .zip(scores)
-                    .map(|(essay, &score)| match &calibration {
-                        Some(c) if essay.is_anchor => Some(c.distance_to_nearest_boundary(score)),
+                    .map(|(&is_anchor, &score)| match &calibration {
+                        Some(c) if is_anchor => Some(c.distance_to_nearest_boundary(score)),
                         _ => None,
                     })
                     .collect();
@@ -164,6 +164,7 @@ impl Draft {
                     scores,
                     standard_errors,
                     boundary_distance: &boundary_distance,
+                    settled_anchors: settled.then_some(anchors.as_slice()),
                     coverage_target: settings.min_comparisons_per_essay as usize,
                     max_pairs,
                     seed: settings.seed,

@@ -2,8 +2,9 @@
 //! below its coverage target (weighted by need, then closeness on the scale) while any
 //! such essay remains, otherwise every pair not yet in this wave (weighted by the Fisher
 //! information of one comparison, p(1−p) at the current scores in logits, scaled by the
-//! essays' standard errors and anchors' nearness to a grade boundary, and lowered for
-//! pairs already compared often).
+//! essays' standard errors and anchors' nearness to a grade boundary, and lowered for pairs
+//! already compared often). Two anchors whose distance an assignment scale has settled are
+//! never a candidate: each comparison an anchor takes then links a student to the scale.
 
 use super::{Ledger, PairPurpose, PairingRequest};
 
@@ -18,7 +19,7 @@ const BOUNDARY_DECAY_LOGITS: f64 = 0.5;
 
 /// Per-essay multiplier of informative weights: standard error relative to the batch mean
 /// (1 + SE/mean SE, so an average essay counts 2 and a settled one 1) times the boundary
-/// boost for anchors.
+/// boost for the essays the request gives a boundary distance (anchors).
 pub(super) fn informative_essay_factors(request: &PairingRequest<'_>) -> Vec<f64> {
     let mean_se = request.standard_errors.iter().sum::<f64>() / request.essay_count as f64;
     (0..request.essay_count)
@@ -77,23 +78,30 @@ pub(super) fn candidate_pairs(
     let needy: Vec<bool> = (0..n)
         .map(|essay| ledger.needs_coverage(essay, request.coverage_target))
         .collect();
-    let mut candidates = Vec::new();
+    let pairs = || (0..n).flat_map(move |i| (i + 1..n).map(move |j| (i, j)));
+    let allowed = |&(i, j): &(usize, usize)| !both_settled_anchors(request, i, j);
     if needy.iter().any(|&needs| needs) {
-        for i in 0..n {
-            for j in i + 1..n {
-                if (needy[i] || needy[j]) && !ledger.tally(i, j).met {
-                    candidates.push((i, j, coverage_weight(request, ledger, i, j)));
-                }
-            }
-        }
-        return (PairPurpose::Coverage, candidates);
-    }
-    for i in 0..n {
-        for j in i + 1..n {
-            if !ledger.tally(i, j).in_wave {
-                candidates.push((i, j, informative_weight(request, ledger, factors, i, j)));
-            }
+        let coverage: Vec<_> = pairs()
+            .filter(allowed)
+            .filter(|&(i, j)| (needy[i] || needy[j]) && !ledger.tally(i, j).met)
+            .map(|(i, j)| (i, j, coverage_weight(request, ledger, i, j)))
+            .collect();
+        // Only settled anchor pairs left unmet: coverage is as complete as it may get.
+        if !coverage.is_empty() {
+            return (PairPurpose::Coverage, coverage);
         }
     }
-    (PairPurpose::Informative, candidates)
+    let informative = pairs()
+        .filter(allowed)
+        .filter(|&(i, j)| !ledger.tally(i, j).in_wave)
+        .map(|(i, j)| (i, j, informative_weight(request, ledger, factors, i, j)))
+        .collect();
+    (PairPurpose::Informative, informative)
+}
+
+/// Whether `i` and `j` are both anchors of a settled assignment scale.
+fn both_settled_anchors(request: &PairingRequest<'_>, i: usize, j: usize) -> bool {
+    request
+        .settled_anchors
+        .is_some_and(|anchors| anchors[i] && anchors[j])
 }

@@ -19,9 +19,18 @@ pub struct PairingRequest<'a> {
     pub scores: &'a [f64],
     /// Standard errors of the scores (logits).
     pub standard_errors: &'a [f64],
-    /// For anchors when a calibration exists: distance (logits) of the anchor's score to the
-    /// nearest grade boundary. None for ordinary essays.
+    /// Distance (logits) of an essay's score to the nearest grade boundary, when a
+    /// calibration exists: for anchors, where they land places the boundaries. None for
+    /// essays the boundaries should not steer. (Steering students near a boundary the same
+    /// way was tried in `simulate` and changed no grading figure by more than .002.)
     pub boundary_distance: &'a [Option<f64>],
+    /// Which essays are anchors, when an assignment scale has settled their positions
+    /// relative to each other (ADR 0012): such anchors are never paired with each other —
+    /// their distances are known, so a verdict between two of them teaches the batch
+    /// nothing it needs — and every comparison they take links students to the scale.
+    /// `None`: anchors are learned like any essay (no scale yet, an unsettled one, or a
+    /// calibration round, which is anchors only).
+    pub settled_anchors: Option<&'a [bool]>,
     /// Comparisons (pending + succeeded) each essay should reach before informative pairs.
     pub coverage_target: usize,
     pub max_pairs: usize,
@@ -72,6 +81,10 @@ pub(super) fn validate(request: &PairingRequest<'_>) -> Result<(), PairingError>
         ("scores", request.scores.len()),
         ("standard_errors", request.standard_errors.len()),
         ("boundary_distance", request.boundary_distance.len()),
+        (
+            "settled_anchors",
+            request.settled_anchors.map_or(n, <[bool]>::len),
+        ),
     ] {
         if actual != n {
             return Err(PairingError::LengthMismatch {

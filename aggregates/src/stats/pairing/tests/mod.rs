@@ -6,6 +6,7 @@ mod informative;
 mod orientation;
 mod properties;
 mod requests;
+mod settled_anchors;
 
 use super::*;
 use rand::Rng;
@@ -18,6 +19,7 @@ struct Batch {
     scores: Vec<f64>,
     standard_errors: Vec<f64>,
     boundary_distance: Vec<Option<f64>>,
+    settled_anchors: Option<Vec<bool>>,
     coverage_target: usize,
 }
 
@@ -29,6 +31,7 @@ impl Batch {
             scores: vec![0.0; essay_count],
             standard_errors: vec![1.0; essay_count],
             boundary_distance: vec![None; essay_count],
+            settled_anchors: None,
             coverage_target: DEFAULT_COVERAGE_TARGET,
         }
     }
@@ -40,6 +43,7 @@ impl Batch {
             scores: &self.scores,
             standard_errors: &self.standard_errors,
             boundary_distance: &self.boundary_distance,
+            settled_anchors: self.settled_anchors.as_deref(),
             coverage_target: self.coverage_target,
             max_pairs,
             seed,
