@@ -222,14 +222,15 @@ impl BatchCommandBus {
 
     /// Decides `command` on `batch`. The assignment's scale is read only when the decision
     /// scores a batch of an assignment: the command is decided without it first (the scale
-    /// changes nothing but the grades in `BatchScored`), and decided again with it when
-    /// that event comes out — one read per scored batch, not one per callback command.
+    /// changes nothing but the grades in `BatchScored`), and when that event comes out the
+    /// scale is read and the event graded again with it ([`DecisionInputs::regrade`]) — one
+    /// read per scored batch, not one per callback command, and the batch scored once.
     async fn decide(
         &self,
         batch: &CjBatch,
         command: &CjBatchCommand,
     ) -> Result<Result<Vec<CjBatchEvent>, CjBatchError>, CommandError> {
-        let events = match batch.decide_with(command.clone(), &DecisionInputs::default()) {
+        let mut events = match batch.decide_with(command.clone(), &DecisionInputs::default()) {
             Ok(events) => events,
             Err(rejection) => return Ok(Err(rejection)),
         };
@@ -240,10 +241,8 @@ impl BatchCommandBus {
             return Ok(Ok(events));
         };
         let scale = self.scales.current(assignment_id).await?;
-        Ok(batch.decide_with(
-            command.clone(),
-            &DecisionInputs::with_assignment_scale(scale),
-        ))
+        DecisionInputs::with_assignment_scale(scale).regrade(&mut events);
+        Ok(Ok(events))
     }
 
     /// Caches the batch's state while it is active: a terminal batch changes no more, and
