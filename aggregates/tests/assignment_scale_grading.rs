@@ -257,3 +257,21 @@ fn a_scale_still_learning_its_anchors_leaves_the_pairing_as_it_was() {
     // Then its anchors meet each other as without a scale
     assert!(anchor_pairs(&with_scale) > 0);
 }
+
+#[test]
+fn grading_a_decision_again_with_the_scale_is_deciding_with_the_scale() {
+    // Given a batch of the assignment, and the scale the service reads for it
+    let history = answered_batch();
+    let inputs = DecisionInputs::with_assignment_scale(wide_scale());
+    // When its finalization, decided without the scale, is graded again with it
+    let alone = history.batch.decide(finalize()).unwrap();
+    let mut regraded = alone.clone();
+    inputs.regrade(&mut regraded);
+    // Then every event is the one deciding with the scale gives (the grades moved)
+    let decided = history
+        .batch
+        .decide_with(finalize(), &inputs)
+        .expect("the command is accepted");
+    assert_eq!(regraded, decided);
+    assert_ne!(regraded, alone);
+}

@@ -15,12 +15,12 @@
 //! Within this process commands on one batch take turns ([`BatchLocks`]).
 //!
 //! What a decision needs from outside its batch is read here, just before deciding, and
-//! handed to the aggregate as [`DecisionInputs`]: a command of a batch of an assignment
-//! ([`CjBatch::assignment_scale_wanted`]) whose decision plans a wave or scores the batch is
-//! decided again with the assignment's current scale ([`AssignmentScales`]; ADR 0012) — the
-//! scale steers the pairing and places the grade boundaries, nothing else — so the scale is
-//! read once per wave and once per scored batch, not on every callback command. The bus is the one write path, so every caller —
-//! consumer, dispatcher, monitor, operator — gets it without knowing about it.
+//! handed to the aggregate as [`DecisionInputs`]: when a command of a batch of an
+//! assignment ([`CjBatch::assignment_scale_wanted`]) plans a wave or scores the batch, the
+//! assignment's current scale ([`AssignmentScales`]; ADR 0012) is read — it steers the
+//! pairing and places the grade boundaries, nothing else — so once per wave and once per
+//! scored batch, not on every callback command. The bus is the one write path, so every
+//! caller — consumer, dispatcher, monitor, operator — gets it without knowing about it.
 
 use super::aggregate_cache::{AggregateCache, CachedBatch};
 use super::assignment_scales::{AssignmentScales, FixedAssignmentScale, ProjectedAssignmentScales};
@@ -224,34 +224,38 @@ impl BatchCommandBus {
     /// Decides `command` on `batch`. The assignment's scale is read only when the decision
     /// plans a wave or scores a batch of an assignment: the command is decided without it
     /// first (the scale changes nothing but the pairs of a `WavePlanned` and the grades of a
-    /// `BatchScored`), and decided again with it when such an event comes out — one read
-    /// per wave and per scored batch, not one per callback command.
+    /// `BatchScored`); when a wave comes out the command is decided again with the scale
+    /// (a fit and a plan), when scores come out the decided `BatchScored` is graded again
+    /// with it ([`DecisionInputs::regrade`], so the batch is scored once) — one read per
+    /// wave and per scored batch, not one per callback command.
     async fn decide(
         &self,
         batch: &CjBatch,
         command: &CjBatchCommand,
     ) -> Result<Result<Vec<CjBatchEvent>, CjBatchError>, CommandError> {
-        let events = match batch.decide_with(command.clone(), &DecisionInputs::default()) {
+        let mut events = match batch.decide_with(command.clone(), &DecisionInputs::default()) {
             Ok(events) => events,
             Err(rejection) => return Ok(Err(rejection)),
         };
-        let reads_scale = events.iter().any(|event| {
-            matches!(
-                event,
-                CjBatchEvent::WavePlanned(_) | CjBatchEvent::BatchScored(_)
-            )
-        });
+        let plans = events
+            .iter()
+            .any(|event| matches!(event, CjBatchEvent::WavePlanned(_)));
+        let scores = events
+            .iter()
+            .any(|event| matches!(event, CjBatchEvent::BatchScored(_)));
         let Some(assignment_id) = batch
             .assignment_scale_wanted(command)
-            .filter(|_| reads_scale)
+            .filter(|_| plans || scores)
         else {
             return Ok(Ok(events));
         };
-        let scale = self.scales.current(assignment_id).await?;
-        Ok(batch.decide_with(
-            command.clone(),
-            &DecisionInputs::with_assignment_scale(scale),
-        ))
+        let inputs =
+            DecisionInputs::with_assignment_scale(self.scales.current(assignment_id).await?);
+        if plans {
+            return Ok(batch.decide_with(command.clone(), &inputs));
+        }
+        inputs.regrade(&mut events);
+        Ok(Ok(events))
     }
 
     /// Caches the batch's state while it is active: a terminal batch changes no more, and

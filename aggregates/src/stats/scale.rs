@@ -127,19 +127,26 @@ impl ScaleFit {
     /// was fitted on) is graded: every identified SE times √φ ([`dispersion`]), and the SSR
     /// and separation recomputed from them by the estimator's own convention. The scores do
     /// not move. Hard verdicts only, or too few to estimate φ: the fit as it is.
-    pub fn with_graded_errors(mut self, comparisons: &[Comparison]) -> ScaleFit {
-        let outcomes: Vec<f64> = comparisons.iter().map(Comparison::outcome).collect();
-        if !dispersion::any_graded(outcomes.iter().copied()) {
-            return self;
+    pub fn with_graded_errors(self, comparisons: &[Comparison]) -> ScaleFit {
+        match GradedVerdicts::of(self.scores.len(), comparisons) {
+            Some(graded) => self.with_errors_of(&graded),
+            None => self,
         }
+    }
+
+    /// [`ScaleFit::with_graded_errors`] for verdicts read once ([`GradedVerdicts::of`] of
+    /// the comparisons this fit was fitted on), so several fits of them share its fit.
+    pub fn with_errors_of(mut self, graded: &GradedVerdicts) -> ScaleFit {
         let estimated = self.comparison_counts.iter().filter(|&&n| n > 0).count();
         // φ is the noise around the maximum-likelihood fit; this fit's prior pulls its
         // probabilities towards ½, which would count as noise (see `dispersion`).
-        let expected = dispersion::unpenalised_expectations(self.scores.len(), comparisons)
-            .unwrap_or_else(|| self.first_win_probabilities.clone());
+        let expected = graded
+            .unpenalised
+            .as_deref()
+            .unwrap_or(&self.first_win_probabilities);
         let Some(phi) = dispersion::quasi_binomial_dispersion(
-            &outcomes,
-            &expected,
+            &graded.outcomes,
+            expected,
             estimated.saturating_sub(1),
         ) else {
             return self;
@@ -171,6 +178,30 @@ impl ScaleFit {
             }
         }
         self
+    }
+}
+
+/// What quasi-binomial standard errors need of one set of verdicts that has a graded one,
+/// whichever fit they go with: the outcomes, and P(first wins) of each under the
+/// maximum-likelihood fit — itself a fit ([`dispersion::unpenalised_expectations`]), which
+/// a batch's fit and its reference fit of the same verdicts share when it is read once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradedVerdicts {
+    outcomes: Vec<f64>,
+    /// `None` when the maximum-likelihood fit does not exist or did not converge: each fit
+    /// then measures φ against its own probabilities.
+    unpenalised: Option<Vec<f64>>,
+}
+
+impl GradedVerdicts {
+    /// `comparisons` among `essay_count` essays read for graded errors; `None` when every
+    /// verdict is hard (fits keep their own errors).
+    pub fn of(essay_count: usize, comparisons: &[Comparison]) -> Option<GradedVerdicts> {
+        let outcomes: Vec<f64> = comparisons.iter().map(Comparison::outcome).collect();
+        dispersion::any_graded(outcomes.iter().copied()).then(|| GradedVerdicts {
+            unpenalised: dispersion::unpenalised_expectations(essay_count, comparisons),
+            outcomes,
+        })
     }
 }
 

@@ -10,7 +10,7 @@
 //! judge ("unknown"). Splitting comparisons uses the same draw over comparison rows.
 
 use super::r_rng::RRandom;
-use super::reference::{self, ReferenceOptions};
+use super::reference::{Iteration, ReferenceOptions};
 use super::reliability::{median, pearson, spearman_brown};
 use super::Comparison;
 use serde::{Deserialize, Serialize};
@@ -74,22 +74,17 @@ pub fn split_half(
         SplitBy::Judges => comparisons.iter().map(|c| judge_slot(c.judge)).collect(),
         SplitBy::Comparisons => (0..comparisons.len()).collect(),
     };
+    // One working memory for all the splits: 2 × `splits` fits of half the verdicts each.
+    let mut halves = Halves::default();
+    let mut in_first = vec![false; units];
     let correlations: Vec<f64> = (1..=splits)
         .filter_map(|i| {
             let split_seed = seed.wrapping_add(i32::try_from(i).unwrap_or(i32::MAX));
-            let mut in_first = vec![false; units];
+            in_first.fill(false);
             for drawn in RRandom::seeded(split_seed).sample_int(units, units / 2) {
                 in_first[drawn - 1] = true;
             }
-            let (mut first, mut second) = (Vec::new(), Vec::new());
-            for (comparison, &unit) in comparisons.iter().zip(&unit_of) {
-                if in_first[unit] {
-                    first.push(*comparison);
-                } else {
-                    second.push(*comparison);
-                }
-            }
-            half_correlation(items, &first, &second, options)
+            halves.correlation(items, comparisons, &unit_of, &in_first, options)
         })
         .collect();
     let median = median(&correlations);
@@ -102,23 +97,58 @@ pub fn split_half(
     }
 }
 
-/// Pearson correlation of the two halves' θ over the items both halves fitted.
-fn half_correlation(
-    items: usize,
-    first: &[Comparison],
-    second: &[Comparison],
-    options: &ReferenceOptions,
-) -> Option<f64> {
-    let first = reference::fit(items, first, options);
-    let second = reference::fit(items, second, options);
-    let (xs, ys): (Vec<f64>, Vec<f64>) = first
-        .items
-        .iter()
-        .zip(&second.items)
-        .filter(|(a, b)| a.comparisons > 0 && b.comparisons > 0)
-        .map(|(a, b)| (a.theta, b.theta))
-        .unzip();
-    pearson(&xs, &ys)
+/// The two halves of one split and their fits, kept from split to split so the splits
+/// allocate nothing.
+#[derive(Default)]
+struct Halves {
+    first: Vec<Comparison>,
+    second: Vec<Comparison>,
+    first_fit: Iteration,
+    second_fit: Iteration,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+}
+
+impl Halves {
+    /// Pearson correlation of the two halves' θ over the items both halves fitted, the
+    /// comparisons of the units `in_first` (`unit_of` each comparison) forming the first
+    /// half, each half keeping the original order.
+    fn correlation(
+        &mut self,
+        items: usize,
+        comparisons: &[Comparison],
+        unit_of: &[usize],
+        in_first: &[bool],
+        options: &ReferenceOptions,
+    ) -> Option<f64> {
+        self.first.clear();
+        self.second.clear();
+        for (comparison, &unit) in comparisons.iter().zip(unit_of) {
+            if in_first[unit] {
+                self.first.push(*comparison);
+            } else {
+                self.second.push(*comparison);
+            }
+        }
+        self.first_fit.run(items, &self.first, options);
+        self.second_fit.run(items, &self.second, options);
+        let (first, second) = (&self.first_fit, &self.second_fit);
+        self.xs.clear();
+        self.ys.clear();
+        for (((&x, &y), &n_first), &n_second) in first
+            .thetas()
+            .iter()
+            .zip(second.thetas())
+            .zip(first.counts())
+            .zip(second.counts())
+        {
+            if n_first > 0 && n_second > 0 {
+                self.xs.push(x);
+                self.ys.push(y);
+            }
+        }
+        pearson(&self.xs, &self.ys)
+    }
 }
 
 #[cfg(test)]

@@ -12,77 +12,12 @@ use crate::batch::events::{
 };
 use crate::batch::status::UploadStatus;
 use crate::batch::CjBatch;
-use crate::stats::assignment_scale::{AnchorObservation, AssignmentScale};
 use crate::stats::audit::{audit, AuditInput};
-use crate::stats::grading::{Calibration, CalibrationError, CohortPrior};
 use crate::stats::scale::{Estimator, ScaleFit};
 use crate::stats::split_half::{DEFAULT_SEED as SPLIT_SEED, DEFAULT_SPLITS};
 use crate::stats::{finite, Comparison};
 
-/// Why a scored batch has no grade projections. Its Display is the text
-/// `BatchScored.calibration_unavailable` records.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum CalibrationUnavailable {
-    /// Too few student essays were compared to place any of them.
-    #[error("fewer than two student essays were compared")]
-    InsufficientEssays,
-    /// The anchors cannot calibrate the scale.
-    #[error(transparent)]
-    Anchors(CalibrationError),
-}
-
-/// A batch's grade calibration and the version of the assignment scale it rests on
-/// (`None`: the batch's own anchors alone).
-pub(super) struct GradeCalibration {
-    pub calibration: Calibration,
-    pub assignment_scale_version: Option<u32>,
-}
-
 impl CjBatch {
-    /// The anchors as `fit` placed them, with the index of their known grade.
-    fn anchor_observations(&self, fit: &ScaleFit) -> Vec<AnchorObservation> {
-        let scale = self.grade_scale();
-        self.essays
-            .iter()
-            .zip(fit.scores.iter().zip(&fit.standard_errors))
-            .filter(|(essay, _)| essay.is_anchor)
-            .filter_map(|(essay, (&score, &standard_error))| {
-                Some(AnchorObservation {
-                    essay_id: essay.essay_id.to_string(),
-                    grade_index: scale.index_of(essay.known_grade.as_deref()?)?,
-                    score,
-                    standard_error,
-                })
-            })
-            .collect()
-    }
-
-    /// The grade boundaries for `fit`: from `assignment` linked to the batch's axis through
-    /// its anchors when they share one (ADR 0012), else from the batch's anchors alone —
-    /// with an empty `assignment` exactly the calibration before assignment scales.
-    pub(super) fn calibration(
-        &self,
-        fit: &ScaleFit,
-        assignment: &AssignmentScale,
-    ) -> Result<GradeCalibration, CalibrationError> {
-        let anchors = self.anchor_observations(fit);
-        let assignment_scale_version = assignment.link(&anchors).map(|_| assignment.version);
-        let (student_scores, student_ses): (Vec<f64>, Vec<f64>) = self
-            .essays
-            .iter()
-            .zip(fit.scores.iter().zip(&fit.standard_errors))
-            .filter(|(essay, _)| !essay.is_anchor)
-            .map(|(_, (&score, &se))| (score, se))
-            .unzip();
-        let calibration = assignment
-            .calibrate(self.grade_scale(), &anchors)?
-            .with_cohort(CohortPrior::estimate(&student_scores, &student_ses));
-        Ok(GradeCalibration {
-            calibration,
-            assignment_scale_version,
-        })
-    }
-
     /// The reliability report (the reference estimator's SSR and G, split halves, order
     /// effect, judge misfit, components) and which essays misfit. Whatever estimator placed
     /// the essays, these are the field's figures, comparable with published CJ studies.
@@ -145,21 +80,15 @@ impl Draft {
     pub(in crate::batch) fn finalize(&mut self, trigger: CompletionTrigger) {
         let batch = &self.batch;
         let comparisons = batch.scale_comparisons();
-        let fit = batch.fit_with(batch.settings().estimator, &comparisons);
+        // Read once for both fits: with a graded verdict it is a fit of its own.
+        let graded = batch.graded_verdicts(&comparisons);
+        let fit = batch.fit_graded(batch.settings().estimator, &comparisons, graded.as_ref());
         let ranks = fit.ranks();
         let reference = match fit.estimator {
             Estimator::Sirt => fit.clone(),
-            _ => batch.fit_with(Estimator::Sirt, &comparisons),
+            _ => batch.fit_graded(Estimator::Sirt, &comparisons, graded.as_ref()),
         };
         let (reliability, misfitting) = batch.reliability(&fit, &reference, &comparisons);
-        let calibration = match trigger {
-            CompletionTrigger::InsufficientEssays => {
-                Err(CalibrationUnavailable::InsufficientEssays)
-            }
-            _ => batch
-                .calibration(&fit, &self.inputs.assignment_scale)
-                .map_err(CalibrationUnavailable::Anchors),
-        };
         let essays = batch
             .essays
             .iter()
@@ -172,14 +101,7 @@ impl Draft {
                 standard_error: fit.standard_errors[i],
                 rank: ranks[i],
                 comparisons: fit.comparison_counts[i],
-                projection: match (&calibration, essay.is_anchor) {
-                    (Ok(graded), false) => Some(
-                        graded
-                            .calibration
-                            .project(fit.scores[i], fit.standard_errors[i]),
-                    ),
-                    _ => None,
-                },
+                projection: None,
                 infit: finite(reference.infits[i]),
                 outfit: finite(reference.outfits[i]),
                 misfit: misfitting[i],
@@ -196,24 +118,17 @@ impl Draft {
             }
             CompletionTrigger::InsufficientEssays => UploadStatus::CompleteInsufficientEssays,
         };
-        let (calibration, calibration_unavailable, assignment_scale_version) = match calibration {
-            Ok(graded) => (
-                Some(graded.calibration),
-                None,
-                graded.assignment_scale_version,
-            ),
-            Err(why) => (None, Some(why.to_string()), None),
-        };
-        let scored = BatchScored {
+        let mut scored = BatchScored {
             ssr: fit.ssr,
             grade_scale: batch.grade_scale(),
-            calibration,
-            calibration_unavailable,
+            calibration: None,
+            calibration_unavailable: None,
             essays,
             successful_comparisons: progress.successful,
             reliability: Some(reliability),
-            assignment_scale_version,
+            assignment_scale_version: None,
         };
+        scored.grade(trigger, &self.inputs.assignment_scale);
         let completed = BatchCompleted {
             status,
             comparisons_made: batch.comparisons_made(),

@@ -9,10 +9,13 @@
 //!   comparisons, and the fits by its estimator.
 //! - `waves` — writing the next wave: new pairs from the planner and retries of failed
 //!   comparisons, sized toward the reliability target.
-//! - `finalization` — scores, reliability report, calibration and grade projections, and
-//!   the events that complete the batch.
+//! - `finalization` — scores, reliability report and the events that complete the batch.
+//! - `grading` — grade boundaries and projections from what `BatchScored` records, so a
+//!   decided `BatchScored` can be graded again with the assignment's scale without scoring
+//!   the batch again.
 
 mod finalization;
+mod grading;
 mod readings;
 mod waves;
 

@@ -7,7 +7,7 @@ use crate::batch::completion::ComparisonProgress;
 use crate::batch::settings::BatchSettings;
 use crate::batch::{CjBatch, ComparisonResult};
 use crate::stats::grade_scale::GradeScale;
-use crate::stats::scale::{self, Estimator, ScaleFit};
+use crate::stats::scale::{self, Estimator, GradedVerdicts, ScaleFit};
 use crate::stats::Comparison;
 
 impl CjBatch {
@@ -85,14 +85,35 @@ impl CjBatch {
 
     /// A fit of `comparisons` by `estimator`; graded verdicts (read only when the batch's
     /// settings say so) get quasi-binomial standard errors ([`ScaleFit::with_graded_errors`]).
-    pub(super) fn fit_with(&self, estimator: Estimator, comparisons: &[Comparison]) -> ScaleFit {
-        scale::fit(
+    fn fit_with(&self, estimator: Estimator, comparisons: &[Comparison]) -> ScaleFit {
+        let graded = self.graded_verdicts(comparisons);
+        self.fit_graded(estimator, comparisons, graded.as_ref())
+    }
+
+    /// `comparisons` (the batch's verdicts) read once for graded errors, for every fit of
+    /// them ([`GradedVerdicts`]; `None`: hard verdicts only).
+    pub(super) fn graded_verdicts(&self, comparisons: &[Comparison]) -> Option<GradedVerdicts> {
+        GradedVerdicts::of(self.essays.len(), comparisons)
+    }
+
+    /// A fit of `comparisons` by `estimator`, with the errors of `graded` (what
+    /// [`CjBatch::graded_verdicts`] read of the same comparisons).
+    pub(super) fn fit_graded(
+        &self,
+        estimator: Estimator,
+        comparisons: &[Comparison],
+        graded: Option<&GradedVerdicts>,
+    ) -> ScaleFit {
+        let fit = scale::fit(
             estimator,
             self.settings().bt_alpha,
             self.essays.len(),
             comparisons,
-        )
-        .with_graded_errors(comparisons)
+        );
+        match graded {
+            Some(graded) => fit.with_errors_of(graded),
+            None => fit,
+        }
     }
 
     pub(super) fn successful_per_essay(&self) -> Vec<u32> {

@@ -1,7 +1,7 @@
 //! Tests of what the decisions record in words (the behaviour of the decisions themselves is
 //! specified by the given/when/then tests in `aggregates/tests/batch_rules.rs`).
 
-use super::finalization::CalibrationUnavailable;
+use super::grading::CalibrationUnavailable;
 use crate::stats::grading::CalibrationError;
 
 #[test]
