@@ -217,12 +217,16 @@ fn anchor_pairs(history: &History) -> usize {
         .count()
 }
 
-/// A batch of six students run four waves deep, every decision with `inputs`.
+/// A batch of six students run up to four waves deep (or to its end), every decision with
+/// `inputs`.
 fn four_waves_with(inputs: &DecisionInputs) -> History {
     let mut history = History::default();
     history.run(register(6, settings(400))).unwrap();
     history.run_with(anchors(&ANCHOR_GRADES), inputs).unwrap();
     for _ in 0..4 {
+        if history.batch.is_terminal() || history.pending().is_empty() {
+            break;
+        }
         let verdicts = history.verdicts_by_index();
         history.run_with(verdicts, inputs).unwrap();
     }
@@ -237,7 +241,7 @@ fn once_the_scale_is_settled_a_batch_compares_no_two_anchors() {
     // When a batch of it is paired wave after wave with that scale
     let with_scale = four_waves_with(&settled);
     // Then no comparison sets two anchors against each other: each one links a student
-    assert!(with_scale.batch.comparisons().len() > 30);
+    assert!(with_scale.batch.comparisons().len() > 20);
     assert_eq!(anchor_pairs(&with_scale), 0);
     // While the same batch without the scale spends comparisons between anchors
     assert!(anchor_pairs(&four_waves_with(&DecisionInputs::default())) > 0);

@@ -56,14 +56,16 @@ fn without_a_settled_scale_anchors_meet_each_other_like_any_essays() {
 
 #[test]
 fn an_anchor_short_of_coverage_with_only_anchors_left_to_meet_does_not_stall_the_wave() {
-    // Three anchors and two students; each anchor has met both students, so all it has
-    // not met are the other anchors. Coverage target 4 cannot be reached without them.
+    // Three anchors and two students; each anchor has met both students and the students
+    // each other, so all an anchor has not met are the other anchors, and its coverage
+    // target (4) cannot be reached without them.
     let mut batch = with_settled_anchors(5, 3);
     for anchor in 0..3 {
         for student in 3..5 {
             batch.compared(anchor, student);
         }
     }
+    batch.compared(3, 4);
     let wave = batch.plan(2, 1, 3);
     assert!(!wave.is_empty(), "the wave stalled");
     assert_eq!(anchor_pairs(&batch, &wave), vec![]);
