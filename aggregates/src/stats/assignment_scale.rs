@@ -191,8 +191,9 @@ impl AssignmentScale {
                         let weight = known.weight();
                         known.position = (weight * known.position + batch_weight * linked)
                             / (weight + batch_weight);
-                        known.variance =
-                            combine((known.position, known.variance), (linked, linked_variance)).1;
+                        known.variance = 1.0
+                            / (1.0 / known.variance.max(MIN_VARIANCE)
+                                + 1.0 / linked_variance.max(MIN_VARIANCE));
                         known.weight = weight + batch_weight;
                     })
                     .or_insert(AnchorPosition {
