@@ -16,7 +16,7 @@ use crate::error::ProjectionError;
 use crate::log::{assignment_of, LoggedEvent};
 use crate::projection::Projection;
 use chrono::{DateTime, Utc};
-use cj_aggregates::batch::events::BatchScored;
+use cj_aggregates::batch::events::{BatchPurpose, BatchScored};
 use cj_aggregates::stats::assignment_scale::{AnchorObservation, AssignmentScale};
 use cj_aggregates::CjBatchEvent;
 use serde_json::Value;
@@ -36,11 +36,14 @@ pub struct ScaleVersion {
     pub scale: AssignmentScale,
 }
 
-/// The version `scored` (of batch `batch_id`) makes of `latest`; `None` when it has no
-/// anchor to contribute (no anchors, none on the grade scale, or not scored finitely).
+/// The version `scored` (of batch `batch_id`, registered for `purpose`) makes of
+/// `latest`; `None` when it has no anchor to contribute (no anchors, none on the grade
+/// scale, or not scored finitely). A calibration round folds in its own unit
+/// ([`AssignmentScale::fold_round`]).
 pub fn next_version(
     latest: &AssignmentScale,
     batch_id: Uuid,
+    purpose: BatchPurpose,
     scored: &BatchScored,
 ) -> Option<ScaleVersion> {
     let contributed: Vec<AnchorObservation> = scored
@@ -51,9 +54,14 @@ pub fn next_version(
     if contributed.is_empty() {
         return None;
     }
+    let scale = if purpose.is_calibration_round() {
+        latest.fold_round(&contributed)
+    } else {
+        latest.fold(&contributed)
+    };
     Some(ScaleVersion {
         batch_id,
-        scale: latest.fold(&contributed),
+        scale,
         contributed,
     })
 }
@@ -162,12 +170,12 @@ impl Projection for AssignmentScales {
         let CjBatchEvent::BatchScored(scored) = &logged.event else {
             return Ok(());
         };
-        let Some(assignment_id) = assignment_of(&mut *conn, logged.batch_id).await? else {
+        let Some(batch) = assignment_of(&mut *conn, logged.batch_id).await? else {
             return Ok(());
         };
-        let latest = current(&mut *conn, &assignment_id).await?;
-        if let Some(version) = next_version(&latest, logged.batch_id, scored) {
-            insert(conn, &assignment_id, &version, logged.recorded_at).await?;
+        let latest = current(&mut *conn, &batch.assignment_id).await?;
+        if let Some(version) = next_version(&latest, logged.batch_id, batch.purpose, scored) {
+            insert(conn, &batch.assignment_id, &version, logged.recorded_at).await?;
         }
         Ok(())
     }

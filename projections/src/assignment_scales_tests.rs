@@ -48,6 +48,7 @@ fn first_version() -> ScaleVersion {
     next_version(
         &AssignmentScale::default(),
         Uuid::from_u128(1),
+        BatchPurpose::Assessment,
         &scored([-1.0, 0.5, 2.0]),
     )
     .expect("anchors to contribute")
@@ -76,7 +77,13 @@ fn the_first_scored_batch_of_an_assignment_is_version_1_centred_on_its_anchors()
 fn each_later_batch_is_one_more_version_and_narrows_the_anchors() {
     let first = first_version();
     // The second batch's axis is shifted by 3 logits: linking takes the shift out.
-    let second = next_version(&first.scale, Uuid::from_u128(2), &scored([2.0, 3.5, 5.0])).unwrap();
+    let second = next_version(
+        &first.scale,
+        Uuid::from_u128(2),
+        BatchPurpose::Assessment,
+        &scored([2.0, 3.5, 5.0]),
+    )
+    .unwrap();
     assert_eq!(second.scale.version, 2);
     for (id, after) in &second.scale.anchors {
         let before = &first.scale.anchors[id];
@@ -93,12 +100,22 @@ fn a_batch_without_anchors_folds_nothing() {
     let mut no_anchors = scored([0.0, 0.0, 0.0]);
     no_anchors.essays.retain(|e| !e.is_anchor);
     assert_eq!(
-        next_version(&AssignmentScale::default(), Uuid::nil(), &no_anchors),
+        next_version(
+            &AssignmentScale::default(),
+            Uuid::nil(),
+            BatchPurpose::Assessment,
+            &no_anchors
+        ),
         None
     );
     let unscored = scored([f64::NAN, f64::NAN, f64::NAN]);
     assert_eq!(
-        next_version(&AssignmentScale::default(), Uuid::nil(), &unscored),
+        next_version(
+            &AssignmentScale::default(),
+            Uuid::nil(),
+            BatchPurpose::Assessment,
+            &unscored
+        ),
         None
     );
 }

@@ -6,6 +6,7 @@
 
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
+use cj_aggregates::batch::events::BatchPurpose;
 use cj_aggregates::batch::upcasting::decode_event;
 use cj_aggregates::{CjBatch, CjBatchEvent};
 use cqrs_es::Aggregate;
@@ -354,23 +355,44 @@ pub async fn deciding_callbacks(
         .await?)
 }
 
-/// The assignment a batch was registered for, read from its `BatchRegistered` (its first
-/// event) without decoding the whole registration.
+/// The assignment a batch was registered for and the batch's purpose, read from its
+/// `BatchRegistered` (its first event) without decoding the whole registration.
 const ASSIGNMENT_OF: &str = "
-SELECT payload -> 'BatchRegistered' ->> 'assignment_id' FROM events
+SELECT payload -> 'BatchRegistered' ->> 'assignment_id',
+       payload -> 'BatchRegistered' ->> 'purpose'
+  FROM events
  WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = 1
    AND event_type = 'BatchRegistered'";
 
+/// The assignment a batch belongs to, and what the batch is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOfAssignment {
+    pub assignment_id: String,
+    pub purpose: BatchPurpose,
+}
+
 /// The assignment `batch_id` belongs to; `None` for a batch registered without one (or
-/// not registered at all).
+/// not registered at all). A registration written before purposes were recorded is an
+/// assessment.
 pub async fn assignment_of(
     executor: impl PgExecutor<'_>,
     batch_id: Uuid,
-) -> Result<Option<String>, ProjectionError> {
-    let assignment: Option<Option<String>> = sqlx::query_scalar(ASSIGNMENT_OF)
+) -> Result<Option<BatchOfAssignment>, ProjectionError> {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(ASSIGNMENT_OF)
         .bind(CjBatch::TYPE)
         .bind(batch_id.to_string())
         .fetch_optional(executor)
         .await?;
-    Ok(assignment.flatten())
+    let Some((Some(assignment_id), purpose)) = row else {
+        return Ok(None);
+    };
+    let purpose = match purpose {
+        None => BatchPurpose::default(),
+        Some(text) => serde_json::from_value(serde_json::Value::String(text.clone()))
+            .map_err(|_| ProjectionError::UnreadableRow(format!("batch purpose {text:?}")))?,
+    };
+    Ok(Some(BatchOfAssignment {
+        assignment_id,
+        purpose,
+    }))
 }

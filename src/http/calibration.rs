@@ -28,7 +28,7 @@ pub fn calibration_routes() -> OpenApiRouter<SubmitState> {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoundBody {
-    /// Comparisons each anchor takes part in on average (default 8): the round makes
+    /// Comparisons each anchor takes part in on average (default 16): the round makes
     /// `anchors × n / 2`, at most the service's maximum.
     #[serde(default)]
     pub comparisons_per_anchor: Option<u32>,

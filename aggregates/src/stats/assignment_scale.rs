@@ -22,6 +22,14 @@
 //!   anchor points the grade calibration ([`grading::calibrate`]) places boundaries from.
 //!   Anchors the scale knows but the batch did not judge are placed by the shift alone.
 //!
+//! - **Unit** ([`ScaleUnit`]): batches share one design (students and anchors, near pairs),
+//!   so their axes share a logit unit and a shift links them. A calibration round does not:
+//!   its anchors alone, compared across wide gaps, come out compressed (simulated, noisy
+//!   judge: SD of the anchors' positions 1.37 in a round against 2.05 in a batch). Where a
+//!   scale's unit and a batch's differ, the linking also has a slope — mean/sigma over the
+//!   common anchors, each side's variance net of its measurement error — and the first
+//!   batch folded into a round's scale rescales it to the batches' unit for good.
+//!
 //! Why per-batch fits linked by precision, not one pooled Bradley–Terry fit over all the
 //! assignment's verdicts: both estimate the same anchor differences (a pooled fit with each
 //! batch's students as separate items carries the anchor information through the same
@@ -45,6 +53,19 @@ pub const SETTLED_POSITION_SE: f64 = 0.5;
 /// Smallest variance (logits²) any position or score is taken to have: an anchor placed
 /// "exactly" (the oracle's, or a zero SE) still combines with finite arithmetic.
 const MIN_VARIANCE: f64 = 1e-6;
+
+/// Bounds on the slope a linking may estimate between two units: a round's unit was about
+/// two thirds of a batch's in simulation; outside these the estimate is noise.
+const SLOPE_BOUNDS: (f64, f64) = (0.5, 2.0);
+
+/// The kind of batch whose unit a scale's positions, or a batch's scores, are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleUnit {
+    /// An ordinary batch of the assignment (students and its anchors).
+    Batch,
+    /// A calibration round (the anchors alone; ADR 0012).
+    CalibrationRound,
+}
 
 /// One anchor as one batch placed it on its own axis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +96,10 @@ pub struct AnchorPosition {
     /// `1 / variance`.
     #[serde(default)]
     pub weight: f64,
+    /// Whether `position` is in a calibration round's unit: it comes from rounds only,
+    /// and no batch has been folded in since (see [`ScaleUnit`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_round_unit: bool,
 }
 
 impl AnchorPosition {
@@ -96,11 +121,15 @@ pub struct AssignmentScale {
     pub anchors: BTreeMap<String, AnchorPosition>,
 }
 
-/// The shift from the assignment scale to a batch's axis: `batch score ≈ position + shift`.
+/// The map from the assignment scale to a batch's axis:
+/// `batch score ≈ shift + slope · position`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Linking {
     pub shift: f64,
+    /// Variance of `shift`.
     pub variance: f64,
+    /// Batch logits per scale logit: 1 where the scale and the batch share a unit.
+    pub slope: f64,
     /// Anchors the batch and the scale share.
     pub common_anchors: usize,
 }
@@ -119,6 +148,7 @@ impl AssignmentScale {
                         position,
                         variance: MIN_VARIANCE,
                         weight: 1.0 / MIN_VARIANCE,
+                        in_round_unit: false,
                     };
                     (id, position)
                 })
@@ -141,23 +171,52 @@ impl AssignmentScale {
                 .all(|anchor| anchor.variance <= SETTLED_POSITION_SE * SETTLED_POSITION_SE)
     }
 
-    /// The mean/mean linking of a batch's anchors to this scale; `None` without a common
+    /// The unit this scale's positions are in: a round's while only rounds were folded in.
+    pub fn unit(&self) -> ScaleUnit {
+        let from_rounds_only =
+            !self.is_empty() && self.anchors.values().all(|anchor| anchor.in_round_unit);
+        if from_rounds_only {
+            ScaleUnit::CalibrationRound
+        } else {
+            ScaleUnit::Batch
+        }
+    }
+
+    /// The linking of an ordinary batch's anchors to this scale; `None` without a common
     /// anchor of finite score.
     pub fn link(&self, batch: &[AnchorObservation]) -> Option<Linking> {
-        let (weighted, weight, common) = batch
+        self.link_from(batch, ScaleUnit::Batch)
+    }
+
+    /// The linking of anchors scored in `unit` to this scale: shift only where the units
+    /// agree; with a mean/sigma slope ([`unit_ratio`]) where they differ. The shift is the
+    /// precision-weighted mean of `score − slope · position`, weights
+    /// `1 / (SE² + slope² · variance)`.
+    fn link_from(&self, batch: &[AnchorObservation], unit: ScaleUnit) -> Option<Linking> {
+        let common: Vec<(f64, f64, f64, f64)> = batch
             .iter()
             .filter_map(|obs| {
                 let known = self.anchors.get(&obs.essay_id)?;
-                let w = 1.0 / (obs.variance()? + known.variance);
-                Some((w * (obs.score - known.position), w))
+                Some((known.position, known.variance, obs.score, obs.variance()?))
             })
-            .fold((0.0, 0.0, 0usize), |(s, w, n), (ws, wi)| {
-                (s + ws, w + wi, n + 1)
-            });
-        (common > 0 && weight > 0.0).then(|| Linking {
+            .collect();
+        let slope = if unit == self.unit() {
+            1.0
+        } else {
+            unit_ratio(&common).unwrap_or(1.0)
+        };
+        let (weighted, weight) = common
+            .iter()
+            .map(|&(position, position_variance, score, score_variance)| {
+                let w = 1.0 / (score_variance + slope * slope * position_variance);
+                (w * (score - slope * position), w)
+            })
+            .fold((0.0, 0.0), |(s, w), (ws, wi)| (s + ws, w + wi));
+        (!common.is_empty() && weight > 0.0).then(|| Linking {
             shift: weighted / weight,
             variance: 1.0 / weight,
-            common_anchors: common,
+            slope,
+            common_anchors: common.len(),
         })
     }
 
@@ -165,26 +224,49 @@ impl AssignmentScale {
     /// A batch sharing no anchor with a non-empty scale cannot be linked: it still counts
     /// as folded (the version says how many batches were seen) but moves no position.
     pub fn fold(&self, batch: &[AnchorObservation]) -> AssignmentScale {
+        self.fold_from(batch, ScaleUnit::Batch)
+    }
+
+    /// [`Self::fold`] for a calibration round's anchors: linked with a slope to a scale
+    /// the batches have set the unit of; the positions of a scale of rounds only stay in
+    /// a round's unit until the first batch is folded in.
+    pub fn fold_round(&self, round: &[AnchorObservation]) -> AssignmentScale {
+        self.fold_from(round, ScaleUnit::CalibrationRound)
+    }
+
+    fn fold_from(&self, batch: &[AnchorObservation], unit: ScaleUnit) -> AssignmentScale {
         let usable: Vec<(&AnchorObservation, f64)> = batch
             .iter()
             .filter_map(|obs| Some((obs, obs.variance()?)))
             .collect();
-        let linking = if self.is_empty() {
+        // A batch folded into a round's scale sets the unit: the round's positions are
+        // rescaled to it first, and from then on every batch links by a shift.
+        let base = match (self.unit(), unit) {
+            (ScaleUnit::CalibrationRound, ScaleUnit::Batch) => self
+                .link_from(batch, unit)
+                .map_or_else(|| self.clone(), |linking| self.rescaled(linking.slope)),
+            _ => self.clone(),
+        };
+        let in_round_unit = unit == ScaleUnit::CalibrationRound
+            && (base.is_empty() || base.unit() == ScaleUnit::CalibrationRound);
+        let linking = if base.is_empty() {
             let count = usable.len().max(1) as f64;
             Some(Linking {
                 shift: usable.iter().map(|(obs, _)| obs.score).sum::<f64>() / count,
                 variance: 0.0,
+                slope: 1.0,
                 common_anchors: 0,
             })
         } else {
-            self.link(batch)
+            base.link_from(batch, unit)
         };
-        let mut anchors = self.anchors.clone();
+        let mut anchors = base.anchors.clone();
         if let Some(linking) = linking {
-            let batch_weight = batch_weight(&usable, linking.variance);
+            let unit_squared = linking.slope * linking.slope;
+            let batch_weight = unit_squared * batch_weight(&usable, linking.variance);
             for (obs, variance) in usable {
-                let linked = obs.score - linking.shift;
-                let linked_variance = variance + linking.variance;
+                let linked = (obs.score - linking.shift) / linking.slope;
+                let linked_variance = (variance + linking.variance) / unit_squared;
                 anchors
                     .entry(obs.essay_id.clone())
                     .and_modify(|known| {
@@ -201,11 +283,35 @@ impl AssignmentScale {
                         position: linked,
                         variance: linked_variance,
                         weight: batch_weight,
+                        in_round_unit,
                     });
             }
         }
         AssignmentScale {
             version: self.version + 1,
+            anchors,
+        }
+    }
+
+    /// This scale in a unit `slope` times its own (positions × slope, variances and the
+    /// weights' reciprocals × slope²), no longer in a round's unit.
+    fn rescaled(&self, slope: f64) -> AssignmentScale {
+        let anchors = self
+            .anchors
+            .iter()
+            .map(|(id, known)| {
+                let rescaled = AnchorPosition {
+                    grade_index: known.grade_index,
+                    position: known.position * slope,
+                    variance: known.variance * slope * slope,
+                    weight: known.weight() / (slope * slope),
+                    in_round_unit: false,
+                };
+                (id.clone(), rescaled)
+            })
+            .collect();
+        AssignmentScale {
+            version: self.version,
             anchors,
         }
     }
@@ -223,8 +329,8 @@ impl AssignmentScale {
                 |obs| match (self.anchors.get(&obs.essay_id), obs.variance()) {
                     (Some(known), Some(variance)) => {
                         let prior = (
-                            known.position + linking.shift,
-                            known.variance + linking.variance,
+                            linking.shift + linking.slope * known.position,
+                            linking.slope * linking.slope * known.variance + linking.variance,
                         );
                         let (score, variance) = combine(prior, (obs.score, variance));
                         AnchorPoint {
@@ -242,9 +348,11 @@ impl AssignmentScale {
                 .iter()
                 .filter(|(id, _)| !batch.iter().any(|obs| &obs.essay_id == *id))
                 .map(|(_, known)| AnchorPoint {
-                    score: known.position + linking.shift,
+                    score: linking.shift + linking.slope * known.position,
                     grade_index: known.grade_index,
-                    standard_error: (known.variance + linking.variance).sqrt(),
+                    standard_error: (linking.slope * linking.slope * known.variance
+                        + linking.variance)
+                        .sqrt(),
                 }),
         );
         points
@@ -272,6 +380,31 @@ fn batch_weight(usable: &[(&AnchorObservation, f64)], linking_variance: f64) -> 
     let mean_variance =
         usable.iter().map(|(_, variance)| variance).sum::<f64>() / usable.len().max(1) as f64;
     1.0 / (mean_variance + linking_variance).max(MIN_VARIANCE)
+}
+
+/// Mean/sigma unit ratio of two placements of the same anchors, `(position, its variance,
+/// score, its variance)`: the SD of the scores over the SD of the positions, each sample
+/// variance net of its mean measurement variance (otherwise the noisier side looks wider).
+/// `None` with fewer than three anchors or no spread left on a side; clamped to
+/// [`SLOPE_BOUNDS`].
+fn unit_ratio(common: &[(f64, f64, f64, f64)]) -> Option<f64> {
+    if common.len() < 3 {
+        return None;
+    }
+    let true_spread = |values: &mut dyn Iterator<Item = (f64, f64)>| {
+        let pairs: Vec<(f64, f64)> = values.collect();
+        let n = pairs.len() as f64;
+        let mean = pairs.iter().map(|p| p.0).sum::<f64>() / n;
+        let sample = pairs.iter().map(|p| (p.0 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        let noise = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+        Some(sample - noise).filter(|&v| v > 0.0)
+    };
+    let positions = true_spread(&mut common.iter().map(|c| (c.0, c.1)))?;
+    let scores = true_spread(&mut common.iter().map(|c| (c.2, c.3)))?;
+    let ratio = (scores / positions).sqrt();
+    ratio
+        .is_finite()
+        .then(|| ratio.clamp(SLOPE_BOUNDS.0, SLOPE_BOUNDS.1))
 }
 
 fn own_point(obs: &AnchorObservation) -> AnchorPoint {

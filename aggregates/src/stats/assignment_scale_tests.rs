@@ -108,6 +108,89 @@ fn noisy_batches_converge_on_the_true_differences() {
     assert!(variance < 0.75 * 0.75 / 10.0, "{variance}");
 }
 
+/// The anchors as a calibration round places them: the true positions in a unit `unit`
+/// times a batch's (a round's compressed axis), with standard errors in that unit.
+fn round_observations(unit: f64, standard_error: f64) -> Vec<AnchorObservation> {
+    observations(0.0, &[0.0; 4], standard_error)
+        .into_iter()
+        .map(|obs| AnchorObservation {
+            score: obs.score * unit,
+            ..obs
+        })
+        .collect()
+}
+
+fn spread(scale: &AssignmentScale) -> f64 {
+    let positions: Vec<f64> = scale.anchors.values().map(|a| a.position).collect();
+    positions[3] - positions[0]
+}
+
+#[test]
+fn a_round_alone_keeps_its_own_unit_and_says_so() {
+    let round = AssignmentScale::default().fold_round(&round_observations(0.6, 0.2));
+    assert_eq!(round.unit(), ScaleUnit::CalibrationRound);
+    let two_rounds = round.fold_round(&round_observations(0.6, 0.2));
+    assert_eq!(two_rounds.unit(), ScaleUnit::CalibrationRound);
+    assert!((spread(&two_rounds) - 0.6 * 4.1).abs() < 1e-9);
+    // Batches only: the batches' unit, as before rounds existed.
+    let batches = AssignmentScale::default().fold(&observations(0.0, &[0.0; 4], 0.5));
+    assert_eq!(batches.unit(), ScaleUnit::Batch);
+}
+
+#[test]
+fn a_batch_is_linked_to_a_rounds_scale_with_the_slope_between_their_units() {
+    let round = AssignmentScale::default().fold_round(&round_observations(0.6, 0.05));
+    let batch = observations(1.5, &[0.0; 4], 0.05);
+    let linking = round.link(&batch).unwrap();
+    assert!((linking.slope - 1.0 / 0.6).abs() < 0.02, "{linking:?}");
+    // The anchor points land where the batch itself placed its anchors.
+    for (point, obs) in round.anchor_points(&batch).iter().zip(&batch) {
+        assert!((point.score - obs.score).abs() < 0.05, "{point:?} {obs:?}");
+    }
+}
+
+#[test]
+fn the_first_batch_folded_into_a_rounds_scale_sets_the_unit_for_good() {
+    let round = AssignmentScale::default().fold_round(&round_observations(0.6, 0.05));
+    let folded = round.fold(&observations(1.5, &[0.0; 4], 0.05));
+    assert_eq!(folded.unit(), ScaleUnit::Batch);
+    assert!(folded.anchors.values().all(|a| !a.in_round_unit));
+    assert!((spread(&folded) - 4.1).abs() < 0.05, "{folded:?}");
+    // From then on a batch with the same differences links by a shift alone.
+    let next = folded.link(&observations(-0.7, &[0.0; 4], 0.5)).unwrap();
+    assert_eq!(next.slope, 1.0);
+}
+
+#[test]
+fn batches_with_different_spreads_still_share_one_unit() {
+    // The control: between batches no slope is estimated, however the spreads differ.
+    let scale = AssignmentScale::default().fold(&observations(0.0, &[0.0; 4], 0.3));
+    let wider = round_observations(1.3, 0.3);
+    assert_eq!(scale.link(&wider).unwrap().slope, 1.0);
+}
+
+#[test]
+fn a_round_folded_into_a_batches_scale_is_rescaled_to_their_unit() {
+    let scale = AssignmentScale::default().fold(&observations(0.0, &[0.0; 4], 0.05));
+    let folded = scale.fold_round(&round_observations(0.6, 0.03));
+    assert_eq!(folded.unit(), ScaleUnit::Batch);
+    for (before, after) in scale.anchors.values().zip(folded.anchors.values()) {
+        assert!(
+            (after.position - before.position).abs() < 0.05,
+            "{before:?} {after:?}"
+        );
+    }
+}
+
+#[test]
+fn a_scale_stored_before_units_reads_as_the_batches_unit() {
+    let stored = r#"{"grade_index":2,"position":0.5,"variance":0.2,"weight":5.0}"#;
+    let anchor: AnchorPosition = serde_json::from_str(stored).unwrap();
+    assert!(!anchor.in_round_unit);
+    let written = serde_json::to_value(anchor).unwrap();
+    assert!(written.get("in_round_unit").is_none(), "{written}");
+}
+
 proptest! {
     #[test]
     fn folding_never_widens_an_anchor(

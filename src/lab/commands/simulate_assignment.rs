@@ -1,7 +1,9 @@
 //! `simulate --assignment-batches K`: K batches of one assignment in sequence per seed
 //! (the same anchors, new students), graded from the batch's own anchors, from the
 //! assignment scale learned over the earlier batches, and from an oracle that knows the
-//! anchors' true positions; figures per budget, batch index and way of grading.
+//! anchors' true positions (in the judge's unit and in the batch's); figures per budget,
+//! batch index and way of grading, with how the anchor positions used sit against the truth
+//! (slope, scatter) and the students' slope.
 //! `--calibration-round N` runs a calibration round of the anchors (N comparisons per
 //! anchor) first, so batch 1's "assignment scale" row is graded from the round's scale.
 
@@ -24,6 +26,13 @@ pub struct AssignmentRow {
     pub grade_shift: f64,
     pub calibration_error: f64,
     pub mean_confidence: f64,
+    /// Mean over seeds of the slope of the anchor positions the boundaries came from on
+    /// the anchors' true qualities (1 = the true unit).
+    pub anchor_slope: f64,
+    /// Mean over seeds of those positions' residual SD around that line (logits).
+    pub anchor_scatter: f64,
+    /// Mean over seeds of the slope of the students' scores on their true qualities.
+    pub student_slope: f64,
     pub batches: usize,
 }
 
@@ -92,6 +101,13 @@ fn summarise(
         calibration_error: expected_calibration_error(&predictions, CALIBRATION_BINS)
             .unwrap_or(f64::NAN),
         mean_confidence: mean(predictions.iter().map(|p| p.0)),
+        anchor_slope: mean(cell.iter().filter_map(|g| g.anchors).map(|fit| fit.slope)),
+        anchor_scatter: mean(cell.iter().filter_map(|g| g.anchors).map(|fit| fit.scatter)),
+        student_slope: mean(
+            cell.iter()
+                .filter_map(|g| g.students_fit)
+                .map(|fit| fit.slope),
+        ),
         batches: cell.len(),
     }
 }
@@ -116,11 +132,11 @@ pub fn markdown_table(args: &SimulateArgs, rows: &[AssignmentRow]) -> String {
         args.flip_rate * 100.0,
         args.error_rate * 100.0
     );
-    out.push_str("| per essay | batch | boundaries | exact grade | within one | mean abs grade shift | calibration error | mean P(grade) | batches |\n");
-    out.push_str("|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| per essay | batch | boundaries | exact grade | within one | mean abs grade shift | calibration error | mean P(grade) | anchor slope | anchor scatter | student slope | batches |\n");
+    out.push_str("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |\n",
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |\n",
             r.per_essay,
             r.batch,
             r.boundaries.label(),
@@ -129,6 +145,9 @@ pub fn markdown_table(args: &SimulateArgs, rows: &[AssignmentRow]) -> String {
             r.grade_shift,
             r.calibration_error,
             r.mean_confidence,
+            r.anchor_slope,
+            r.anchor_scatter,
+            r.student_slope,
             r.batches
         ));
     }

@@ -1,14 +1,15 @@
 //! Batches of one assignment in sequence: the same anchors in every batch, new students in
-//! each, and the grades of every batch computed three ways — from the batch's own anchors
+//! each, and the grades of every batch computed four ways — from the batch's own anchors
 //! (what a batch without a scale records), from the assignment scale learned over the
 //! batches before it (which the batch was also paired by, as in the service),
-//! and from an oracle scale that knows the anchors' true positions — so `simulate` can show
-//! how grading improves with the batch index and how far the learned scale is from the best
-//! any linking could do. Optionally a calibration round of the anchors alone runs first and
+//! and from an oracle scale that knows the anchors' true positions (in the judge's unit, and
+//! in the batch's own) — so `simulate` can show how grading improves with the batch index
+//! and how far the learned scale is from the best any linking could do. Optionally a calibration round of the anchors alone runs first and
 //! is folded into the scale before the first batch (ADR 0012).
 
 use super::driver::{run_batch, run_batch_of_assignment, BatchRun, Delivery};
 use super::judge::JudgeProfile;
+use super::metrics::{truth_fit, TruthFit};
 use super::scenario::{Scenario, ScenarioSpec};
 use crate::intake::calibration::round_budget;
 use cj_aggregates::batch::events::BatchScored;
@@ -26,13 +27,21 @@ pub enum Boundaries {
     AssignmentScale,
     /// A scale that knows the anchors' true positions, linked the same way.
     Oracle,
+    /// The same true positions in the unit of the batch's own axis (times the slope of its
+    /// students' scores on their true qualities): what a shift linking could at best do.
+    /// A judge that flips verdicts compresses every estimate (noisy judge: slope ≈ .8), so
+    /// the true-unit oracle's boundaries lie wider apart than the students' scores do —
+    /// which moves grades toward the middle, an advantage that is not knowledge of the
+    /// anchors (measured: docs/quality.md).
+    OracleInBatchUnit,
 }
 
 impl Boundaries {
-    pub const ALL: [Boundaries; 3] = [
+    pub const ALL: [Boundaries; 4] = [
         Boundaries::BatchAlone,
         Boundaries::AssignmentScale,
         Boundaries::Oracle,
+        Boundaries::OracleInBatchUnit,
     ];
 
     pub fn label(self) -> &'static str {
@@ -40,6 +49,7 @@ impl Boundaries {
             Boundaries::BatchAlone => "batch alone",
             Boundaries::AssignmentScale => "assignment scale",
             Boundaries::Oracle => "oracle",
+            Boundaries::OracleInBatchUnit => "oracle, batch's unit",
         }
     }
 }
@@ -60,6 +70,12 @@ pub struct BatchGrades {
     pub batch_index: usize,
     pub boundaries: Boundaries,
     pub students: Vec<GradedStudent>,
+    /// The anchor positions the boundaries were placed from, against the anchors' true
+    /// qualities (the oracle's: slope 1, scatter 0).
+    pub anchors: Option<TruthFit>,
+    /// The batch's student scores against their true qualities: the unit the boundaries
+    /// should match.
+    pub students_fit: Option<TruthFit>,
 }
 
 impl BatchGrades {
@@ -116,12 +132,12 @@ async fn calibration_round(
     round_settings.seed = round.spec.seed;
     let run = run_batch(&round, round_settings, judge, Delivery::default()).await?;
     Ok(run.scored.map_or_else(AssignmentScale::default, |scored| {
-        AssignmentScale::default().fold(&scored.anchor_observations())
+        AssignmentScale::default().fold_round(&scored.anchor_observations())
     }))
 }
 
 /// Runs `batches` batches of one assignment in sequence (after a calibration round of
-/// `round_per_anchor` comparisons per anchor, unless 0) and grades each three ways.
+/// `round_per_anchor` comparisons per anchor, unless 0) and grades each of them every way of [`Boundaries`].
 pub async fn run_assignment(
     spec: ScenarioSpec,
     batches: usize,
@@ -149,17 +165,38 @@ pub async fn run_assignment(
             continue;
         };
         let observations = scored.anchor_observations();
-        let oracle = oracle_scale(&scenario);
+        let own = observations
+            .iter()
+            .map(|obs| (obs.essay_id.as_str(), obs.score));
+        let own_fit = truth_fit(&against_truth(&scenario, own));
+        let students_fit = truth_fit(
+            &student_scores(scored)
+                .filter_map(|(essay, score, _)| {
+                    Some((scenario.quality_of(&essay.essay_id)?, score))
+                })
+                .collect::<Vec<_>>(),
+        );
+        let oracle = oracle_scale(&scenario, 1.0);
+        let batch_unit = students_fit.map_or(1.0, |fit| fit.slope);
+        let oracle_in_batch_unit = oracle_scale(&scenario, batch_unit);
         for boundaries in Boundaries::ALL {
-            let projections: Vec<Option<GradeProjection>> = match boundaries {
-                Boundaries::BatchAlone => regrade(spec.scale, &AssignmentScale::default(), scored),
-                Boundaries::AssignmentScale => regrade(spec.scale, &learned, scored),
-                Boundaries::Oracle => regrade(spec.scale, &oracle, scored),
+            let (assignment, anchors) = match boundaries {
+                Boundaries::BatchAlone => (&AssignmentScale::default(), own_fit),
+                Boundaries::AssignmentScale if learned.is_empty() => (&learned, own_fit),
+                Boundaries::AssignmentScale => (&learned, scale_fit(&scenario, &learned)),
+                Boundaries::Oracle => (&oracle, scale_fit(&scenario, &oracle)),
+                Boundaries::OracleInBatchUnit => (
+                    &oracle_in_batch_unit,
+                    scale_fit(&scenario, &oracle_in_batch_unit),
+                ),
             };
+            let projections = regrade(spec.scale, assignment, scored);
             grades.push(BatchGrades {
                 batch_index,
                 boundaries,
                 students: graded_students(&scenario, &run, &projections),
+                anchors,
+                students_fit,
             });
         }
         learned = learned.fold(&observations);
@@ -167,15 +204,41 @@ pub async fn run_assignment(
     Ok(grades)
 }
 
-/// The anchors at their true qualities: the scenario's latent axis is the BT logit axis.
-fn oracle_scale(scenario: &Scenario) -> AssignmentScale {
+/// The anchors at their true qualities times `unit`: the scenario's latent axis is the
+/// judge's logit axis (unit 1).
+fn oracle_scale(scenario: &Scenario, unit: f64) -> AssignmentScale {
     AssignmentScale::known(
         0,
         scenario
             .anchors
             .iter()
-            .map(|a| (a.essay_id.to_string(), a.true_grade, a.quality)),
+            .map(|a| (a.essay_id.to_string(), a.true_grade, a.quality * unit)),
     )
+}
+
+/// `(true quality, position)` of each anchor of `positions` (by essay id) the scenario has.
+fn against_truth<'a>(
+    scenario: &Scenario,
+    positions: impl Iterator<Item = (&'a str, f64)>,
+) -> Vec<(f64, f64)> {
+    positions
+        .filter_map(|(id, position)| {
+            let anchor = scenario
+                .anchors
+                .iter()
+                .find(|a| a.essay_id.as_str() == id)?;
+            Some((anchor.quality, position))
+        })
+        .collect()
+}
+
+/// How `scale`'s anchor positions sit against the anchors' true qualities.
+fn scale_fit(scenario: &Scenario, scale: &AssignmentScale) -> Option<TruthFit> {
+    let positions = scale
+        .anchors
+        .iter()
+        .map(|(id, anchor)| (id.as_str(), anchor.position));
+    truth_fit(&against_truth(scenario, positions))
 }
 
 type StudentScore<'a> = (&'a cj_aggregates::batch::events::EssayScore, f64, f64);
@@ -271,6 +334,13 @@ mod tests {
             of(1, Boundaries::BatchAlone).students,
             of(1, Boundaries::AssignmentScale).students
         );
+        let in_batch_unit = of(1, Boundaries::OracleInBatchUnit);
+        let (anchors, students) = (
+            in_batch_unit.anchors.unwrap(),
+            in_batch_unit.students_fit.unwrap(),
+        );
+        assert!((anchors.slope - students.slope).abs() < 1e-9 && anchors.scatter < 1e-9);
+        assert_eq!(of(1, Boundaries::Oracle).anchors.unwrap().slope, 1.0);
     }
 
     #[tokio::test]

@@ -74,9 +74,63 @@ pub fn expected_calibration_error(predictions: &[(f64, bool)], bins: usize) -> O
     )
 }
 
+/// How a set of estimated positions (anchors', or students' scores) sits against the true
+/// qualities: the least-squares slope of position on quality (1 = the true unit; below 1 =
+/// a compressed scale) and the residual SD around that line (the scatter, logits).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TruthFit {
+    pub slope: f64,
+    pub scatter: f64,
+}
+
+/// [`TruthFit`] of `(true quality, position)` pairs; `None` with fewer than three points
+/// or no spread in the qualities.
+pub fn truth_fit(points: &[(f64, f64)]) -> Option<TruthFit> {
+    if points.len() < 3 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let slope = sxy / sxx;
+    let residual_squares: f64 = points
+        .iter()
+        .map(|p| (p.1 - mean_y - slope * (p.0 - mean_x)).powi(2))
+        .sum();
+    let scatter = (residual_squares / (n - 2.0)).sqrt();
+    (slope.is_finite() && scatter.is_finite()).then_some(TruthFit { slope, scatter })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truth_fit_reads_the_unit_and_the_scatter_of_positions() {
+        let compressed: Vec<(f64, f64)> = [-2.0, -1.0, 0.0, 1.0, 2.0]
+            .iter()
+            .map(|&q| (q, 0.5 + 0.8 * q))
+            .collect();
+        let fit = truth_fit(&compressed).unwrap();
+        assert!(
+            (fit.slope - 0.8).abs() < 1e-12 && fit.scatter < 1e-12,
+            "{fit:?}"
+        );
+        // Slope Σxy / Σx² = 9.4 / 10; residuals .18, −.36, 0, .36, −.18: SD sqrt(.324 / 3).
+        let scattered = [
+            (-2.0, -1.7),
+            (-1.0, -1.3),
+            (0.0, 0.0),
+            (1.0, 1.3),
+            (2.0, 1.7),
+        ];
+        let fit = truth_fit(&scattered).unwrap();
+        assert!((fit.slope - 0.94).abs() < 1e-12, "{fit:?}");
+        assert!((fit.scatter - 0.108_f64.sqrt()).abs() < 1e-12, "{fit:?}");
+        assert!(truth_fit(&scattered[..2]).is_none());
+    }
 
     #[test]
     fn identical_orders_correlate_perfectly_and_reversed_negatively() {
