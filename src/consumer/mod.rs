@@ -6,8 +6,9 @@
 //! - The loop ([`run_consumer`]) takes what one poll has ready — the first message and
 //!   whatever the client has already fetched behind it, up to [`POLL_MAX_MESSAGES`],
 //!   without waiting for more (`collect_poll`) — handles its requests ([`requests`],
-//!   several at once) and then its callbacks together, one command per batch ([`crate::callbacks`]), and stores each
-//!   message's offset only once it is fully handled. Offsets are committed in the background.
+//!   several at once) and then its callbacks together, one command per batch
+//!   ([`crate::callbacks`]), and stores each message's offset only once it is fully
+//!   handled. Offsets are committed in the background.
 //! - A message that can never be handled — one that cannot be decoded, or a request the
 //!   aggregate refuses for good — goes to its dead-letter topic ([`dead_letter`]).
 //! - A transient failure (database, content service, broker) retries the same work with
