@@ -6,6 +6,7 @@
 
 mod support;
 
+use cj_aggregates::stats::assignment_scale::ScaleUnit;
 use cj_aggregates::stats::grade_scale::GradeScale;
 use cj_aggregates::CjBatchEvent;
 use cj_assessment::http::auth::Role;
@@ -110,6 +111,12 @@ async fn a_calibration_round_settles_the_scale_the_first_real_batch_is_graded_fr
         .unwrap();
     assert_eq!(versions[0].batch_id, outcome.batch_id);
     assert_eq!(versions[0].contributed.len() as u64, anchors);
+    // The projection read the round's purpose from its registration: its positions are
+    // in a round's unit, which the first real batch's linking puts a slope on.
+    assert_eq!(versions[0].scale.unit(), ScaleUnit::CalibrationRound);
+    if let Some(after_batch) = versions.get(1) {
+        assert_eq!(after_batch.scale.unit(), ScaleUnit::Batch);
+    }
     let history = cj_projections::log::batch_events(&db.pool, batch.batch_id, 0)
         .await
         .unwrap();
