@@ -65,7 +65,7 @@ async fn last_event(db: &TestDatabase, batch_id: BatchId) -> CjBatchEvent {
 #[tokio::test]
 async fn stuck_batches_are_recovered_or_failed_by_progress_and_fresh_ones_left_alone() {
     let db = TestDatabase::create().await;
-    let bus = std::sync::Arc::new(BatchCommandBus::new(db.pool.clone()));
+    let bus = BatchCommandBus::new(db.pool.clone());
     let at_85 = batch_stuck_at(&db, &bus, 17).await;
     let at_60 = batch_stuck_at(&db, &bus, 12).await;
     drain_projections(&db.pool).await;
@@ -104,7 +104,7 @@ async fn stuck_batches_are_recovered_or_failed_by_progress_and_fresh_ones_left_a
 #[tokio::test]
 async fn the_completion_sweep_finalizes_a_batch_left_unfinished_and_counts_it() {
     let db = TestDatabase::create().await;
-    let bus = std::sync::Arc::new(BatchCommandBus::new(db.pool.clone()));
+    let bus = BatchCommandBus::new(db.pool.clone());
     let batch_id = BatchId(Uuid::new_v4());
     // The opening as the aggregate decides it, then every callback recorded without the
     // decision that should have followed — what only a defect could leave behind.

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use support::pipeline::{pipeline_settings, run_assignment_batch, RunningService};
 use support::service::token_with;
-use support::{table_rows, TestDatabase};
+use support::{drain_projections, table_rows, TestDatabase};
 
 const COMPARISONS_PER_ANCHOR: u32 = 6;
 const STUDENTS: usize = 8;
@@ -106,6 +106,7 @@ async fn a_calibration_round_settles_the_scale_the_first_real_batch_is_graded_fr
     service.stop().await.expect("a clean stop");
 
     // The round is version 1 of the scale, and the batch was graded from it.
+    drain_projections(&db.pool).await;
     let versions = assignment_scales::versions(&db.pool, &assignment)
         .await
         .unwrap();
@@ -114,9 +115,8 @@ async fn a_calibration_round_settles_the_scale_the_first_real_batch_is_graded_fr
     // The projection read the round's purpose from its registration: its positions are
     // in a round's unit, which the first real batch's linking puts a slope on.
     assert_eq!(versions[0].scale.unit(), ScaleUnit::CalibrationRound);
-    if let Some(after_batch) = versions.get(1) {
-        assert_eq!(after_batch.scale.unit(), ScaleUnit::Batch);
-    }
+    assert_eq!(versions.len(), 2, "the round, then the first real batch");
+    assert_eq!(versions[1].scale.unit(), ScaleUnit::Batch);
     let history = cj_projections::log::batch_events(&db.pool, batch.batch_id, 0)
         .await
         .unwrap();

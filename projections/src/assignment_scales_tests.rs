@@ -4,6 +4,7 @@
 use super::*;
 use cj_aggregates::batch::events::EssayScore;
 use cj_aggregates::ids::EssayId;
+use cj_aggregates::stats::assignment_scale::ScaleUnit;
 use cj_aggregates::stats::grade_scale::GradeScale;
 
 fn essay(id: &str, grade: Option<&str>, score: f64) -> EssayScore {
@@ -127,4 +128,18 @@ fn a_stored_version_reads_back_as_the_scale_it_was_written_from() {
     let read = scale_from_row((1, stored)).unwrap();
     assert_eq!(read, first.scale);
     assert!(scale_from_row((-1, Value::Object(Default::default()))).is_err());
+}
+
+#[test]
+fn a_calibration_round_folds_in_its_own_unit() {
+    let round = next_version(
+        &AssignmentScale::default(),
+        Uuid::from_u128(1),
+        BatchPurpose::CalibrationRound,
+        &scored([-0.6, 0.3, 1.2]),
+    )
+    .expect("anchors to contribute");
+    assert_eq!(round.scale.unit(), ScaleUnit::CalibrationRound);
+    // The control: the same anchors from an assessment are in the batches' unit.
+    assert_eq!(first_version().scale.unit(), ScaleUnit::Batch);
 }

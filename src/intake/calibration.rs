@@ -23,8 +23,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 /// Comparisons each anchor takes part in on average when the request names no number: 16,
-/// the size that brought batch 5 within .02 of the batch-unit oracle in both simulated
-/// scenarios (docs/quality.md, "A round linked with a slope").
+/// the size measured in both simulated scenarios (docs/quality.md, "A round linked with a
+/// slope"); 8 measured alike in today's scenario only.
 pub const DEFAULT_COMPARISONS_PER_ANCHOR: u32 = 16;
 /// The request id of a round asked for without one: one such round per assignment.
 pub const DEFAULT_REQUEST_ID: &str = "calibration";

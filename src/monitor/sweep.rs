@@ -1,8 +1,6 @@
 //! One sweep of the batch monitor: a single indexed query finds stuck and unfinished
 //! batches ([`batch_states::idle_active_batches`]), then one command per batch found, a few
-//! at a time, each on a task of its own: a recovery scores its batch (CPU, most of a
-//! sweep's time), and on one task that scoring held up the other commands' I/O and left
-//! the runtime's other cores idle.
+//! at a time.
 
 use crate::clock::Clock;
 use crate::metrics::metrics;
@@ -14,7 +12,6 @@ use cj_aggregates::{CjBatchCommand, CjBatchError, CjBatchEvent};
 use cj_projections::batch_states::{self, IdleBatch};
 use futures::stream::{self, StreamExt};
 use sqlx::PgPool;
-use std::sync::Arc;
 use tracing::{info_span, Instrument};
 use uuid::Uuid;
 
@@ -58,13 +55,11 @@ enum SweepOutcome {
     Failed,
     Finalized,
     Refused,
-    /// Its task was cancelled (the runtime shut down) before it finished.
-    Interrupted,
 }
 
 pub async fn sweep_once(
     pool: &PgPool,
-    bus: &Arc<BatchCommandBus>,
+    bus: &BatchCommandBus,
     clock: &dyn Clock,
     settings: &SweepSettings,
 ) -> anyhow::Result<SweepReport> {
@@ -87,20 +82,7 @@ pub async fn sweep_once(
         .map(|(batch_id, command)| {
             let span =
                 info_span!("monitor_command", %batch_id, correlation_id = %metadata.correlation_id);
-            let (bus, metadata) = (Arc::clone(bus), metadata.clone());
-            let task = tokio::spawn(
-                async move { execute(&bus, batch_id, command, &metadata).await }.instrument(span),
-            );
-            async move {
-                match task.await {
-                    Ok(outcome) => outcome,
-                    Err(join_error) if join_error.is_panic() => {
-                        std::panic::resume_unwind(join_error.into_panic())
-                    }
-                    // Only a runtime shutting down cancels it; the next sweep finds the batch.
-                    Err(_cancelled) => Ok(SweepOutcome::Interrupted),
-                }
-            }
+            execute(bus, batch_id, command, &metadata).instrument(span)
         })
         .buffer_unordered(SWEEP_CONCURRENCY)
         .collect()
@@ -121,9 +103,6 @@ pub async fn sweep_once(
                 metrics().completion_sweep_finalized.inc();
             }
             Ok(SweepOutcome::Refused) => report.refused += 1,
-            Ok(SweepOutcome::Interrupted) => {
-                tracing::warn!("a sweep command was cancelled before it finished");
-            }
             Err(error) => first_error = first_error.or(Some(error)),
         }
     }

@@ -134,6 +134,17 @@ pub struct Linking {
     pub common_anchors: usize,
 }
 
+impl Linking {
+    /// Where `known` lies on the batch's axis, with its variance there:
+    /// `shift + slope · position`, `slope² · variance + Var shift`.
+    fn place(&self, known: &AnchorPosition) -> (f64, f64) {
+        (
+            self.shift + self.slope * known.position,
+            self.slope * self.slope * known.variance + self.variance,
+        )
+    }
+}
+
 impl AssignmentScale {
     /// A scale that knows its anchors' positions exactly (the simulation's oracle, or a
     /// registry's fixed calibration), as version `version`.
@@ -328,11 +339,8 @@ impl AssignmentScale {
             .map(
                 |obs| match (self.anchors.get(&obs.essay_id), obs.variance()) {
                     (Some(known), Some(variance)) => {
-                        let prior = (
-                            linking.shift + linking.slope * known.position,
-                            linking.slope * linking.slope * known.variance + linking.variance,
-                        );
-                        let (score, variance) = combine(prior, (obs.score, variance));
+                        let (score, variance) =
+                            combine(linking.place(known), (obs.score, variance));
                         AnchorPoint {
                             score,
                             grade_index: obs.grade_index,
@@ -347,12 +355,13 @@ impl AssignmentScale {
             self.anchors
                 .iter()
                 .filter(|(id, _)| !batch.iter().any(|obs| &obs.essay_id == *id))
-                .map(|(_, known)| AnchorPoint {
-                    score: linking.shift + linking.slope * known.position,
-                    grade_index: known.grade_index,
-                    standard_error: (linking.slope * linking.slope * known.variance
-                        + linking.variance)
-                        .sqrt(),
+                .map(|(_, known)| {
+                    let (score, variance) = linking.place(known);
+                    AnchorPoint {
+                        score,
+                        grade_index: known.grade_index,
+                        standard_error: variance.sqrt(),
+                    }
                 }),
         );
         points

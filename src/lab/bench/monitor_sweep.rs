@@ -74,7 +74,7 @@ pub async fn run(env: &BenchEnvironment, args: &MonitorSweepArgs) -> anyhow::Res
         projecting.elapsed().as_secs_f64()
     );
 
-    let bus = std::sync::Arc::new(BatchCommandBus::new(db.pool.clone()));
+    let bus = BatchCommandBus::new(db.pool.clone());
     let settings = SweepSettings::default();
     let started = Instant::now();
     let swept = sweep_once(&db.pool, &bus, &SystemClock, &settings).await?;
