@@ -3,12 +3,10 @@
 //! (through [`requests`]), a poll's callbacks together to [`crate::callbacks`] —
 //! dead-letters, and commits offsets; what a request or a callback means is decided there.
 //!
-//! - The loop ([`run_consumer`]) takes what one poll has ready — the first message and
-//!   whatever the client has already fetched behind it, up to [`POLL_MAX_MESSAGES`],
-//!   without waiting for more (`collect_poll`) — handles its requests ([`requests`],
-//!   several at once) and then its callbacks together, one command per batch
-//!   ([`crate::callbacks`]), and stores each message's offset only once it is fully
-//!   handled. Offsets are committed in the background.
+//! - The loop ([`run_consumer`]) takes what one poll has ready (up to [`POLL_MAX_MESSAGES`]
+//!   or [`POLL_WINDOW`]), handles its requests ([`requests`], several at once) and then its
+//!   callbacks together, one command per batch ([`crate::callbacks`]), and stores each
+//!   message's offset only once it is fully handled. Offsets are committed in the background.
 //! - A message that can never be handled — one that cannot be decoded, or a request the
 //!   aggregate refuses for good — goes to its dead-letter topic ([`dead_letter`]).
 //! - A transient failure (database, content service, broker) retries the same work with
@@ -39,7 +37,7 @@ use anyhow::Context;
 use assignment_watch::AssignmentWatch;
 use cj_contracts::decode_callback;
 use dead_letter::DeadLetters;
-use futures::future::{BoxFuture, FutureExt};
+use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -56,6 +54,9 @@ use tokio_util::sync::CancellationToken;
 /// Most messages handled as one poll: bounds the size of one batch's `RecordCallbacks` and
 /// the work redone when a poll is interrupted.
 pub const POLL_MAX_MESSAGES: usize = 500;
+/// How long a poll keeps collecting after its first message: callbacks of one batch that
+/// arrive together are recorded with one command (one aggregate load) instead of many.
+pub const POLL_WINDOW: Duration = Duration::from_millis(20);
 
 /// The service's group consumer, reporting its assignment after each rebalance.
 type GroupConsumer = StreamConsumer<AssignmentReport>;
@@ -168,7 +169,7 @@ impl Handlers {
                     }
                 }
             };
-            let poll = collect_poll(consumer, first);
+            let poll = collect_poll(consumer, first).await;
             if let Err(Interrupted) = self.handle_poll(consumer, &poll, shutdown).await {
                 tracing::info!("shutdown interrupted a retry; the poll's unfinished messages will be redelivered");
                 return;
@@ -268,26 +269,22 @@ impl Handlers {
     }
 }
 
-/// The poll that starts with `first`: whatever the client has already fetched behind it,
-/// up to [`POLL_MAX_MESSAGES`], without waiting for more (natural batching). Under load
-/// messages pile up while the previous poll is handled, so a poll grows by itself and a
-/// batch's callbacks that arrived together are still recorded by one command; on a quiet
-/// topic a deciding callback is handled at once. (It used to keep collecting for a 20 ms
-/// window after the first message, which every completion paid.) Stopping early is safe:
-/// `recv` is cancellation safe, so a message not ready is left for the next poll.
-fn collect_poll<'c>(
+/// The poll that starts with `first`: whatever else is ready within [`POLL_WINDOW`], up to
+/// [`POLL_MAX_MESSAGES`].
+async fn collect_poll<'c>(
     consumer: &'c GroupConsumer,
     first: BorrowedMessage<'c>,
 ) -> Vec<BorrowedMessage<'c>> {
     let mut poll = vec![first];
+    let closes = Instant::now() + POLL_WINDOW;
     while poll.len() < POLL_MAX_MESSAGES {
-        match consumer.recv().now_or_never() {
-            Some(Ok(message)) => poll.push(message),
-            Some(Err(error)) => {
+        match tokio::time::timeout_at(closes, consumer.recv()).await {
+            Ok(Ok(message)) => poll.push(message),
+            Ok(Err(error)) => {
                 log_receive_error(&error);
                 break;
             }
-            None => break,
+            Err(_window_closed) => break,
         }
     }
     poll
