@@ -400,20 +400,23 @@ fn unit_ratio(common: &[(f64, f64, f64, f64)]) -> Option<f64> {
     if common.len() < 3 {
         return None;
     }
-    let true_spread = |values: &mut dyn Iterator<Item = (f64, f64)>| {
-        let pairs: Vec<(f64, f64)> = values.collect();
-        let n = pairs.len() as f64;
-        let mean = pairs.iter().map(|p| p.0).sum::<f64>() / n;
-        let sample = pairs.iter().map(|p| (p.0 - mean).powi(2)).sum::<f64>() / (n - 1.0);
-        let noise = pairs.iter().map(|p| p.1).sum::<f64>() / n;
-        Some(sample - noise).filter(|&v| v > 0.0)
-    };
-    let positions = true_spread(&mut common.iter().map(|c| (c.0, c.1)))?;
-    let scores = true_spread(&mut common.iter().map(|c| (c.2, c.3)))?;
+    let positions = true_spread(common.iter().map(|c| (c.0, c.1)))?;
+    let scores = true_spread(common.iter().map(|c| (c.2, c.3)))?;
     let ratio = (scores / positions).sqrt();
     ratio
         .is_finite()
         .then(|| ratio.clamp(SLOPE_BOUNDS.0, SLOPE_BOUNDS.1))
+}
+
+/// The sample variance of `(value, its measurement variance)` pairs net of their mean
+/// measurement variance; `None` when nothing is left.
+fn true_spread(values: impl Iterator<Item = (f64, f64)> + Clone) -> Option<f64> {
+    let n = values.clone().count() as f64;
+    let mean = values.clone().map(|(value, _)| value).sum::<f64>() / n;
+    let (squares, noise) = values.fold((0.0, 0.0), |(squares, noise), (value, variance)| {
+        (squares + (value - mean).powi(2), noise + variance)
+    });
+    Some(squares / (n - 1.0) - noise / n).filter(|&spread| spread > 0.0)
 }
 
 fn own_point(obs: &AnchorObservation) -> AnchorPoint {
