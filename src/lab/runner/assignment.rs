@@ -9,11 +9,13 @@ use cj_aggregates::stats::grade_scale::GradeScale;
 use sqlx::PgPool;
 
 /// A generated essay whose length and vocabulary grow with `quality` — the surface features
-/// `llm-sim`'s judge reads. `salt` makes texts distinct.
+/// `llm-sim`'s judge reads, so its [`text_quality`](crate::lab::llm_sim::judge::text_quality)
+/// rises strictly with `quality` (sentences and words per sentence both grow). `salt` makes
+/// texts distinct.
 pub fn essay_text(quality: usize, salt: &str) -> String {
     let mut text = format!("Essay {salt}. ");
     for sentence in 0..(4 + quality) {
-        let words: Vec<&str> = (0..(6 + quality % 5))
+        let words: Vec<&str> = (0..(6 + quality / 3))
             .map(|w| VOCABULARY[(sentence * 7 + w * (1 + quality % 4)) % (8 + quality.min(16))])
             .collect();
         text.push_str(&words.join(" "));
@@ -72,4 +74,45 @@ pub async fn register_assignment(
         .with_context(|| format!("registering the {grade} anchor"))?;
     }
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::llm_sim::judge::text_quality;
+
+    /// The runner's check that anchors line up with their grades relies on the judge telling
+    /// neighbouring anchors apart: a quality step must be a step in what the judge reads.
+    #[test]
+    fn the_judge_reads_a_higher_quality_text_as_better_at_every_step() {
+        for salt in ["anchor 5 of eng5-2026", "student 3 of run-1"] {
+            let read: Vec<f64> = (0..=16)
+                .map(|q| text_quality(&essay_text(q, salt)))
+                .collect();
+            for (q, step) in read.windows(2).enumerate() {
+                assert!(
+                    step[1] > step[0],
+                    "{salt}: quality {q} → {}: {step:?}",
+                    q + 1
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_scale_s_anchors_are_at_least_half_a_logit_apart_for_the_default_judge() {
+        let judge = crate::lab::llm_sim::judge::TextJudge::default();
+        for scale in GradeScale::ALL {
+            let plan = anchor_plan(scale);
+            for pair in plan.windows(2) {
+                let lower = text_quality(&essay_text(pair[0].1, "lower"));
+                let higher = text_quality(&essay_text(pair[1].1, "higher"));
+                let logits = judge.discrimination * (higher - lower);
+                assert!(
+                    logits >= 0.5,
+                    "{scale}: {pair:?} only {logits:.2} logits apart"
+                );
+            }
+        }
+    }
 }
