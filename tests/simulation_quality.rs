@@ -30,6 +30,7 @@ fn scenario(seeds: u64, per_essay: u32, baseline: bool) -> SimulateArgs {
         estimator: Default::default(),
         probabilities: vec![Probabilities::None],
         match_at: None,
+        reliability_diagram: false,
     }
 }
 
@@ -46,9 +47,9 @@ fn the_planner_beats_random_pairing_and_its_probabilities_are_calibrated() {
         baseline.spearman
     );
     assert!(
-        planner.calibration_error <= 0.05,
+        planner.grades.calibration_error <= 0.05,
         "calibration error {}",
-        planner.calibration_error
+        planner.grades.calibration_error
     );
     assert_eq!(planner.completed, 50);
 }

@@ -599,7 +599,7 @@ fn a_scored_batch_reports_its_reliability_with_the_reference_estimator() {
     let stored = serde_json::to_value(CjBatchEvent::BatchScored(scored.clone())).unwrap();
     let decoded = cj_aggregates::batch::upcasting::decode_event(
         "BatchScored",
-        cj_aggregates::batch::events::GRADING_POSITION_EVENT_VERSION,
+        cj_aggregates::batch::events::ASSIGNMENT_SCALE_EVENT_VERSION,
         &stored,
     )
     .unwrap();

@@ -33,11 +33,6 @@ pub const ESTIMATOR_EVENT_VERSION: &str = "1.1";
 /// from (`assignment_scale_version`, absent — the batch alone — in earlier payloads).
 pub const ASSIGNMENT_SCALE_EVENT_VERSION: &str = "1.2";
 
-/// Version of `BatchScored` since its calibration's cohort records the students' mean
-/// squared SE (`cohort.noise`), by which a primary grade is placed at the score regressed
-/// toward the cohort (absent — the raw score's grade — in earlier payloads).
-pub const GRADING_POSITION_EVENT_VERSION: &str = "1.3";
-
 /// Version of `BatchRegistered` since it records the batch's purpose (`purpose`, absent —
 /// an ordinary assessment — in earlier payloads; ADR 0012, calibration rounds).
 pub const PURPOSE_EVENT_VERSION: &str = "1.2";
@@ -414,7 +409,7 @@ impl CjBatchEvent {
         match event_type {
             "PairsSubmitted" | "ComparisonRecorded" => JUDGE_EVENT_VERSION,
             "BatchRegistered" => PURPOSE_EVENT_VERSION,
-            "BatchScored" => GRADING_POSITION_EVENT_VERSION,
+            "BatchScored" => ASSIGNMENT_SCALE_EVENT_VERSION,
             _ => EVENT_VERSION,
         }
     }

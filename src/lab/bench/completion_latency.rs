@@ -7,6 +7,15 @@
 //! The anchor, measured in the same run on the same broker and database: the hops the
 //! completion path cannot avoid — a message produced and consumed, a durable commit, and a
 //! second message produced and consumed.
+//!
+//! Where the time goes, per batch, split at the two instants the database records: the
+//! deciding command's transaction (`BatchCompleted`'s `recorded_at`, its start) and the
+//! relay noting the second completion event as acknowledged by the broker
+//! (`cj_outbox_published.published_at`). Before the first: the callback's hop to the
+//! consumer, the poll window and the command up to its transaction (load, decide — the
+//! scoring —, the transaction's start); between them: the append's commit, the outbox
+//! projector deriving the messages and the relay producing them; after: the hop to a
+//! consumer.
 
 use super::anchors::ANCHOR_TABLE;
 use super::pipeline::Pipeline;
@@ -29,8 +38,21 @@ use rdkafka::message::Message;
 use rdkafka::Offset;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
+
+/// Per completed batch of the run: upstream id, its `BatchCompleted`'s `recorded_at` and the
+/// last `published_at` of its thin and rich completion events, in µs since the epoch.
+const COMPLETION_STEPS: &str = "
+SELECT s.upstream_batch_id,
+       (extract(epoch FROM c.recorded_at) * 1e6)::float8,
+       (extract(epoch FROM max(p.published_at)) * 1e6)::float8
+  FROM events c
+  JOIN cj_batch_states s ON s.batch_id = c.aggregate_id::uuid
+  JOIN cj_outbox o ON o.batch_id = s.batch_id AND o.topic = ANY($1)
+  JOIN cj_outbox_published p ON p.event_id = o.event_id
+ WHERE c.event_type = 'BatchCompleted'
+ GROUP BY s.upstream_batch_id, c.recorded_at";
 
 /// Samples of the anchor.
 const ANCHOR_SAMPLES: usize = 200;
@@ -53,11 +75,34 @@ pub struct CompletionLatencyArgs {
 }
 
 /// When each message of interest became available: first acknowledgement of a callback by
-/// correlation id, first receipt of a completion event by (topic, key).
-#[derive(Default)]
+/// correlation id, first receipt of a completion event by (topic, key); and one instant
+/// with its wall-clock time, to place them against the database's timestamps.
 struct Times {
     callbacks: Mutex<HashMap<String, Instant>>,
     completions: Mutex<HashMap<(String, String), Instant>>,
+    epoch: (Instant, SystemTime),
+}
+
+impl Default for Times {
+    fn default() -> Self {
+        Times {
+            callbacks: Mutex::default(),
+            completions: Mutex::default(),
+            epoch: (Instant::now(), SystemTime::now()),
+        }
+    }
+}
+
+impl Times {
+    /// `at` as µs since the Unix epoch (the database's clock is this machine's).
+    fn wall_micros(&self, at: Instant) -> f64 {
+        let (instant, wall) = self.epoch;
+        let since_unix = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+        since_unix.as_secs_f64() * 1e6
+            + (at.saturating_duration_since(instant).as_secs_f64()
+                - instant.saturating_duration_since(at).as_secs_f64())
+                * 1e6
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -144,6 +189,7 @@ pub async fn run(env: &BenchEnvironment, args: &CompletionLatencyArgs) -> anyhow
     let wall = started.elapsed();
 
     let latencies = latencies(&pipeline, &times, &upstream_ids).await?;
+    let steps = steps(&pipeline, &times, &upstream_ids).await?;
     let (p50, p99, max) = (
         quantile(&latencies, 0.5),
         quantile(&latencies, 0.99),
@@ -158,6 +204,9 @@ pub async fn run(env: &BenchEnvironment, args: &CompletionLatencyArgs) -> anyhow
         .compared("deciding callback produced → both completion events consumable, p50", millis(p50), format!("hop + commit + hop p50 {}", millis(anchor50)), time_ratio(p50, anchor50))
         .compared("… p99", millis(p99), format!("p99 {}", millis(anchor99)), time_ratio(p99, anchor99))
         .figure("… max", millis(max))
+        .figure("… of which callback acknowledged → deciding command's transaction, p50 / p99", steps.to_command.summary())
+        .figure("… of which that transaction → both completion events acknowledged to the relay, p50 / p99", steps.to_published.summary())
+        .figure("… of which acknowledged → read by a consumer, p50 / p99", steps.to_read.summary())
         .figure("batches per second (whole runs)", format!("{:.1}", args.batches as f64 / wall.as_secs_f64()))
         .note(format!(
             "{} batches measured; {} in flight at a time; budget {} per batch; fetch.wait.max.ms = {} (Tansu answers a fetch only when it expires, so each hop costs up to that); {ANCHOR_SAMPLES} anchor samples",
@@ -214,18 +263,18 @@ async fn latencies(
         if !upstream_ids.contains(&upstream) {
             continue;
         }
-        let produced = correlation_ids
-            .iter()
-            .filter_map(|id| callbacks.get(&id.to_string()))
-            .max()
-            .with_context(|| format!("no acknowledged callback for batch {upstream}"))?;
-        let read = [&topics.completed, &topics.results]
-            .iter()
-            .map(|topic| completions.get(&((*topic).clone(), upstream.clone())))
-            .collect::<Option<Vec<_>>>()
-            .and_then(|both| both.into_iter().max())
-            .with_context(|| format!("completion events of {upstream} were not read"))?;
-        latencies.push(read.saturating_duration_since(*produced).as_secs_f64() * 1e3);
+        let (produced, read) = ends(
+            &callbacks,
+            &completions,
+            topics,
+            &upstream,
+            &correlation_ids,
+        );
+        let produced =
+            produced.with_context(|| format!("no acknowledged callback for batch {upstream}"))?;
+        let read =
+            read.with_context(|| format!("completion events of {upstream} were not read"))?;
+        latencies.push(read.saturating_duration_since(produced).as_secs_f64() * 1e3);
     }
     anyhow::ensure!(
         latencies.len() == upstream_ids.len(),
@@ -234,6 +283,90 @@ async fn latencies(
         upstream_ids.len()
     );
     Ok(latencies)
+}
+
+/// A batch's two ends: the last of its deciding callbacks (`correlation_ids`) acknowledged,
+/// and the later of its thin and rich completion events read.
+fn ends(
+    callbacks: &HashMap<String, Instant>,
+    completions: &HashMap<(String, String), Instant>,
+    topics: &crate::config::TopicNames,
+    upstream: &str,
+    correlation_ids: &[Uuid],
+) -> (Option<Instant>, Option<Instant>) {
+    let produced = correlation_ids
+        .iter()
+        .filter_map(|id| callbacks.get(&id.to_string()))
+        .max()
+        .copied();
+    let read = [&topics.completed, &topics.results]
+        .iter()
+        .map(|topic| completions.get(&((*topic).clone(), upstream.to_string())))
+        .collect::<Option<Vec<_>>>()
+        .and_then(|both| both.into_iter().max())
+        .copied();
+    (produced, read)
+}
+
+/// Each batch's completion latency cut at the database's two timestamps, in ms.
+#[derive(Default)]
+struct Steps {
+    to_command: Samples,
+    to_published: Samples,
+    to_read: Samples,
+}
+
+#[derive(Default)]
+struct Samples(Vec<f64>);
+
+impl Samples {
+    fn summary(&self) -> String {
+        format!(
+            "{} / {}",
+            millis(quantile(&self.0, 0.5)),
+            millis(quantile(&self.0, 0.99))
+        )
+    }
+}
+
+/// [`Steps`] of every batch of the run (see the module doc for what each step holds).
+async fn steps(
+    pipeline: &Pipeline,
+    times: &Times,
+    upstream_ids: &[String],
+) -> anyhow::Result<Steps> {
+    let topics_of_both = vec![
+        cj_contracts::topics::CJ_ASSESSMENT_COMPLETED.to_string(),
+        cj_contracts::topics::ASSESSMENT_RESULT_PUBLISHED.to_string(),
+    ];
+    let rows: Vec<(String, f64, f64)> = sqlx::query_as(COMPLETION_STEPS)
+        .bind(&topics_of_both)
+        .fetch_all(&pipeline.db.pool)
+        .await?;
+    let deciding: HashMap<String, Vec<Uuid>> =
+        cj_projections::log::deciding_callbacks(&pipeline.db.pool)
+            .await?
+            .into_iter()
+            .collect();
+    let callbacks = lock(&times.callbacks);
+    let completions = lock(&times.completions);
+    let topics = &pipeline.kafka.topics;
+    let mut steps = Steps::default();
+    for (upstream, committed, published) in rows {
+        if !upstream_ids.contains(&upstream) {
+            continue;
+        }
+        let ids = deciding.get(&upstream).map_or(&[][..], Vec::as_slice);
+        let (Some(produced), Some(read)) = ends(&callbacks, &completions, topics, &upstream, ids)
+        else {
+            continue;
+        };
+        let (produced, read) = (times.wall_micros(produced), times.wall_micros(read));
+        steps.to_command.0.push((committed - produced) / 1e3);
+        steps.to_published.0.push((published - committed) / 1e3);
+        steps.to_read.0.push((read - published) / 1e3);
+    }
+    Ok(steps)
 }
 
 /// The floor of the completion path, [`ANCHOR_SAMPLES`] times: produce and consume a

@@ -7,6 +7,7 @@ use super::demo_on_postgres;
 use crate::commands::block_on;
 use crate::config::DEFAULT_MAX_COMPARISONS;
 use crate::lab::simulation::driver::{run_batch, BatchRun, Delivery};
+use crate::lab::simulation::graded::{graded_students, GradeAt};
 use crate::lab::simulation::judge::JudgeProfile;
 use crate::lab::simulation::metrics::{kendall_tau, spearman};
 use crate::lab::simulation::scenario::{Scenario, ScenarioSpec};
@@ -174,31 +175,10 @@ pub fn student_scores(scenario: &Scenario, run: &BatchRun) -> (Vec<f64>, Vec<f64
 
 /// (exact, within one grade, students graded) against the students' true grades.
 pub fn grade_agreement(scenario: &Scenario, run: &BatchRun) -> (usize, usize, usize) {
-    let Some(scored) = &run.scored else {
-        return (0, 0, 0);
-    };
-    let scale = scenario.spec.scale;
-    let mut counts = (0, 0, 0);
-    for essay in scored.essays.iter().filter(|e| !e.is_anchor) {
-        let (Some(projection), Some(truth)) = (
-            &essay.projection,
-            scenario
-                .students
-                .iter()
-                .find(|s| s.essay_id == essay.essay_id),
-        ) else {
-            continue;
-        };
-        let predicted = grade_position(scale, &projection.base_grade);
-        let distance = (predicted - truth.true_grade as i64).abs();
-        counts.0 += usize::from(distance == 0);
-        counts.1 += usize::from(distance <= 1);
-        counts.2 += 1;
-    }
-    counts
-}
-
-/// Position of a projected grade on the scale; the below-lowest grade sits at −1.
-pub fn grade_position(scale: GradeScale, grade: &str) -> i64 {
-    scale.index_of(grade).map_or(-1, |i| i as i64)
+    let students = graded_students(scenario, run, GradeAt::Score);
+    (
+        students.iter().filter(|s| s.distance() == 0).count(),
+        students.iter().filter(|s| s.distance() <= 1).count(),
+        students.len(),
+    )
 }

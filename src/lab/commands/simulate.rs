@@ -9,10 +9,13 @@
 //! `--assignment-batches K` runs K batches of one assignment in sequence instead and reports
 //! grading per batch index ([`super::simulate_assignment`]).
 
-use super::demo::{grade_agreement, grade_position, student_scores};
+use super::demo::student_scores;
 use crate::lab::simulation::driver::{run_batch, BatchRun, Delivery};
+use crate::lab::simulation::graded::{graded_students, GradeAt, GradedStudent};
 use crate::lab::simulation::judge::{JudgeProfile, Probabilities};
-use crate::lab::simulation::metrics::{expected_calibration_error, kendall_tau, spearman};
+use crate::lab::simulation::metrics::{
+    calibration_bins, expected_calibration_error, kendall_tau, spearman, CalibrationBin,
+};
 use crate::lab::simulation::scenario::{Scenario, ScenarioSpec};
 use anyhow::Context;
 use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget, PairingStrategy};
@@ -85,6 +88,10 @@ pub struct SimulateArgs {
     /// it must be one of `--budgets`.
     #[arg(long)]
     pub match_at: Option<u32>,
+    /// Also print each row's reliability diagram: per confidence bin, how many primary
+    /// grades, their mean probability and the share that were right (both grading rules).
+    #[arg(long)]
+    pub reliability_diagram: bool,
 }
 
 /// Figures of one variant at one budget, averaged over seeds.
@@ -106,16 +113,47 @@ pub struct BudgetSummary {
     /// Squared Pearson correlation of every essay's score with its hidden quality: what
     /// reliability really was.
     pub true_reliability: f64,
+    /// Grading as the service grades (at the score).
+    pub grades: GradingFigures,
+    /// Grading at the score regressed toward the cohort ([`GradeAt::RegressedScore`]).
+    pub regressed: GradingFigures,
+    pub comparisons: f64,
+    pub waves: f64,
+    pub completed: usize,
+    pub batches: usize,
+}
+
+/// Agreement of the students' primary grades with their true grades, over every seed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GradingFigures {
     pub exact: f64,
     pub adjacent: f64,
     pub calibration_error: f64,
     /// Mean probability of the primary grade: compare with `exact` to see over- or
     /// under-confidence.
     pub mean_confidence: f64,
-    pub comparisons: f64,
-    pub waves: f64,
-    pub completed: usize,
-    pub batches: usize,
+    /// The reliability diagram behind `calibration_error`.
+    pub bins: Vec<CalibrationBin>,
+}
+
+impl GradingFigures {
+    pub fn of(students: &[GradedStudent]) -> Self {
+        let share = |hit: &dyn Fn(&GradedStudent) -> bool| {
+            students.iter().filter(|s| hit(s)).count() as f64 / students.len().max(1) as f64
+        };
+        let predictions: Vec<(f64, bool)> = students
+            .iter()
+            .map(|s| (s.confidence, s.distance() == 0))
+            .collect();
+        GradingFigures {
+            exact: share(&|s| s.distance() == 0),
+            adjacent: share(&|s| s.distance() <= 1),
+            calibration_error: expected_calibration_error(&predictions, CALIBRATION_BINS)
+                .unwrap_or(f64::NAN),
+            mean_confidence: mean(predictions.iter().map(|p| p.0)),
+            bins: calibration_bins(&predictions, CALIBRATION_BINS),
+        }
+    }
 }
 
 pub fn run(mut args: SimulateArgs) -> anyhow::Result<()> {
@@ -137,6 +175,9 @@ pub fn run(mut args: SimulateArgs) -> anyhow::Result<()> {
     }
     let summaries = simulate(&args)?;
     print!("{}", markdown_table(&args, &summaries));
+    if args.reliability_diagram {
+        print!("\n{}", reliability_diagrams(&summaries));
+    }
     if let Some(reference) = args.match_at {
         print!("\n{}", budget_match_table(reference, &summaries));
     }
@@ -272,15 +313,13 @@ fn summarise(
             ))
         })
         .collect();
-    let (mut exact, mut adjacent, mut graded) = (0, 0, 0);
-    let mut predictions = Vec::new();
-    for (scenario, run) in runs {
-        let (e, a, n) = grade_agreement(scenario, run);
-        exact += e;
-        adjacent += a;
-        graded += n;
-        predictions.extend(calibration_points(scenario, run));
-    }
+    let graded_at = |at: GradeAt| {
+        let students: Vec<GradedStudent> = runs
+            .iter()
+            .flat_map(|(scenario, run)| graded_students(scenario, run, at))
+            .collect();
+        GradingFigures::of(&students)
+    };
     BudgetSummary {
         variant,
         probabilities,
@@ -303,11 +342,8 @@ fn summarise(
                 .spearman_brown
         })),
         true_reliability: mean(runs.iter().filter_map(|(s, r)| true_reliability(s, r))),
-        exact: exact as f64 / graded.max(1) as f64,
-        adjacent: adjacent as f64 / graded.max(1) as f64,
-        calibration_error: expected_calibration_error(&predictions, CALIBRATION_BINS)
-            .unwrap_or(f64::NAN),
-        mean_confidence: mean(predictions.iter().map(|p| p.0)),
+        grades: graded_at(GradeAt::Score),
+        regressed: graded_at(GradeAt::RegressedScore),
         comparisons: mean(
             runs.iter()
                 .filter_map(|(_, r)| Some(f64::from(r.completed.as_ref()?.comparisons_made))),
@@ -328,27 +364,6 @@ fn true_reliability(scenario: &Scenario, run: &BatchRun) -> Option<f64> {
         .filter_map(|e| Some((scenario.quality_of(&e.essay_id)?, e.bt_score)))
         .unzip();
     pearson(&truth, &estimate).map(|r| r * r)
-}
-
-/// (confidence of the primary grade, whether it is the true grade) for every student.
-fn calibration_points(scenario: &Scenario, run: &BatchRun) -> Vec<(f64, bool)> {
-    let Some(scored) = &run.scored else {
-        return Vec::new();
-    };
-    let scale = scenario.spec.scale;
-    scored
-        .essays
-        .iter()
-        .filter_map(|essay| {
-            let projection = essay.projection.as_ref()?;
-            let truth = scenario
-                .students
-                .iter()
-                .find(|s| s.essay_id == essay.essay_id)?;
-            let correct = grade_position(scale, &projection.base_grade) == truth.true_grade as i64;
-            Some((projection.confidence, correct))
-        })
-        .collect()
 }
 
 pub fn markdown_table(args: &SimulateArgs, summaries: &[BudgetSummary]) -> String {
@@ -379,15 +394,61 @@ pub fn markdown_table(args: &SimulateArgs, summaries: &[BudgetSummary]) -> Strin
             s.split_half,
             s.true_reliability,
             s.ssr - s.true_reliability,
-            s.exact,
-            s.adjacent,
-            s.calibration_error,
-            s.mean_confidence,
+            s.grades.exact,
+            s.grades.adjacent,
+            s.grades.calibration_error,
+            s.grades.mean_confidence,
             s.comparisons,
             s.waves,
             s.completed,
             s.batches
         ));
+    }
+    out.push_str("\nThe same batches graded at each score regressed toward its batch's cohort (one reliability factor per batch; not the service's rule, docs/quality.md):\n\n");
+    out.push_str("| variant | per essay | exact grade | within one | calibration error | mean P(grade) |\n|---|---:|---:|---:|---:|---:|\n");
+    for s in summaries {
+        let r = &s.regressed;
+        out.push_str(&format!(
+            "| {}{} | {} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+            s.variant,
+            probabilities_label(s.probabilities),
+            s.per_essay,
+            r.exact,
+            r.adjacent,
+            r.calibration_error,
+            r.mean_confidence
+        ));
+    }
+    out
+}
+
+/// Every row's reliability diagram, at the score and at the regressed score.
+pub fn reliability_diagrams(summaries: &[BudgetSummary]) -> String {
+    let mut out = String::from("Reliability diagrams (confidence bin: primary grades, mean P(grade), share right):\n\n| variant | per essay | graded at | bins |\n|---|---:|---|---|\n");
+    for s in summaries {
+        for (rule, figures) in [("score", &s.grades), ("regressed score", &s.regressed)] {
+            let bins: Vec<String> = figures
+                .bins
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{:.1}–{:.1}: {} / {:.2} / {:.2}",
+                        b.index as f64 / CALIBRATION_BINS as f64,
+                        (b.index + 1) as f64 / CALIBRATION_BINS as f64,
+                        b.count,
+                        b.confidence,
+                        b.accuracy
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "| {}{} | {} | {rule} | {} |\n",
+                s.variant,
+                probabilities_label(s.probabilities),
+                s.per_essay,
+                bins.join("; ")
+            ));
+        }
     }
     out
 }

@@ -7,9 +7,9 @@
 //! `--calibration-round N` runs a calibration round of the anchors (N comparisons per
 //! anchor) first, so batch 1's "assignment scale" row is graded from the round's scale.
 
-use super::simulate::{mean, SimulateArgs, CALIBRATION_BINS};
+use super::simulate::{mean, GradingFigures, SimulateArgs};
 use crate::lab::simulation::assignment::{run_assignment, BatchGrades, Boundaries};
-use crate::lab::simulation::metrics::expected_calibration_error;
+use crate::lab::simulation::graded::GradedStudent;
 use crate::lab::simulation::scenario::ScenarioSpec;
 use cj_aggregates::batch::settings::PairingStrategy;
 
@@ -79,28 +79,17 @@ fn summarise(
     boundaries: Boundaries,
     cell: &[&BatchGrades],
 ) -> AssignmentRow {
-    let students: Vec<_> = cell.iter().flat_map(|g| &g.students).collect();
-    let share = |hit: &dyn Fn(i64) -> bool| {
-        let hits = students
-            .iter()
-            .filter(|s| hit((s.predicted - s.truth).abs()))
-            .count();
-        hits as f64 / students.len().max(1) as f64
-    };
-    let predictions: Vec<(f64, bool)> = students
-        .iter()
-        .map(|s| (s.confidence, s.predicted == s.truth))
-        .collect();
+    let students: Vec<GradedStudent> = cell.iter().flat_map(|g| g.students.clone()).collect();
+    let figures = GradingFigures::of(&students);
     AssignmentRow {
         per_essay,
         batch,
         boundaries,
-        exact: share(&|distance| distance == 0),
-        adjacent: share(&|distance| distance <= 1),
+        exact: figures.exact,
+        adjacent: figures.adjacent,
         grade_shift: mean(cell.iter().filter_map(|g| g.grade_shift()).map(f64::abs)),
-        calibration_error: expected_calibration_error(&predictions, CALIBRATION_BINS)
-            .unwrap_or(f64::NAN),
-        mean_confidence: mean(predictions.iter().map(|p| p.0)),
+        calibration_error: figures.calibration_error,
+        mean_confidence: figures.mean_confidence,
         anchor_slope: mean(cell.iter().filter_map(|g| g.anchors).map(|fit| fit.slope)),
         anchor_scatter: mean(cell.iter().filter_map(|g| g.anchors).map(|fit| fit.scatter)),
         student_slope: mean(

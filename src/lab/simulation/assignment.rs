@@ -8,6 +8,7 @@
 //! is folded into the scale before the first batch (ADR 0012).
 
 use super::driver::{run_batch, run_batch_of_assignment, BatchRun, Delivery};
+use super::graded::GradedStudent;
 use super::judge::JudgeProfile;
 use super::metrics::{truth_fit, TruthFit};
 use super::scenario::{Scenario, ScenarioSpec};
@@ -52,15 +53,6 @@ impl Boundaries {
             Boundaries::OracleInBatchUnit => "oracle, batch's unit",
         }
     }
-}
-
-/// One student's grade against the truth: grade positions on the scale (below-lowest −1).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GradedStudent {
-    pub predicted: i64,
-    pub truth: i64,
-    /// Probability of the predicted grade.
-    pub confidence: f64,
 }
 
 /// The students of one batch graded one way.

@@ -53,8 +53,30 @@ pub fn kendall_tau(x: &[f64], y: &[f64]) -> Option<f64> {
 /// Expected calibration error of the primary grade's probability: predictions binned by
 /// confidence into `bins` equal-width bins; the weighted mean |accuracy − confidence|.
 pub fn expected_calibration_error(predictions: &[(f64, bool)], bins: usize) -> Option<f64> {
+    let total = predictions.len() as f64;
+    let bins = calibration_bins(predictions, bins);
+    (!bins.is_empty()).then(|| {
+        bins.iter()
+            .map(|bin| (bin.count as f64 / total) * (bin.accuracy - bin.confidence).abs())
+            .sum()
+    })
+}
+
+/// One confidence bin of a reliability diagram: how many predictions fell in it, their
+/// mean confidence and the share of them that were right.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CalibrationBin {
+    /// Index of the bin: confidences in [index / bins, (index + 1) / bins).
+    pub index: usize,
+    pub count: usize,
+    pub confidence: f64,
+    pub accuracy: f64,
+}
+
+/// The occupied bins of `predictions` (confidence, correct) over `bins` equal-width bins.
+pub fn calibration_bins(predictions: &[(f64, bool)], bins: usize) -> Vec<CalibrationBin> {
     if predictions.is_empty() || bins == 0 {
-        return None;
+        return Vec::new();
     }
     let mut sums = vec![(0usize, 0.0, 0.0); bins];
     for &(confidence, correct) in predictions {
@@ -63,15 +85,16 @@ pub fn expected_calibration_error(predictions: &[(f64, bool)], bins: usize) -> O
         sums[bin].1 += confidence;
         sums[bin].2 += f64::from(u8::from(correct));
     }
-    let total = predictions.len() as f64;
-    Some(
-        sums.iter()
-            .filter(|(count, _, _)| *count > 0)
-            .map(|&(count, conf, hits)| {
-                (count as f64 / total) * (hits / count as f64 - conf / count as f64).abs()
-            })
-            .sum(),
-    )
+    sums.iter()
+        .enumerate()
+        .filter(|(_, (count, _, _))| *count > 0)
+        .map(|(index, &(count, confidence, hits))| CalibrationBin {
+            index,
+            count,
+            confidence: confidence / count as f64,
+            accuracy: hits / count as f64,
+        })
+        .collect()
 }
 
 /// How a set of estimated positions (anchors', or students' scores) sits against the true

@@ -8,6 +8,7 @@
 pub mod assignment;
 pub mod content_store;
 pub mod driver;
+pub mod graded;
 pub mod judge;
 pub mod metrics;
 pub mod scenario;

@@ -118,12 +118,6 @@ pub struct Calibration {
 pub struct CohortPrior {
     pub mean: f64,
     pub variance: f64,
-    /// The students' mean squared standard error: how much of the scores' spread is noise.
-    /// It sets the one factor every student's score is regressed by to place its primary
-    /// grade ([`CohortPrior::grading_position`]). 0 in `BatchScored` before 1.3, whose
-    /// primary grades followed the raw score.
-    #[serde(default)]
-    pub noise: f64,
 }
 
 /// Below this true-score variance (logits²) a cohort tells nothing: no regression.
@@ -141,29 +135,8 @@ impl CohortPrior {
         let spread = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         let noise = standard_errors.iter().map(|se| se * se).sum::<f64>() / n as f64;
         let variance = spread - noise;
-        (mean.is_finite() && variance.is_finite() && variance > MIN_COHORT_VARIANCE).then_some(
-            CohortPrior {
-                mean,
-                variance,
-                noise,
-            },
-        )
-    }
-
-    /// Where a student with `score` is graded: the score regressed toward the cohort mean by
-    /// the batch's reliability, variance / (variance + mean squared SE) — one factor for
-    /// every student of the batch. A noisy score overstates how far a student lies from the
-    /// middle (the scores spread wider than the students do), so grading the raw score
-    /// hands out too many end grades; regressing it is the best guess of where the student
-    /// lies. One common factor, not each student's own: the grade depends on the score
-    /// alone, so grades follow the ranking and a student never changes grade because its own
-    /// SE moved.
-    pub fn grading_position(&self, score: f64) -> f64 {
-        if self.noise <= 0.0 || !self.noise.is_finite() {
-            return score;
-        }
-        let reliability = self.variance / (self.variance + self.noise);
-        self.mean + reliability * (score - self.mean)
+        (mean.is_finite() && variance.is_finite() && variance > MIN_COHORT_VARIANCE)
+            .then_some(CohortPrior { mean, variance })
     }
 
     /// The normal posterior (mean, variance) of a student's true position given its score.
@@ -219,9 +192,7 @@ impl ConfidenceLabel {
 pub struct GradeProjection {
     /// The published grade, with a derived modifier where the scale has them (`B-`).
     pub grade: String,
-    /// The grade whose interval contains the score's grading position (the score regressed
-    /// toward the cohort, [`CohortPrior::grading_position`]; below-lowest included), no
-    /// modifier.
+    /// The grade whose interval contains the score (below-lowest included), no modifier.
     pub base_grade: String,
     /// Probability of every published grade (below-lowest included); sums to 1.
     pub probabilities: BTreeMap<String, f64>,

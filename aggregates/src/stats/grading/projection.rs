@@ -1,9 +1,7 @@
 //! Projection: a student's BT score (logits) and standard error read against a
 //! [`Calibration`]: the grade intervals that tile the axis, the probability of each grade
 //! under a normal model (score error, spread τ and boundary uncertainty combined; regressed
-//! toward the cohort when one is known), the primary grade (the interval holding the score
-//! regressed toward the cohort by the batch's reliability, [`CohortPrior::grading_position`];
-//! the raw score's without a cohort) and its confidence label, the
+//! toward the cohort when one is known), the primary grade and its confidence label, the
 //! Swedish derived modifiers (`B-`, `E+`), and the distance to the nearest boundary that
 //! the pair planner weighs anchors by.
 
@@ -83,9 +81,7 @@ impl Calibration {
     ///
     /// A NaN, infinite or negative standard error is replaced by [`UNKNOWN_STANDARD_ERROR`];
     /// a NaN score by the cohort mean 0 with that same error. Infinite scores are kept and
-    /// land in the end grades with certainty. The primary grade and its modifier are read at
-    /// the score's grading position ([`CohortPrior::grading_position`]), so they depend on
-    /// the score alone, never on this student's own SE.
+    /// land in the end grades with certainty.
     pub fn project(&self, score: f64, standard_error: f64) -> GradeProjection {
         let score_known = !score.is_nan();
         let score = if score_known { score } else { UNKNOWN_SCORE };
@@ -96,18 +92,15 @@ impl Calibration {
         };
         let calibration_sd =
             effective_spread(self.spread).hypot(effective_uncertainty(self.boundary_uncertainty));
-        let (centre, variance, position) = match self.cohort {
-            Some(cohort) if score.is_finite() => {
-                let (centre, variance) = cohort.posterior(score, standard_error);
-                (centre, variance, cohort.grading_position(score))
-            }
-            _ => (score, standard_error * standard_error, score),
+        let (centre, variance) = match self.cohort {
+            Some(cohort) if score.is_finite() => cohort.posterior(score, standard_error),
+            _ => (score, standard_error * standard_error),
         };
         let total_sd = variance.sqrt().hypot(calibration_sd);
 
         let intervals = self.intervals();
         let probabilities = interval_probabilities(&intervals, centre, total_sd);
-        let primary = containing_interval(&intervals, position).unwrap_or(GradeInterval {
+        let primary = containing_interval(&intervals, score).unwrap_or(GradeInterval {
             index: 0,
             grade: "",
             lower: f64::NEG_INFINITY,
@@ -115,7 +108,7 @@ impl Calibration {
         });
         let confidence = probabilities.get(primary.index).copied().unwrap_or(0.0);
         GradeProjection {
-            grade: self.published_grade(&primary, position),
+            grade: self.published_grade(&primary, score),
             base_grade: primary.grade.to_string(),
             probabilities: intervals
                 .iter()
