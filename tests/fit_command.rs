@@ -142,6 +142,47 @@ fn anchors_give_students_grades_with_probabilities() {
 }
 
 #[test]
+fn grade_probabilities_are_regressed_toward_the_students_cohort_as_a_batch_s_are() {
+    // Given a ladder of three anchors and five students, each neighbouring pair decided 7:1,
+    let dir = tempdir();
+    let comparisons = dir.join("c.csv");
+    let anchors = dir.join("a.csv");
+    let ladder = ["A", "s1", "s2", "B", "s3", "s4", "C", "s5"];
+    let mut rows = String::from("winner,loser\n");
+    for pair in ladder.windows(2) {
+        for _ in 0..7 {
+            rows.push_str(&format!("{},{}\n", pair[0], pair[1]));
+        }
+        rows.push_str(&format!("{},{}\n", pair[1], pair[0]));
+    }
+    std::fs::write(&comparisons, rows).unwrap();
+    std::fs::write(&anchors, "essay_id,grade\nA,A\nB,B\nC,C\n").unwrap();
+    // when they are fitted with the anchors,
+    let (code, report, stderr) = fit(&[
+        "--comparisons",
+        comparisons.to_str().unwrap(),
+        "--anchors",
+        anchors.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // then the calibration carries the students' cohort (mean of their scores), as a
+    // batch's does, and the probabilities are read against it.
+    let essays = report["essays"].as_array().unwrap();
+    let students: Vec<f64> = essays
+        .iter()
+        .filter(|e| e["anchor_grade"].is_null())
+        .map(|e| e["score"].as_f64().unwrap())
+        .collect();
+    let mean = students.iter().sum::<f64>() / students.len() as f64;
+    let cohort = &report["calibration"]["cohort"];
+    assert!(
+        (cohort["mean"].as_f64().unwrap() - mean).abs() < 1e-9,
+        "{cohort}"
+    );
+    assert!(cohort["variance"].as_f64().unwrap() > 0.0, "{cohort}");
+}
+
+#[test]
 fn bad_input_names_the_line_and_exits_2() {
     let dir = tempdir();
     let cases = [

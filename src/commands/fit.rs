@@ -2,7 +2,8 @@
 //! (CSV or JSON lines: winner, loser, optional judge and first-shown id; see [`fit_input`]) or
 //! scores fitted elsewhere (`essay_id,score,se`), optional anchors (`essay_id,grade`), and
 //! prints JSON: per essay score, SE, infit, outfit, comparisons, wins, rank and misfit flag,
-//! grades with probabilities when anchors are given; for the batch the estimator, SSR,
+//! grades with probabilities when anchors are given (regressed toward the students' cohort,
+//! as a batch's are); for the batch the estimator, SSR,
 //! separation G, split-half reliability, and — when the data say who judged and what was
 //! shown first — judge misfit and the order effect; the calibration.
 //!
@@ -16,7 +17,7 @@ use super::fit_input::{read_anchors, read_comparisons, read_scores, ComparisonIn
 use cj_aggregates::stats::bradley_terry::{self, Outcome};
 use cj_aggregates::stats::components::connected_components;
 use cj_aggregates::stats::grade_scale::GradeScale;
-use cj_aggregates::stats::grading::{self, AnchorPoint};
+use cj_aggregates::stats::grading::{self, AnchorPoint, CohortPrior};
 use cj_aggregates::stats::misfit::{flag_misfits, judge_fits};
 use cj_aggregates::stats::reference::{self, ReferenceOptions};
 use cj_aggregates::stats::scale::{regularised_alpha, Estimator};
@@ -148,8 +149,15 @@ pub fn fit(args: &FitArgs) -> anyhow::Result<Value> {
             standard_error: ses[index],
         })
         .collect();
-    let calibration =
-        (!anchors.is_empty()).then(|| grading::calibrate(args.scale, &calibration_points));
+    // The students' spread, as a batch has it: their probabilities are regressed toward it.
+    let (student_scores, student_ses): (Vec<f64>, Vec<f64>) = (0..ids.len())
+        .filter(|i| !anchors.contains_key(i))
+        .map(|i| (scores[i], ses[i]))
+        .unzip();
+    let cohort = CohortPrior::estimate(&student_scores, &student_ses);
+    let calibration = (!anchors.is_empty()).then(|| {
+        grading::calibrate(args.scale, &calibration_points).map(|c| c.with_cohort(cohort))
+    });
     let ranks = cj_aggregates::stats::scale::ranks(&scores);
     let flags = flag_misfits(
         &infits
