@@ -268,22 +268,11 @@ fn graded_students(
     let Some(scored) = &run.scored else {
         return Vec::new();
     };
-    let scale = scenario.spec.scale;
     student_scores(scored)
         .zip(projections)
         .filter_map(|((essay, _, _), projection)| {
             let projection = projection.as_ref()?;
-            let truth = scenario
-                .students
-                .iter()
-                .find(|s| s.essay_id == essay.essay_id)?;
-            Some(GradedStudent {
-                predicted: scale
-                    .index_of(&projection.base_grade)
-                    .map_or(-1, |i| i as i64),
-                truth: truth.true_grade as i64,
-                confidence: projection.confidence,
-            })
+            GradedStudent::of(scenario, essay, projection, &projection.base_grade)
         })
         .collect()
 }

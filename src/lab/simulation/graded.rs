@@ -31,6 +31,25 @@ pub struct GradedStudent {
 }
 
 impl GradedStudent {
+    /// `essay` of `scenario` given `grade` by `projection` (its probability the confidence);
+    /// `None` for an essay that is not one of the scenario's students.
+    pub fn of(
+        scenario: &Scenario,
+        essay: &EssayScore,
+        projection: &GradeProjection,
+        grade: &str,
+    ) -> Option<GradedStudent> {
+        let truth = scenario
+            .students
+            .iter()
+            .find(|s| s.essay_id == essay.essay_id)?;
+        Some(GradedStudent {
+            predicted: grade_position(scenario.spec.scale, grade),
+            truth: truth.true_grade as i64,
+            confidence: projection.probabilities.get(grade).copied().unwrap_or(0.0),
+        })
+    }
+
     pub fn distance(&self) -> i64 {
         (self.predicted - self.truth).abs()
     }
@@ -46,7 +65,6 @@ pub fn graded_students(scenario: &Scenario, run: &BatchRun, at: GradeAt) -> Vec<
     let Some(scored) = &run.scored else {
         return Vec::new();
     };
-    let scale = scenario.spec.scale;
     let regress = regression(scored);
     scored
         .essays
@@ -54,19 +72,11 @@ pub fn graded_students(scenario: &Scenario, run: &BatchRun, at: GradeAt) -> Vec<
         .filter(|essay| !essay.is_anchor)
         .filter_map(|essay| {
             let projection = essay.projection.as_ref()?;
-            let truth = scenario
-                .students
-                .iter()
-                .find(|s| s.essay_id == essay.essay_id)?;
             let grade = match at {
                 GradeAt::Score => projection.base_grade.clone(),
-                GradeAt::RegressedScore => regressed_grade(scored, essay, projection, &regress)?,
+                GradeAt::RegressedScore => regressed_grade(scored, essay, projection, &regress),
             };
-            Some(GradedStudent {
-                predicted: grade_position(scale, &grade),
-                truth: truth.true_grade as i64,
-                confidence: projection.probabilities.get(&grade).copied().unwrap_or(0.0),
-            })
+            GradedStudent::of(scenario, essay, projection, &grade)
         })
         .collect()
 }
@@ -84,20 +94,24 @@ fn regression(scored: &BatchScored) -> Option<impl Fn(f64) -> f64> {
     Some(move |score: f64| cohort.mean + reliability * (score - cohort.mean))
 }
 
+/// The grade at `essay`'s regressed score; the projection's own grade where there is no
+/// regression (no cohort) or no interval (a NaN score), so both rules count every student.
 fn regressed_grade(
     scored: &BatchScored,
     essay: &EssayScore,
     projection: &GradeProjection,
     regress: &Option<impl Fn(f64) -> f64>,
-) -> Option<String> {
-    let Some(regress) = regress else {
-        return Some(projection.base_grade.clone());
-    };
-    let interval = scored
-        .calibration
-        .as_ref()?
-        .interval_of(regress(essay.bt_score))?;
-    Some(interval.grade.to_string())
+) -> String {
+    regress
+        .as_ref()
+        .and_then(|regress| {
+            let calibration = scored.calibration.as_ref()?;
+            calibration.interval_of(regress(essay.bt_score))
+        })
+        .map_or_else(
+            || projection.base_grade.clone(),
+            |interval| interval.grade.to_string(),
+        )
 }
 
 #[cfg(test)]
@@ -131,8 +145,27 @@ mod tests {
             graded_students(&scenario, &run, GradeAt::RegressedScore),
         );
         assert_eq!(at_score.len(), scenario.students.len());
+        assert_eq!(regressed.len(), at_score.len());
         let scored = run.scored.as_ref().unwrap();
-        let cohort = scored.calibration.as_ref().unwrap().cohort.unwrap();
+        let calibration = scored.calibration.as_ref().unwrap();
+        let cohort = calibration.cohort.unwrap();
+        // The factor is the batch's reliability: the cohort's variance over itself plus the
+        // students' mean squared SE.
+        let students: Vec<&EssayScore> = scored.essays.iter().filter(|e| !e.is_anchor).collect();
+        let noise = students
+            .iter()
+            .map(|e| e.standard_error.powi(2))
+            .sum::<f64>()
+            / students.len() as f64;
+        let factor = cohort.variance / (cohort.variance + noise);
+        for (essay, moved) in students.iter().zip(&regressed) {
+            let at = cohort.mean + factor * (essay.bt_score - cohort.mean);
+            let expected = grade_position(
+                scenario.spec.scale,
+                calibration.interval_of(at).unwrap().grade,
+            );
+            assert_eq!(moved.predicted, expected, "{essay:?}");
+        }
         let middle = grade_position(
             scenario.spec.scale,
             scored
