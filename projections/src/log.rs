@@ -355,6 +355,25 @@ pub async fn deciding_callbacks(
         .await?)
 }
 
+/// Every completed batch: upstream id, batch id and when its `BatchCompleted` was recorded
+/// (the deciding command's transaction start), in µs since the epoch.
+const COMPLETIONS_RECORDED: &str = "
+SELECT s.upstream_batch_id, s.batch_id,
+       (extract(epoch FROM c.recorded_at) * 1e6)::float8
+  FROM events c
+  JOIN cj_batch_states s ON s.batch_id = c.aggregate_id::uuid
+ WHERE c.event_type = 'BatchCompleted'";
+
+/// For every completed batch, `(upstream batch id, batch id, BatchCompleted's recorded_at in
+/// µs since the epoch)`: where the latency benchmark cuts a completion.
+pub async fn completions_recorded(
+    executor: impl PgExecutor<'_>,
+) -> Result<Vec<(String, Uuid, f64)>, ProjectionError> {
+    Ok(sqlx::query_as(COMPLETIONS_RECORDED)
+        .fetch_all(executor)
+        .await?)
+}
+
 /// The assignment a batch was registered for and the batch's purpose, read from its
 /// `BatchRegistered` (its first event) without decoding the whole registration.
 const ASSIGNMENT_OF: &str = "

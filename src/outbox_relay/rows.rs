@@ -114,3 +114,23 @@ pub async fn mark_published(
     .await?;
     Ok(())
 }
+
+/// Per batch whose messages on every one of `topics` (contract names) are noted as
+/// published: the batch and when the last of them was noted, in µs since the epoch (the
+/// latency benchmark's cut; a page of acknowledged messages is noted at once).
+pub async fn published_by_batch(
+    conn: &mut PgConnection,
+    topics: &[String],
+) -> sqlx::Result<Vec<(Uuid, f64)>> {
+    sqlx::query_as(
+        "SELECT o.batch_id, (extract(epoch FROM max(p.published_at)) * 1e6)::float8
+           FROM cj_outbox o
+           JOIN cj_outbox_published p ON p.event_id = o.event_id
+          WHERE o.topic = ANY($1)
+          GROUP BY o.batch_id
+         HAVING count(DISTINCT o.topic) = cardinality($1)",
+    )
+    .bind(topics)
+    .fetch_all(conn)
+    .await
+}

@@ -19,6 +19,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_SPLITS: usize = 100;
 /// The meta-analysis's base seed: split i uses `set.seed(123 + i)`.
 pub const DEFAULT_SEED: i32 = 123;
+/// At most this many threads share a split-half estimate's splits: a batch's completing
+/// command is one of the few CPU-heavy steps on the completion path, and two cores already
+/// halve it; more threads only contend with the service's other work.
+pub const MAX_SPLIT_THREADS: usize = 2;
 /// Fewer judges than this cannot be split into halves that each judge a fair share, so the
 /// comparisons are split instead.
 pub const MIN_JUDGES_TO_SPLIT: usize = 4;
@@ -74,19 +78,51 @@ pub fn split_half(
         SplitBy::Judges => comparisons.iter().map(|c| judge_slot(c.judge)).collect(),
         SplitBy::Comparisons => (0..comparisons.len()).collect(),
     };
-    // One working memory for all the splits: 2 × `splits` fits of half the verdicts each.
-    let mut halves = Halves::default();
-    let mut in_first = vec![false; units];
-    let correlations: Vec<f64> = (1..=splits)
-        .filter_map(|i| {
-            let split_seed = seed.wrapping_add(i32::try_from(i).unwrap_or(i32::MAX));
-            in_first.fill(false);
-            for drawn in RRandom::seeded(split_seed).sample_int(units, units / 2) {
-                in_first[drawn - 1] = true;
-            }
-            halves.correlation(items, comparisons, &unit_of, &in_first, options)
-        })
+    // The splits are independent: contiguous runs of them on up to [`MAX_SPLIT_THREADS`]
+    // threads, each with one working memory for its 2 × run fits, joined in split order —
+    // the same correlations, in the same order, as one thread would give.
+    let run_of_splits = |splits: std::ops::RangeInclusive<usize>| -> Vec<Option<f64>> {
+        let mut halves = Halves::default();
+        let mut in_first = vec![false; units];
+        splits
+            .map(|i| {
+                let split_seed = seed.wrapping_add(i32::try_from(i).unwrap_or(i32::MAX));
+                in_first.fill(false);
+                for drawn in RRandom::seeded(split_seed).sample_int(units, units / 2) {
+                    in_first[drawn - 1] = true;
+                }
+                halves.correlation(items, comparisons, &unit_of, &in_first, options)
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_SPLIT_THREADS)
+        .min(splits.max(1));
+    let per_thread = splits.div_ceil(threads.max(1));
+    let runs: Vec<std::ops::RangeInclusive<usize>> = (0..threads)
+        .map(|t| (t * per_thread + 1)..=((t + 1) * per_thread).min(splits))
         .collect();
+    let correlations: Vec<f64> = if runs.len() <= 1 {
+        run_of_splits(1..=splits)
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
+                .into_iter()
+                .map(|run| scope.spawn(|| run_of_splits(run)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|handle| match handle.join() {
+                    Ok(run) => run,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        })
+    }
+    .into_iter()
+    .flatten()
+    .collect();
     let median = median(&correlations);
     SplitHalf {
         median,
@@ -185,6 +221,24 @@ mod tests {
         assert_eq!(result.splits, 20);
         assert!(result.median.unwrap() > 0.9, "{result:?}");
         assert!(result.spearman_brown.unwrap() >= result.median.unwrap());
+    }
+
+    #[test]
+    fn the_splits_come_out_in_split_order_whatever_threads_share_them() {
+        // Split i of a run seeded `seed` is split 1 of a run seeded `seed + i − 1`: each
+        // split estimated alone, against all of them at once (7: runs of unequal length).
+        let comparisons = ordered_session(6);
+        let options = ReferenceOptions::default();
+        let together = split_half(10, &comparisons, 7, DEFAULT_SEED, &options);
+        let alone: Vec<f64> = (0..7)
+            .flat_map(|i| split_half(10, &comparisons, 1, DEFAULT_SEED + i, &options).correlations)
+            .collect();
+        assert_eq!(together.correlations.len(), 7);
+        assert_eq!(together.correlations, alone);
+        assert!(
+            alone.windows(2).any(|pair| pair[0] != pair[1]),
+            "splits differ: the test shows order"
+        );
     }
 
     #[test]

@@ -42,22 +42,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
-/// Per completed batch of the run whose thin and rich completion events are both noted as
-/// published: upstream id, its `BatchCompleted`'s `recorded_at` and the later `published_at`
-/// of the two (the relay notes a page of acknowledged messages at once), in µs since the
-/// epoch.
-const COMPLETION_STEPS: &str = "
-SELECT s.upstream_batch_id,
-       (extract(epoch FROM c.recorded_at) * 1e6)::float8,
-       (extract(epoch FROM max(p.published_at)) * 1e6)::float8
-  FROM events c
-  JOIN cj_batch_states s ON s.batch_id = c.aggregate_id::uuid
-  JOIN cj_outbox o ON o.batch_id = s.batch_id AND o.topic = ANY($1)
-  JOIN cj_outbox_published p ON p.event_id = o.event_id
- WHERE c.event_type = 'BatchCompleted'
- GROUP BY s.upstream_batch_id, c.recorded_at
-HAVING count(DISTINCT o.topic) = 2";
-
 /// Samples of the anchor.
 const ANCHOR_SAMPLES: usize = 200;
 /// How long one batch may take before the run gives up.
@@ -345,10 +329,13 @@ async fn steps(
         cj_contracts::topics::CJ_ASSESSMENT_COMPLETED.to_string(),
         cj_contracts::topics::ASSESSMENT_RESULT_PUBLISHED.to_string(),
     ];
-    let rows: Vec<(String, f64, f64)> = sqlx::query_as(COMPLETION_STEPS)
-        .bind(&topics_of_both)
-        .fetch_all(&pipeline.db.pool)
-        .await?;
+    let recorded = cj_projections::log::completions_recorded(&pipeline.db.pool).await?;
+    let mut conn = pipeline.db.pool.acquire().await?;
+    let published: HashMap<Uuid, f64> =
+        crate::outbox_relay::rows::published_by_batch(&mut conn, &topics_of_both)
+            .await?
+            .into_iter()
+            .collect();
     let deciding: HashMap<String, Vec<Uuid>> =
         cj_projections::log::deciding_callbacks(&pipeline.db.pool)
             .await?
@@ -358,7 +345,10 @@ async fn steps(
     let completions = lock(&times.completions);
     let topics = &pipeline.kafka.topics;
     let mut steps = Steps::default();
-    for (upstream, committed, published) in rows {
+    for (upstream, batch_id, committed) in recorded {
+        let Some(&published) = published.get(&batch_id) else {
+            continue;
+        };
         if !upstream_ids.contains(&upstream) {
             continue;
         }
