@@ -102,16 +102,15 @@ fn reference_values_come_out_of_the_fit_command() {
         .all(|e| e["se"].as_f64().unwrap() > 0.0));
 }
 
-#[test]
-fn anchors_give_students_grades_with_probabilities() {
+/// `fit` with anchors A, B, C on a ladder of `ladder` (best first), each neighbouring pair
+/// decided `majority`:1; the report.
+fn fit_ladder(ladder: &[&str], majority: usize) -> Value {
     let dir = tempdir();
     let comparisons = dir.join("c.csv");
     let anchors = dir.join("a.csv");
     let mut rows = String::from("winner,loser\n");
-    // a ladder: A > s_high > B > s_mid > C, each pair decided 3:1
-    let ladder = ["A", "s_high", "B", "s_mid", "C"];
     for pair in ladder.windows(2) {
-        for _ in 0..3 {
+        for _ in 0..majority {
             rows.push_str(&format!("{},{}\n", pair[0], pair[1]));
         }
         rows.push_str(&format!("{},{}\n", pair[1], pair[0]));
@@ -125,6 +124,12 @@ fn anchors_give_students_grades_with_probabilities() {
         anchors.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
+    report
+}
+
+#[test]
+fn anchors_give_students_grades_with_probabilities() {
+    let report = fit_ladder(&["A", "s_high", "B", "s_mid", "C"], 3);
     let essays = report["essays"].as_array().unwrap();
     let student = essays.iter().find(|e| e["id"] == "s_high").unwrap();
     let total: f64 = student["probabilities"]
@@ -144,29 +149,10 @@ fn anchors_give_students_grades_with_probabilities() {
 #[test]
 fn grade_probabilities_are_regressed_toward_the_students_cohort_as_a_batch_s_are() {
     // Given a ladder of three anchors and five students, each neighbouring pair decided 7:1,
-    let dir = tempdir();
-    let comparisons = dir.join("c.csv");
-    let anchors = dir.join("a.csv");
-    let ladder = ["A", "s1", "s2", "B", "s3", "s4", "C", "s5"];
-    let mut rows = String::from("winner,loser\n");
-    for pair in ladder.windows(2) {
-        for _ in 0..7 {
-            rows.push_str(&format!("{},{}\n", pair[0], pair[1]));
-        }
-        rows.push_str(&format!("{},{}\n", pair[1], pair[0]));
-    }
-    std::fs::write(&comparisons, rows).unwrap();
-    std::fs::write(&anchors, "essay_id,grade\nA,A\nB,B\nC,C\n").unwrap();
     // when they are fitted with the anchors,
-    let (code, report, stderr) = fit(&[
-        "--comparisons",
-        comparisons.to_str().unwrap(),
-        "--anchors",
-        anchors.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    let report = fit_ladder(&["A", "s1", "s2", "B", "s3", "s4", "C", "s5"], 7);
     // then the calibration carries the students' cohort (mean of their scores), as a
-    // batch's does, and the probabilities are read against it.
+    // batch's does.
     let essays = report["essays"].as_array().unwrap();
     let students: Vec<f64> = essays
         .iter()

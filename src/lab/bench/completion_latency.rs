@@ -176,8 +176,14 @@ pub async fn run(env: &BenchEnvironment, args: &CompletionLatencyArgs) -> anyhow
     }
     let wall = started.elapsed();
 
-    let latencies = latencies(&pipeline, &times, &upstream_ids).await?;
-    let steps = steps(&pipeline, &times, &upstream_ids).await?;
+    // Each completed batch's deciding callbacks, read once for both cuts.
+    let deciding: HashMap<String, Vec<Uuid>> =
+        cj_projections::log::deciding_callbacks(&pipeline.db.pool)
+            .await?
+            .into_iter()
+            .collect();
+    let latencies = latencies(&pipeline, &times, &deciding, &upstream_ids)?;
+    let steps = steps(&pipeline, &times, &deciding, &upstream_ids).await?;
     let (p50, p99, max) = (
         quantile(&latencies, 0.5),
         quantile(&latencies, 0.99),
@@ -238,27 +244,21 @@ async fn watch_completions(
 }
 
 /// Per batch: both completion events read − its deciding callback acknowledged, in ms.
-async fn latencies(
+fn latencies(
     pipeline: &Pipeline,
     times: &Times,
+    deciding: &HashMap<String, Vec<Uuid>>,
     upstream_ids: &[String],
 ) -> anyhow::Result<Vec<f64>> {
-    let deciding = cj_projections::log::deciding_callbacks(&pipeline.db.pool).await?;
     let callbacks = lock(&times.callbacks);
     let completions = lock(&times.completions);
     let topics = &pipeline.kafka.topics;
     let mut latencies = Vec::new();
     for (upstream, correlation_ids) in deciding {
-        if !upstream_ids.contains(&upstream) {
+        if !upstream_ids.contains(upstream) {
             continue;
         }
-        let (produced, read) = ends(
-            &callbacks,
-            &completions,
-            topics,
-            &upstream,
-            &correlation_ids,
-        );
+        let (produced, read) = ends(&callbacks, &completions, topics, upstream, correlation_ids);
         let produced =
             produced.with_context(|| format!("no acknowledged callback for batch {upstream}"))?;
         let read =
@@ -323,6 +323,7 @@ impl Samples {
 async fn steps(
     pipeline: &Pipeline,
     times: &Times,
+    deciding: &HashMap<String, Vec<Uuid>>,
     upstream_ids: &[String],
 ) -> anyhow::Result<Steps> {
     let topics_of_both = vec![
@@ -333,11 +334,6 @@ async fn steps(
     let mut conn = pipeline.db.pool.acquire().await?;
     let published: HashMap<Uuid, f64> =
         crate::outbox_relay::rows::published_by_batch(&mut conn, &topics_of_both)
-            .await?
-            .into_iter()
-            .collect();
-    let deciding: HashMap<String, Vec<Uuid>> =
-        cj_projections::log::deciding_callbacks(&pipeline.db.pool)
             .await?
             .into_iter()
             .collect();
