@@ -1,7 +1,9 @@
-//! Waking projectors: one LISTEN connection per process on the channel the `events`
-//! insert trigger notifies. Each notification bumps a `watch` counter; a projector that
-//! was busy when it arrived still sees the change on its next wait, so no wake-up is lost.
-//! Notifications are an optimisation only: projectors also poll.
+//! Waking projectors: one LISTEN connection per process on the channel the service notifies
+//! after each append has committed (`src/store/append_wake.rs`: from a transaction of its
+//! own, not the append's, whose commits a notification would serialise). Each notification
+//! bumps a `watch` counter; a projector that was busy when it arrived still sees the change
+//! on its next wait, so no wake-up is lost. Notifications are an optimisation only:
+//! projectors also poll.
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -9,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The channel `notify_event_appended()` (migrations) notifies.
+/// The channel the service notifies after an append.
 pub const CHANNEL: &str = "cj_events";
 
 /// Pause before listening again after the connection failed.

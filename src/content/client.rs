@@ -8,6 +8,7 @@
 //! every 150 s rather than per request (the built-in store, which checks tokens with the same
 //! settings).
 
+use super::cache::TextCache;
 use crate::config::ServiceSettings;
 use crate::http::auth::{mint_token, AuthSettings, Role};
 use serde::Deserialize;
@@ -120,6 +121,8 @@ pub struct ContentClient {
     http: reqwest::Client,
     base_url: String,
     credentials: ContentCredentials,
+    /// Texts already read, when the client keeps them ([`ContentClient::with_cache`]).
+    cache: Option<Arc<TextCache>>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +138,7 @@ impl ContentClient {
                 .build()?,
             base_url: base_url.trim_end_matches('/').to_string(),
             credentials,
+            cache: None,
         })
     }
 
@@ -156,8 +160,27 @@ impl ContentClient {
         })
     }
 
-    /// The text stored under `storage_id`.
+    /// Keeps the texts it reads in `cache` and reads each from there after the first time.
+    pub fn with_cache(mut self, cache: Arc<TextCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The text stored under `storage_id`: from the cache when kept there, else from the
+    /// content service (and then kept).
     pub async fn fetch(&self, storage_id: &str) -> Result<String, ContentError> {
+        let Some(cache) = &self.cache else {
+            return self.fetch_from_service(storage_id).await;
+        };
+        if let Some(text) = cache.get(storage_id) {
+            return Ok(text.to_string());
+        }
+        let text = self.fetch_from_service(storage_id).await?;
+        cache.insert(storage_id, Arc::from(text.as_str()));
+        Ok(text)
+    }
+
+    async fn fetch_from_service(&self, storage_id: &str) -> Result<String, ContentError> {
         let url = format!("{}/{}", self.base_url, storage_id);
         let mut backoff = FIRST_BACKOFF;
         let mut last_failure = String::new();

@@ -1,8 +1,8 @@
 //! The dispatcher: sends every comparison the batches planned to the LLM Provider Service,
 //! once in effect. The `cj_dispatch_queue` projection lists what the log planned and not
 //! yet saw submitted or answered; the dispatcher claims due rows ([`queue`]), sends up to
-//! `dispatch_concurrency` at a time ([`send`]: texts from the content store, the prompt,
-//! `POST {provider}/comparison`), and records the answers as commands ([`record`]): 202 →
+//! `dispatch_concurrency` at a time ([`send`]: texts from the content store, each read once
+//! and then kept in a [`TextCache`]; the prompt; `POST {provider}/comparison`), and records the answers as commands ([`record`]): 202 →
 //! `SubmitPairs` (one per batch for what arrived together), refusal → a failed comparison,
 //! 429/5xx/network → back off and try again. Several instances may run side by side: each
 //! holds short leases on what it works on and renews them while it does ([`lease`]).
@@ -24,6 +24,7 @@ pub mod send;
 use crate::callbacks::CallbackHandler;
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceSettings;
+use crate::content::cache::{TextCache, DISPATCH_TEXT_CACHE_BYTES};
 use crate::content::client::ContentClient;
 use crate::judges::Judges;
 use crate::llm::client::LlmProviderClient;
@@ -70,7 +71,8 @@ impl Dispatcher {
                 judges: Judges::from_settings(&settings.judge, Arc::new(SystemClock))
                     .context("creating the direct judges")?,
                 content: ContentClient::for_service(settings)
-                    .context("creating the content client")?,
+                    .context("creating the content client")?
+                    .with_cache(Arc::new(TextCache::new(DISPATCH_TEXT_CACHE_BYTES))),
                 prompts: Arc::new(NoPromptContext),
                 callback_topic: settings.kafka.topics.callbacks.clone(),
                 leases: leases(
@@ -167,8 +169,10 @@ impl Dispatcher {
             metrics().dispatch_leases_held.set(leases.count() as i64);
             tokio::select! {
                 _ = shutdown.cancelled() => {}
-                Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
-                    forward(&results, &leases, &mut sending, done);
+                finished = join_finished(&mut in_flight), if !in_flight.is_empty() => {
+                    for done in finished {
+                        forward(&results, &leases, &mut sending, done);
+                    }
                 }
                 _ = tokio::time::sleep(pause) => {}
             }
@@ -185,11 +189,28 @@ impl Dispatcher {
     }
 }
 
+/// A finished send: its task's id and what it dispatched, or how the task failed.
+type Finished = Result<(tokio::task::Id, Dispatched), tokio::task::JoinError>;
+
+/// Waits for one send to finish and takes with it every other send already finished, so
+/// all their slots are free at the next claim. Joined one at a time, a provider answering
+/// at once would free one slot per claim, and the claim's round trip, not the provider or
+/// the concurrency, would set the pace: one comparison per claim.
+async fn join_finished<T: 'static>(
+    in_flight: &mut JoinSet<T>,
+) -> Vec<Result<(tokio::task::Id, T), tokio::task::JoinError>> {
+    let mut finished: Vec<_> = in_flight.join_next_with_id().await.into_iter().collect();
+    while let Some(done) = in_flight.try_join_next_with_id() {
+        finished.push(done);
+    }
+    finished
+}
+
 fn forward(
     results: &mpsc::UnboundedSender<Dispatched>,
     leases: &HeldLeases,
     sending: &mut HashMap<tokio::task::Id, uuid::Uuid>,
-    done: Result<(tokio::task::Id, Dispatched), tokio::task::JoinError>,
+    done: Finished,
 ) {
     match done {
         // The recorder outlives every send; a closed channel only means it panicked.
@@ -213,5 +234,44 @@ async fn record_as_they_come(recorder: Recorder, mut results: mpsc::UnboundedRec
             arrived.push(more);
         }
         recorder.record(&arrived).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_send_already_finished_frees_its_slot_at_once() {
+        // Given five sends that have all finished (on this one-thread runtime they run to
+        // their end while the test sleeps)
+        let mut in_flight = JoinSet::new();
+        for n in 0..5 {
+            in_flight.spawn(async move { n });
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // When the dispatcher joins what finished
+        let finished = join_finished(&mut in_flight).await;
+        // Then all five come back together and no slot stays taken
+        let mut values: Vec<i32> = finished.into_iter().map(|d| d.unwrap().1).collect();
+        values.sort_unstable();
+        assert_eq!(values, vec![0, 1, 2, 3, 4]);
+        assert!(in_flight.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_send_still_running_keeps_its_slot() {
+        // Given one send finished and one that waits an hour
+        let mut in_flight = JoinSet::new();
+        in_flight.spawn(async { 1 });
+        in_flight.spawn(async {
+            tokio::time::sleep(Duration::from_secs(3_600)).await;
+            2
+        });
+        // When the dispatcher joins what finished
+        let finished = join_finished(&mut in_flight).await;
+        // Then only the first comes back
+        assert_eq!(finished.len(), 1);
+        assert_eq!(in_flight.len(), 1);
     }
 }

@@ -2,9 +2,11 @@
 //! event store without snapshots (its 0.5.0 snapshot store applies events twice), decoding
 //! through the aggregate's upcasters; catching up reads the rows after a sequence
 //! (`cj_projections::log::batch_events`); an append is one multi-row insert
-//! ([`append_events`]) whose primary key refuses a sequence another writer took.
+//! ([`append_events`]) whose primary key refuses a sequence another writer took, and once it
+//! has committed the projectors are woken ([`AppendWake`]).
 
 use super::aggregate_cache::CachedBatch;
+use super::append_wake::AppendWake;
 use super::event_append::{append_events, InsertError};
 use super::event_log::{AppendError, EventLog, LogError, SequencedEvent};
 use cj_aggregates::batch::upcasting::upcasters;
@@ -15,12 +17,15 @@ use cqrs_es::{AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 type LogStore = PersistedEventStore<PostgresEventRepository, CjBatch>;
 
 pub struct PostgresEventLog {
     pool: PgPool,
     store: LogStore,
+    /// Started with the first append (which runs on the Tokio runtime; `new` need not).
+    wake: OnceLock<AppendWake>,
 }
 
 impl PostgresEventLog {
@@ -28,7 +33,11 @@ impl PostgresEventLog {
         let store =
             PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
                 .with_upcasters(upcasters());
-        PostgresEventLog { pool, store }
+        PostgresEventLog {
+            pool,
+            store,
+            wake: OnceLock::new(),
+        }
     }
 }
 
@@ -74,7 +83,12 @@ impl EventLog for PostgresEventLog {
         metadata: &HashMap<String, String>,
     ) -> Result<(), AppendError> {
         match append_events(&self.pool, batch_id, after, events, metadata).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.wake
+                    .get_or_init(|| AppendWake::start(self.pool.clone()))
+                    .appended();
+                Ok(())
+            }
             Err(InsertError::Conflict) => Err(AppendError::Conflict),
             Err(error) => Err(AppendError::Log(LogError::new(error))),
         }

@@ -1,13 +1,16 @@
 //! The built-in content store over HTTP: what is posted (with a content-writer token) reads
 //! back (with a reader token); unknown ids are 404; an empty body is refused; a body over the
-//! limit gets a JSON 413; the service's own client speaks to it with minted tokens.
+//! limit gets a JSON 413; the service's own client speaks to it with minted tokens, and with
+//! a cache reads each text from it once.
 
 use crate::harness::serve_content_store;
 use crate::support::service::{service_credentials, token_with};
 use crate::support::TestDatabase;
+use cj_assessment::content::cache::{TextCache, DISPATCH_TEXT_CACHE_BYTES};
 use cj_assessment::content::client::{ContentClient, ContentCredentials, ContentError};
 use cj_assessment::http::auth::Role;
 use cj_assessment::http::body_limit::ESSAY_BODY_LIMIT;
+use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_posted_text_reads_back_unknown_ids_are_404_and_empty_bodies_400() {
@@ -73,6 +76,43 @@ async fn a_posted_text_reads_back_unknown_ids_are_404_and_empty_bodies_400() {
         }
         other => panic!("expected Unavailable for a refused token, got {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caching_client_reads_each_text_from_the_service_once() {
+    // Given a text in the store, read once by a client that keeps what it reads
+    let db = TestDatabase::create().await;
+    let base = serve_content_store(&db).await;
+    let cache = Arc::new(TextCache::new(DISPATCH_TEXT_CACHE_BYTES));
+    let client = ContentClient::new(&base, service_credentials())
+        .expect("client")
+        .with_cache(Arc::clone(&cache));
+    let id = client.store("a text read twice").await.expect("stored");
+    assert_eq!(
+        client.fetch(&id).await.expect("fetched"),
+        "a text read twice"
+    );
+    // When the store no longer has it
+    sqlx::query("DELETE FROM cj_content")
+        .execute(&db.pool)
+        .await
+        .expect("emptied the store");
+    // Then the caching client still reads it (from its cache: no request was made), a
+    // client without the cache finds it gone, and an id never read is asked of the service
+    assert_eq!(
+        client.fetch(&id).await.expect("cached"),
+        "a text read twice"
+    );
+    let uncached = ContentClient::new(&base, service_credentials()).expect("client");
+    assert!(matches!(
+        uncached.fetch(&id).await,
+        Err(ContentError::NotFound { status: 404, .. })
+    ));
+    assert!(matches!(
+        client.fetch("never-read").await,
+        Err(ContentError::NotFound { status: 404, .. })
+    ));
+    assert_eq!(cache.bytes(), "a text read twice".len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
