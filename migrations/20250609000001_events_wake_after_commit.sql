@@ -3,5 +3,5 @@
 -- commits of notifying transactions, each holding one database-wide lock until its commit
 -- record is flushed, so every append waited for the previous one's flush.
 
-DROP TRIGGER events_notify_appended ON events;
-DROP FUNCTION notify_event_appended();
+DROP TRIGGER IF EXISTS events_notify_appended ON events;
+DROP FUNCTION IF EXISTS notify_event_appended();

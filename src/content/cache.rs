@@ -1,15 +1,18 @@
 //! A bounded cache of essay texts by storage id, shared by the dispatcher's sends. A text
 //! never changes under its storage id (the Content Service, like the built-in store, issues
 //! a fresh id for every text it stores), so a cached text is never stale. Each essay of a
-//! batch takes part in about `2 × budget / essays` comparisons (8 at the default budget of
-//! ten per essay), and each comparison needs both texts: without the cache every one of
-//! them is an HTTP request to the content service and, for the built-in store, a query —
-//! two of the four round trips a comparison's send made before its request left.
+//! batch takes part in `2 × comparisons / essays` comparisons (20 at ten comparisons per
+//! student; an anchor's texts serve every batch of its assignment), and each comparison
+//! needs both texts: without the cache every one of them is an HTTP request to the content
+//! service and, for the built-in store, a query — two of the four round trips a
+//! comparison's send made before its request left. Errors are not kept: a text missing or
+//! unreachable now is asked for again next time.
 //!
-//! Bounded by the texts' bytes, least recently used first out: at the default
-//! [`DISPATCH_TEXT_CACHE_BYTES`] of 32 MiB, ~10,000 essays of 500 words, which covers the
-//! essays of every batch a process has in flight at the scale benchmarked
-//! (docs/benchmarks.md: 1,000 batches of 14 essays).
+//! Bounded by the texts' bytes, least recently used first out. The default
+//! [`DISPATCH_TEXT_CACHE_BYTES`] of 32 MiB holds ~10,000 essays of 500 words (~3 KiB each):
+//! the essays of ~700 batches of 14 in flight at once. More in flight than that, the
+//! oldest batches' texts are fetched again when their turn comes — as every text was before
+//! the cache (`bench scale`'s short texts all fit).
 
 use hashlink::LruCache;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -2,11 +2,12 @@
 //! `GET {base}/{storage_id}` returns the plain text, `POST {base}` stores a text and answers
 //! `201 {"storage_id": ...}`. Transient failures (5xx, network) and refused credentials
 //! (401/403: a configuration error, not the essay's) are retried with backoff and end as
-//! [`ContentError::Unavailable`]; an empty body is an error, never an empty essay. Every request carries the bearer token
-//! of its [`ContentCredentials`]: a fixed one (`CJ_CONTENT_SERVICE_TOKEN`, for an external
-//! Content Service) or a short-lived service token minted from `CJ_JWT_SECRET`, re-signed
-//! every 150 s rather than per request (the built-in store, which checks tokens with the same
-//! settings).
+//! [`ContentError::Unavailable`]; an empty body is an error, never an empty essay. Every
+//! request carries the bearer token of its [`ContentCredentials`]: a fixed one
+//! (`CJ_CONTENT_SERVICE_TOKEN`, for an external Content Service) or a short-lived service
+//! token minted from `CJ_JWT_SECRET`, re-signed every 150 s rather than per request (the
+//! built-in store, which checks tokens with the same settings). A client given a
+//! [`TextCache`] reads each text from the service once ([`super::cache`]).
 
 use super::cache::TextCache;
 use crate::config::ServiceSettings;

@@ -2,9 +2,9 @@
 //! once in effect. The `cj_dispatch_queue` projection lists what the log planned and not
 //! yet saw submitted or answered; the dispatcher claims due rows ([`queue`]), sends up to
 //! `dispatch_concurrency` at a time ([`send`]: texts from the content store, each read once
-//! and then kept in a [`TextCache`]; the prompt; `POST {provider}/comparison`), and records the answers as commands ([`record`]): 202 →
-//! `SubmitPairs` (one per batch for what arrived together), refusal → a failed comparison,
-//! 429/5xx/network → back off and try again. Several instances may run side by side: each
+//! and then kept in a [`TextCache`]; the prompt; `POST {provider}/comparison`), and records
+//! the answers as commands ([`record`]): 202 → `SubmitPairs` (one per batch for what arrived
+//! together), refusal → a failed comparison, 429/5xx/network → back off and try again. Several instances may run side by side: each
 //! holds short leases on what it works on and renews them while it does ([`lease`]).
 //!
 //! - [`prompt_context`] — the assignment's instructions and rubric for the prompt (a hook

@@ -22,10 +22,10 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-const NOTIFY: &str = "SELECT pg_notify($1, '')";
-
-/// For its transaction only: the commit returns once written, not once flushed.
-const WITHOUT_WAITING_FOR_THE_FLUSH: &str = "SET LOCAL synchronous_commit = off";
+/// One statement, so one round trip and its own transaction; `set_config(.., true)` holds
+/// for that transaction only, whose commit then returns once written, not once flushed.
+const NOTIFY_WITHOUT_WAITING_FOR_THE_FLUSH: &str =
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')";
 
 /// Sends the wake-ups of one event log's appends; stops with it.
 pub struct AppendWake {
@@ -58,19 +58,18 @@ async fn send_wake_ups(pool: PgPool, appended: Arc<Notify>) {
     loop {
         appended.notified().await;
         if let Err(error) = notify(&pool).await {
-            tracing::warn!(%error, "waking the projectors failed; they find the events when they next poll");
+            tracing::warn!(
+                %error,
+                "waking the projectors failed; they find the events when they next poll"
+            );
         }
     }
 }
 
 async fn notify(pool: &PgPool) -> sqlx::Result<()> {
-    let mut transaction = pool.begin().await?;
-    sqlx::query(WITHOUT_WAITING_FOR_THE_FLUSH)
-        .execute(&mut *transaction)
-        .await?;
-    sqlx::query(NOTIFY)
+    sqlx::query(NOTIFY_WITHOUT_WAITING_FOR_THE_FLUSH)
         .bind(CHANNEL)
-        .execute(&mut *transaction)
+        .execute(pool)
         .await?;
-    transaction.commit().await
+    Ok(())
 }

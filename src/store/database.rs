@@ -12,7 +12,8 @@ use std::time::Duration;
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// Connections per process: the projectors (one each while a chunk is applied), the
-/// notification listener, the relay's and the monitor's lock holders, and commands — up to
+/// notification listener, the relay's and the monitor's lock holders, the projectors'
+/// wake-up after appends (one statement at a time), and commands — up to
 /// [`RECORD_CONCURRENCY`](super::command_bus::RECORD_CONCURRENCY) at once — share them.
 pub const MAX_CONNECTIONS: u32 = 32;
 

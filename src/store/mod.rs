@@ -4,9 +4,8 @@
 //! carries ([`metadata`]), and what a decision needs from outside its batch (an
 //! assignment's scale: [`assignment_scales`]). The bus runs on an [`event_log`]: PostgreSQL's
 //! ([`postgres_log`], one-statement appends in [`event_append`], the projectors woken after
-//! each by [`append_wake`]) for the service, memory's
-//! ([`memory_log`]) for the demo and the simulation. Read models live in the
-//! `cj-projections` crate.
+//! each by [`append_wake`]) for the service, memory's ([`memory_log`]) for the demo and the
+//! simulation. Read models live in the `cj-projections` crate.
 
 pub mod aggregate_cache;
 pub mod append_wake;

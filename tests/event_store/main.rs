@@ -14,3 +14,4 @@ mod racing_callbacks;
 mod replay;
 mod stale_cache;
 mod upcasting;
+mod wake;
