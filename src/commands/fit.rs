@@ -3,9 +3,9 @@
 //! scores fitted elsewhere (`essay_id,score,se`), optional anchors (`essay_id,grade`), and
 //! prints JSON: per essay score, SE, infit, outfit, comparisons, wins, rank and misfit flag,
 //! grades with probabilities when anchors are given (regressed toward the students' cohort,
-//! as a batch's are); for the batch the estimator, SSR,
-//! separation G, split-half reliability, and — when the data say who judged and what was
-//! shown first — judge misfit and the order effect; the calibration.
+//! as a batch's are); for the batch the estimator, SSR, separation G, split-half
+//! reliability, and — when the data say who judged and what was shown first — judge misfit
+//! and the order effect; the calibration.
 //!
 //! The default estimator is the field's reference (`sirt::btm`, [`reference`](mod@cj_aggregates::stats::reference)); a batch's
 //! default (`--estimator regularised`) and choix's ILSR (`--estimator ilsr --alpha A`) are

@@ -244,12 +244,12 @@ mod tests {
     #[tokio::test]
     async fn every_send_already_finished_frees_its_slot_at_once() {
         // Given five sends that have all finished (on this one-thread runtime they run to
-        // their end while the test sleeps)
+        // their end while the test yields)
         let mut in_flight = JoinSet::new();
         for n in 0..5 {
             in_flight.spawn(async move { n });
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::task::yield_now().await;
         // When the dispatcher joins what finished
         let finished = join_finished(&mut in_flight).await;
         // Then all five come back together and no slot stays taken

@@ -99,16 +99,13 @@ pub fn split_half(
         .map_or(1, usize::from)
         .clamp(1, MAX_SPLIT_THREADS)
         .min(splits.max(1));
-    let per_thread = splits.div_ceil(threads.max(1));
-    let runs: Vec<std::ops::RangeInclusive<usize>> = (0..threads)
-        .map(|t| (t * per_thread + 1)..=((t + 1) * per_thread).min(splits))
-        .collect();
-    let correlations: Vec<f64> = if runs.len() <= 1 {
+    let correlations: Vec<f64> = if threads == 1 {
         run_of_splits(1..=splits)
     } else {
+        let per_thread = splits.div_ceil(threads);
         std::thread::scope(|scope| {
-            let handles: Vec<_> = runs
-                .into_iter()
+            let handles: Vec<_> = (0..threads)
+                .map(|t| (t * per_thread + 1)..=((t + 1) * per_thread).min(splits))
                 .map(|run| scope.spawn(|| run_of_splits(run)))
                 .collect();
             handles

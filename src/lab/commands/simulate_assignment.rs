@@ -79,7 +79,10 @@ fn summarise(
     boundaries: Boundaries,
     cell: &[&BatchGrades],
 ) -> AssignmentRow {
-    let students: Vec<GradedStudent> = cell.iter().flat_map(|g| g.students.clone()).collect();
+    let students: Vec<GradedStudent> = cell
+        .iter()
+        .flat_map(|g| g.students.iter().copied())
+        .collect();
     let figures = GradingFigures::of(&students);
     AssignmentRow {
         per_essay,

@@ -168,13 +168,7 @@ mod tests {
         }
         let middle = grade_position(
             scenario.spec.scale,
-            scored
-                .calibration
-                .as_ref()
-                .unwrap()
-                .interval_of(cohort.mean)
-                .unwrap()
-                .grade,
+            calibration.interval_of(cohort.mean).unwrap().grade,
         );
         for (score, moved) in at_score.iter().zip(&regressed) {
             let (lower, upper) = (score.predicted.min(middle), score.predicted.max(middle));
