@@ -39,6 +39,7 @@ pub struct Metrics {
     pub outbox_lag: IntGauge,
     pub aggregate_conflict_retries: IntCounter,
     pub aggregate_loads: IntCounterVec,
+    pub commands_per_append: Histogram,
     pub dead_lettered: IntCounterVec,
     pub orphan_callbacks: IntCounter,
     pub consumer_rejoins: IntCounter,
@@ -180,6 +181,11 @@ impl Metrics {
                 "States commands were decided on, by source (cache: kept from this process's last command on the batch; log: loaded from the event store; catch_up: the state of a conflicting attempt brought up to date with the events appended since)",
                 &["source"],
             ),
+            commands_per_append: histogram(
+                "cj_commands_per_append",
+                "Commands whose events one append of several batches wrote with one statement (a poll's callbacks, a drain of dispatch results)",
+                vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
+            ),
             dead_lettered: counter_vec(
                 "cj_dead_lettered_messages_total",
                 "Messages sent to a dead-letter topic, by source topic",
@@ -317,6 +323,7 @@ impl Metrics {
             Box::new(self.projector_lag.clone()),
             Box::new(self.outbox_lag.clone()),
             Box::new(self.aggregate_conflict_retries.clone()),
+            Box::new(self.commands_per_append.clone()),
             Box::new(self.aggregate_loads.clone()),
             Box::new(self.dead_lettered.clone()),
             Box::new(self.orphan_callbacks.clone()),

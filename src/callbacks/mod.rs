@@ -8,8 +8,9 @@
 //!   else its correlation id looked up in the `cj_comparison_pairs` projection (one query
 //!   per poll); a callback found by neither is an orphan.
 //! - [`CallbackHandler::record_poll`] — each batch's group recorded with one
-//!   `RecordCallbacks` command, several batches at once, transient failures retried with
-//!   the consumer's capped backoff. Callbacks of comparisons no batch knows (unrouted, an
+//!   `RecordCallbacks` command, every batch's command of the poll appended together (one
+//!   commit; `BatchCommandBus::execute_together`), transient failures retried batch by
+//!   batch with the consumer's capped backoff. Callbacks of comparisons no batch knows (unrouted, an
 //!   unregistered batch, or ids the aggregate rejects as `UnknownComparisons`) are orphans:
 //!   counted, logged and dropped — never retried forever, never dead-lettered. Duplicates
 //!   are the aggregate's business (it ignores them), so a redelivered poll is safe.
@@ -18,7 +19,9 @@ pub mod routing;
 
 use crate::metrics::metrics;
 use crate::retry::{until_done, Interrupted, Retries};
-use crate::store::{BatchCommandBus, CommandError, CommandMetadata, RECORD_CONCURRENCY};
+use crate::store::{
+    BatchCommand, BatchCommandBus, CommandError, CommandMetadata, RECORD_CONCURRENCY,
+};
 use chrono::Utc;
 use cj_aggregates::batch::commands::{CallbackOutcome, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
@@ -57,34 +60,34 @@ impl CallbackHandler {
         for orphan in &routed.orphans {
             count_orphan(orphan.report.correlation_id, None);
         }
-        let recorded: Vec<Result<(), Interrupted>> = stream::iter(routed.by_batch)
-            .map(|(batch_id, group)| {
-                // The correlation id the recorded events carry: the first callback's.
-                let span = info_span!(
-                    "record_callbacks",
-                    %batch_id,
-                    correlation_id = %group[0].correlation_id,
-                    callbacks = group.len()
-                );
-                self.record(batch_id, group, shutdown).instrument(span)
+        // Every batch's command at once, appended together; each then settled on its own.
+        let commands: Vec<BatchCommand> = routed
+            .by_batch
+            .iter()
+            .map(|(&batch_id, group)| BatchCommand {
+                batch_id,
+                command: record_callbacks(group),
+                metadata: metadata_of(group),
             })
-            .buffer_unordered(RECORD_CONCURRENCY)
-            .collect()
-            .await;
-        recorded.into_iter().collect()
-    }
-
-    /// Records one batch's callbacks with one command, retrying transient failures. Callbacks
-    /// the batch does not know are dropped as orphans and the rest tried once more.
-    async fn record(
-        &self,
-        batch_id: BatchId,
-        group: Vec<InboundCallback>,
-        shutdown: &CancellationToken,
-    ) -> Result<(), Interrupted> {
-        let first = &group[0];
-        let metadata = CommandMetadata::new(first.correlation_id, ACTOR).caused_by(first.event_id);
-        self.record_as(batch_id, group, &metadata, shutdown).await
+            .collect();
+        let outcomes = self.bus.execute_together(&commands).await;
+        let settled: Vec<Result<(), Interrupted>> =
+            stream::iter(routed.by_batch.into_iter().zip(commands).zip(outcomes))
+                .map(|(((batch_id, group), command), outcome)| {
+                    let span = info_span!(
+                        "record_callbacks",
+                        %batch_id,
+                        correlation_id = %group[0].correlation_id,
+                        callbacks = group.len()
+                    );
+                    let outcome = outcome.map(drop);
+                    self.settle(batch_id, group, command.metadata, outcome, shutdown)
+                        .instrument(span)
+                })
+                .buffer_unordered(RECORD_CONCURRENCY)
+                .collect()
+                .await;
+        settled.into_iter().collect()
     }
 
     /// Records one batch's callbacks with one command under `metadata`: the path every
@@ -93,17 +96,33 @@ impl CallbackHandler {
     pub async fn record_as(
         &self,
         batch_id: BatchId,
-        mut group: Vec<InboundCallback>,
+        group: Vec<InboundCallback>,
         metadata: &CommandMetadata,
+        shutdown: &CancellationToken,
+    ) -> Result<(), Interrupted> {
+        let outcome = self
+            .bus
+            .execute(batch_id, record_callbacks(&group), metadata)
+            .await;
+        self.settle(batch_id, group, metadata.clone(), outcome, shutdown)
+            .await
+    }
+
+    /// Settles one batch's callbacks after their command's `outcome`: counted when recorded;
+    /// callbacks the batch does not know dropped as orphans and the rest tried once more;
+    /// transient failures retried with back-off until recorded or shut down.
+    async fn settle(
+        &self,
+        batch_id: BatchId,
+        mut group: Vec<InboundCallback>,
+        metadata: CommandMetadata,
+        mut outcome: Result<(), CommandError>,
         shutdown: &CancellationToken,
     ) -> Result<(), Interrupted> {
         let mut backoff = Retries::default();
         let mut dropped_unknown = false;
         loop {
-            let command = CjBatchCommand::RecordCallbacks(RecordCallbacks {
-                callbacks: group.iter().map(|c| c.report.clone()).collect(),
-            });
-            match self.bus.execute(batch_id, command, metadata).await {
+            match outcome {
                 Ok(()) => {
                     tracing::debug!(recorded = group.len(), "callbacks recorded");
                     group.iter().for_each(count_recorded);
@@ -144,8 +163,26 @@ impl CallbackHandler {
                     }
                 }
             }
+            outcome = self
+                .bus
+                .execute(batch_id, record_callbacks(&group), &metadata)
+                .await;
         }
     }
+}
+
+/// The one command recording a batch's callbacks.
+fn record_callbacks(group: &[InboundCallback]) -> CjBatchCommand {
+    CjBatchCommand::RecordCallbacks(RecordCallbacks {
+        callbacks: group.iter().map(|c| c.report.clone()).collect(),
+    })
+}
+
+/// The events of a batch's callbacks carry the first callback's correlation id and are
+/// caused by its message.
+fn metadata_of(group: &[InboundCallback]) -> CommandMetadata {
+    let first = &group[0];
+    CommandMetadata::new(first.correlation_id, ACTOR).caused_by(first.event_id)
 }
 
 fn count_recorded(callback: &InboundCallback) {

@@ -10,6 +10,8 @@
 //! - [`prompt_context`] — the assignment's instructions and rubric for the prompt (a hook
 //!   for the registry of assessment instructions).
 //! - [`request`] — the request body the provider receives.
+//! - [`sent_notes`] — each accepted comparison noted `sent` before its send returns,
+//!   concurrent sends' notes written with one statement.
 //! - [`direct`] — a comparison judged by a direct judge (OpenAI-compatible or Anthropic),
 //!   answered at once and recorded like a callback.
 
@@ -20,6 +22,7 @@ pub mod queue;
 pub mod record;
 pub mod request;
 pub mod send;
+pub mod sent_notes;
 
 use crate::callbacks::CallbackHandler;
 use crate::clock::{Clock, SystemClock};
@@ -36,6 +39,7 @@ use lease::{keep_renewing, HeldLeases, LeaseSettings};
 use prompt_context::{NoPromptContext, PromptContextSource};
 use record::Recorder;
 use send::{Dispatched, Sender};
+use sent_notes::SentNotes;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -79,6 +83,7 @@ impl Dispatcher {
                     Arc::new(SystemClock),
                     LeaseSettings::of_length(settings.dispatch_lease()),
                 ),
+                sent_notes: SentNotes::default(),
             },
             concurrency: settings.dispatch_concurrency.max(1),
         })

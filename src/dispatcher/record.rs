@@ -1,8 +1,10 @@
 //! Turning what the provider answered into commands: accepted comparisons of one batch
 //! sent with one prompt template become one `SubmitPairs` carrying its hash (one per
-//! batch, as long as the assignment's context does not change mid-batch), refused ones one `RecordCallbacks` with error outcomes (the
-//! aggregate fails them and plans their reversed retries by its own policy), passing
-//! failures go back to the queue with a back-off. Several batches are recorded at once.
+//! batch, as long as the assignment's context does not change mid-batch), every batch's
+//! appended together (one commit per drain); refused ones one `RecordCallbacks` with error
+//! outcomes (the aggregate fails them and plans their reversed retries by its own policy),
+//! passing failures go back to the queue with a back-off. Several batches are recorded at
+//! once.
 //! A direct judge's answers are recorded as they would have arrived from the provider
 //! service: `SubmitPairs`, then the answers through the callbacks' own recording
 //! ([`CallbackHandler::record_as`]), one command per batch.
@@ -15,7 +17,7 @@ use super::send::{Dispatched, Outcome};
 use crate::callbacks::routing::InboundCallback;
 use crate::callbacks::CallbackHandler;
 use crate::metrics::metrics;
-use crate::store::{BatchCommandBus, CommandMetadata, RECORD_CONCURRENCY};
+use crate::store::{BatchCommand, BatchCommandBus, CommandMetadata, Executed, RECORD_CONCURRENCY};
 use cj_aggregates::batch::commands::{
     CallbackOutcome, CallbackReport, RecordCallbacks, SubmitPairs,
 };
@@ -104,12 +106,8 @@ impl Recorder {
                 tracing::error!(%error, "noting accepted comparisons failed; recording SubmitPairs anyway");
             }
         }
-        // Each batch's command waits mostly on its commit: several batches at once.
-        stream::iter(accepted.iter())
-            .for_each_concurrent(RECORD_CONCURRENCY, |((_, prompt_hash), comparisons)| {
-                self.submit(comparisons, prompt_hash)
-            })
-            .await;
+        // Every batch's SubmitPairs appended together: one commit for the drain.
+        self.submit(&accepted).await;
         stream::iter(refused.values())
             .for_each_concurrent(RECORD_CONCURRENCY, |refusals| self.fail(refusals))
             .await;
@@ -137,17 +135,30 @@ impl Recorder {
         }
     }
 
-    async fn submit(&self, comparisons: &[&ClaimedComparison], prompt_hash: &str) {
-        let ids: Vec<Uuid> = comparisons.iter().map(|c| c.correlation_id).collect();
-        let command = CjBatchCommand::SubmitPairs(SubmitPairs {
-            correlation_ids: ids.iter().copied().map(CorrelationId).collect(),
-            prompt_hash: prompt_hash.to_string(),
-        });
-        if self.execute(comparisons[0], command).await {
-            metrics()
-                .comparisons
-                .with_label_values(&["submitted"])
-                .inc_by(ids.len() as u64);
+    /// One `SubmitPairs` per batch and prompt hash, executed together.
+    async fn submit(&self, accepted: &BTreeMap<(Uuid, &str), Vec<&ClaimedComparison>>) {
+        let commands: Vec<BatchCommand> = accepted
+            .iter()
+            .map(|((batch_id, prompt_hash), comparisons)| BatchCommand {
+                batch_id: BatchId(*batch_id),
+                command: CjBatchCommand::SubmitPairs(SubmitPairs {
+                    correlation_ids: comparisons
+                        .iter()
+                        .map(|c| CorrelationId(c.correlation_id))
+                        .collect(),
+                    prompt_hash: prompt_hash.to_string(),
+                }),
+                metadata: metadata_of(comparisons[0]),
+            })
+            .collect();
+        let outcomes = self.bus.execute_together(&commands).await;
+        for (comparisons, outcome) in accepted.values().zip(outcomes) {
+            if recorded(BatchId(comparisons[0].batch_id), outcome) {
+                metrics()
+                    .comparisons
+                    .with_label_values(&["submitted"])
+                    .inc_by(comparisons.len() as u64);
+            }
         }
     }
 
@@ -203,14 +214,28 @@ impl Recorder {
 
     /// Executes a command on the batch of `comparison`; false when it was not recorded.
     async fn execute(&self, comparison: &ClaimedComparison, command: CjBatchCommand) -> bool {
-        let metadata = CommandMetadata::new(comparison.request_correlation_id, DISPATCHER_ACTOR);
         let batch_id = BatchId(comparison.batch_id);
-        match self.bus.execute(batch_id, command, &metadata).await {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::error!(%batch_id, %error, "recording dispatch results failed; retrying after the lease");
-                false
-            }
+        let outcome = self
+            .bus
+            .execute_decided(batch_id, command, &metadata_of(comparison))
+            .await;
+        recorded(batch_id, outcome)
+    }
+}
+
+/// The dispatcher's commands carry the request's correlation id.
+fn metadata_of(comparison: &ClaimedComparison) -> CommandMetadata {
+    CommandMetadata::new(comparison.request_correlation_id, DISPATCHER_ACTOR)
+}
+
+/// Whether a dispatcher's command was recorded; logged when not (its rows come back after
+/// the lease and the command is tried again then).
+fn recorded(batch_id: BatchId, outcome: Executed) -> bool {
+    match outcome {
+        Ok(_) => true,
+        Err(error) => {
+            tracing::error!(%batch_id, %error, "recording dispatch results failed; retrying after the lease");
+            false
         }
     }
 }

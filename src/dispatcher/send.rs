@@ -10,6 +10,7 @@ use super::lease::HeldLeases;
 use super::prompt_context::{PromptContext, PromptContextSource};
 use super::queue::{ClaimedComparison, QueueStatus};
 use super::request::{comparison_prompt_hash, comparison_request, EssayTexts};
+use super::sent_notes::SentNotes;
 use crate::content::client::{ContentClient, ContentError};
 use crate::judges::Judges;
 use crate::llm::client::{LlmProviderClient, ProviderError};
@@ -60,6 +61,8 @@ pub struct Sender {
     pub callback_topic: String,
     /// Asked before each request: a lease lost or run out is not sent on.
     pub leases: Arc<HeldLeases>,
+    /// Where accepted comparisons are noted `sent`, together with other sends' notes.
+    pub sent_notes: SentNotes,
 }
 
 impl Sender {
@@ -94,13 +97,14 @@ impl Sender {
     /// Sends one comparison and, when the provider accepted a fresh request, notes it
     /// `sent` at once. A death between the provider's 202 and that note is what makes
     /// another instance send the comparison again (one LLM call paid twice), so the window
-    /// is one statement, not the wait for the recorder.
+    /// is a statement or two (the flush of notes in progress, then this one's), not the wait
+    /// for the recorder.
     pub async fn send_and_note(&self, pool: &PgPool, comparison: ClaimedComparison) -> Dispatched {
         let fresh = comparison.queue_status() == QueueStatus::Pending;
         let mut dispatched = self.send(comparison).await;
         if fresh && matches!(dispatched.outcome, Outcome::Accepted { .. }) {
             let id = dispatched.comparison.correlation_id;
-            match self.leases.marker().sent(pool, &[id]).await {
+            match self.sent_notes.note(pool, &self.leases, id).await {
                 Ok(()) => dispatched.noted_sent = true,
                 Err(error) => {
                     tracing::warn!(%error, correlation_id = %id, "noting an accepted comparison failed; the recorder tries again")

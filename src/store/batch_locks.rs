@@ -22,22 +22,28 @@ pub struct BatchLocks {
 impl BatchLocks {
     /// Waits for the batch's lock; holding the guard excludes other commands on it.
     pub async fn lock(&self, batch_id: BatchId) -> OwnedMutexGuard<()> {
-        let lock = {
-            // The map is only touched in short, panic-free sections.
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            if locks.len() > SWEEP_ABOVE {
-                locks.retain(|_, lock| lock.strong_count() > 0);
+        self.lock_of(batch_id).lock_owned().await
+    }
+
+    /// The batch's lock if no command holds it now (without waiting).
+    pub fn try_lock(&self, batch_id: BatchId) -> Option<OwnedMutexGuard<()>> {
+        self.lock_of(batch_id).try_lock_owned().ok()
+    }
+
+    fn lock_of(&self, batch_id: BatchId) -> Arc<tokio::sync::Mutex<()>> {
+        // The map is only touched in short, panic-free sections.
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        if locks.len() > SWEEP_ABOVE {
+            locks.retain(|_, lock| lock.strong_count() > 0);
+        }
+        match locks.get(&batch_id).and_then(Weak::upgrade) {
+            Some(lock) => lock,
+            None => {
+                let lock = Arc::new(tokio::sync::Mutex::new(()));
+                locks.insert(batch_id, Arc::downgrade(&lock));
+                lock
             }
-            match locks.get(&batch_id).and_then(Weak::upgrade) {
-                Some(lock) => lock,
-                None => {
-                    let lock = Arc::new(tokio::sync::Mutex::new(()));
-                    locks.insert(batch_id, Arc::downgrade(&lock));
-                    lock
-                }
-            }
-        };
-        lock.lock_owned().await
+        }
     }
 }
 
@@ -56,5 +62,16 @@ mod tests {
         let _other = locks.lock(BatchId(Uuid::from_u128(2))).await;
         drop(held);
         let _relocked = locks.lock(one).await;
+    }
+
+    #[tokio::test]
+    async fn try_lock_takes_a_free_batch_and_refuses_a_held_one() {
+        let locks = BatchLocks::default();
+        let one = BatchId(Uuid::from_u128(1));
+        let held = locks.try_lock(one).expect("a free batch");
+        assert!(locks.try_lock(one).is_none(), "a held batch is refused");
+        assert!(locks.try_lock(BatchId(Uuid::from_u128(2))).is_some());
+        drop(held);
+        assert!(locks.try_lock(one).is_some(), "free again once released");
     }
 }

@@ -14,6 +14,13 @@
 //!
 //! Within this process commands on one batch take turns ([`BatchLocks`]).
 //!
+//! Commands on many batches at once ([`BatchCommandBus::execute_together`]: a poll of
+//! callbacks, a drain of the dispatcher's results) are decided each on its batch's state as
+//! above and appended with one statement, one commit for all of them: with a thousand
+//! batches running, a poll holds about one callback per batch, and a commit per command was
+//! what each callback cost. A command that cannot join (its batch busy, a refusal to
+//! confirm on the log's state, an append another writer beat) runs on its own afterwards.
+//!
 //! What a decision needs from outside its batch is read here, just before deciding, and
 //! handed to the aggregate as [`DecisionInputs`]: when a command of a batch of an
 //! assignment ([`CjBatch::assignment_scale_wanted`]) plans a wave or scores the batch, the
@@ -25,7 +32,7 @@
 use super::aggregate_cache::{AggregateCache, CachedBatch};
 use super::assignment_scales::{AssignmentScales, FixedAssignmentScale, ProjectedAssignmentScales};
 use super::batch_locks::BatchLocks;
-use super::event_log::{AppendError, EventLog, LogError, SequencedEvent};
+use super::event_log::{AppendError, EventLog, LogError, SequencedEvent, StreamAppend};
 use super::memory_log::InMemoryEventLog;
 use super::metadata::CommandMetadata;
 use super::postgres_log::PostgresEventLog;
@@ -35,7 +42,10 @@ use cj_aggregates::batch::inputs::DecisionInputs;
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::Aggregate;
+use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use sqlx::PgPool;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +87,25 @@ impl From<LogError> for CommandError {
     fn from(LogError(error): LogError) -> Self {
         CommandError::Store(error)
     }
+}
+
+/// One command of [`BatchCommandBus::execute_together`].
+#[derive(Debug, Clone)]
+pub struct BatchCommand {
+    pub batch_id: BatchId,
+    pub command: CjBatchCommand,
+    pub metadata: CommandMetadata,
+}
+
+/// What a command appended (nothing for a no-op), or why it did not.
+pub type Executed = Result<Vec<CjBatchEvent>, CommandError>;
+
+/// A command decided within [`BatchCommandBus::execute_together`], waiting for the append.
+struct Decided {
+    index: usize,
+    state: CachedBatch,
+    events: Vec<CjBatchEvent>,
+    metadata: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -219,6 +248,154 @@ impl BatchCommandBus {
             batch_id,
             attempts: MAX_ATTEMPTS,
         })
+    }
+
+    /// Executes `commands` (on distinct batches) and returns each one's outcome, in order.
+    /// Every command whose batch has no command in flight is decided on its state and their
+    /// events appended together, with one statement; the rest — a busy batch (or one named
+    /// twice), a refusal decided on cached state, every command of an append another writer
+    /// beat — then run one by one through [`Self::execute_decided`], with its retries.
+    /// Outcomes are those of `execute_decided`: a store error leaves the command unrecorded
+    /// or recorded, unknown which, as it does there.
+    pub async fn execute_together(&self, commands: &[BatchCommand]) -> Vec<Executed> {
+        let mut outcomes: Vec<Option<Executed>> = commands.iter().map(|_| None).collect();
+        let mut alone = Vec::new();
+        {
+            // Only batches that are free now: nothing here waits for a turn while holding
+            // others, so two callers cannot wait on each other.
+            let mut turns = Vec::new();
+            let mut joined = Vec::new();
+            for (index, command) in commands.iter().enumerate() {
+                match self.locks.try_lock(command.batch_id) {
+                    Some(turn) => {
+                        turns.push(turn);
+                        joined.push(index);
+                    }
+                    None => alone.push(index),
+                }
+            }
+            let states = join_all(joined.iter().map(|&i| self.current(commands[i].batch_id))).await;
+            let mut decided = Vec::new();
+            for (index, state) in joined.into_iter().zip(states) {
+                let BatchCommand {
+                    batch_id, command, ..
+                } = &commands[index];
+                let (state, source) = match state {
+                    Ok(loaded) => loaded,
+                    Err(error) => {
+                        outcomes[index] = Some(Err(error));
+                        continue;
+                    }
+                };
+                match self.decide(&state.batch, command).await {
+                    Ok(Ok(events)) if !events.is_empty() => decided.push(Decided {
+                        index,
+                        state,
+                        events,
+                        metadata: commands[index].metadata.to_map(),
+                    }),
+                    Ok(Ok(events)) => {
+                        self.keep(*batch_id, state);
+                        outcomes[index] = Some(Ok(events));
+                    }
+                    // Confirmed on the log's state, alone.
+                    Ok(Err(_)) if source == Source::Cache => alone.push(index),
+                    Ok(Err(rejection)) => {
+                        self.keep(*batch_id, state);
+                        outcomes[index] = Some(Err(CommandError::Rejected(rejection)));
+                    }
+                    Err(error) => {
+                        self.keep(*batch_id, state);
+                        outcomes[index] = Some(Err(error));
+                    }
+                }
+            }
+            self.append_decided(commands, decided, &mut outcomes, &mut alone)
+                .await;
+        }
+        let one_by_one: Vec<(usize, Executed)> = stream::iter(alone)
+            .map(|index| async move {
+                let BatchCommand {
+                    batch_id,
+                    command,
+                    metadata,
+                } = &commands[index];
+                let outcome = self
+                    .execute_decided(*batch_id, command.clone(), metadata)
+                    .await;
+                (index, outcome)
+            })
+            .buffer_unordered(RECORD_CONCURRENCY)
+            .collect()
+            .await;
+        for (index, outcome) in one_by_one {
+            outcomes[index] = Some(outcome);
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| outcome.expect("every command is decided together or alone"))
+            .collect()
+    }
+
+    /// Appends what [`Self::execute_together`] decided, with one statement, and records
+    /// each command's outcome; after a conflict every one of them goes `alone`.
+    async fn append_decided(
+        &self,
+        commands: &[BatchCommand],
+        decided: Vec<Decided>,
+        outcomes: &mut [Option<Executed>],
+        alone: &mut Vec<usize>,
+    ) {
+        if decided.is_empty() {
+            return;
+        }
+        let parts: Vec<StreamAppend<'_>> = decided
+            .iter()
+            .map(|d| StreamAppend {
+                batch_id: commands[d.index].batch_id,
+                after: d.state.sequence,
+                events: &d.events,
+                metadata: &d.metadata,
+            })
+            .collect();
+        let appended = self.log.append_all(&parts).await;
+        drop(parts);
+        match appended {
+            Ok(()) => {
+                metrics().commands_per_append.observe(decided.len() as f64);
+                for Decided {
+                    index,
+                    mut state,
+                    events,
+                    ..
+                } in decided
+                {
+                    for event in &events {
+                        state.batch.apply(event.clone());
+                    }
+                    state.sequence += events.len();
+                    self.keep(commands[index].batch_id, state);
+                    outcomes[index] = Some(Ok(events));
+                }
+            }
+            Err(AppendError::Conflict) => {
+                // Which stream moved on is not said: every state goes back to the cache
+                // (a stale one conflicts again alone and is caught up there).
+                self.conflict_retries.fetch_add(1, Ordering::Relaxed);
+                metrics().aggregate_conflict_retries.inc();
+                for Decided { index, state, .. } in decided {
+                    self.keep(commands[index].batch_id, state);
+                    alone.push(index);
+                }
+            }
+            // Whether the append was written is unknown: no state is kept.
+            Err(AppendError::Log(LogError(error))) => {
+                let message = error.to_string();
+                for Decided { index, .. } in decided {
+                    outcomes[index] = Some(Err(CommandError::Store(message.clone().into())));
+                }
+            }
+        }
     }
 
     /// Decides `command` on `batch`. The assignment's scale is read only when the decision

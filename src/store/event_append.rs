@@ -7,10 +7,12 @@
 //! [`append_events`] is the command path (through [`super::postgres_log`]): one command's
 //! events continue the batch's stream from the sequence it was decided at; if another
 //! writer took one of those sequences first, the primary key refuses the whole insert and
-//! the append reports a conflict.
+//! the append reports a conflict. [`append_streams`] does the same for several batches'
+//! commands in one insert (one commit for all of them).
 //! [`insert_rows`] is the same insert for rows prepared elsewhere (benchmarks seeding a
 //! log).
 
+use super::event_log::StreamAppend;
 use chrono::{DateTime, Utc};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatch, CjBatchEvent};
@@ -84,15 +86,33 @@ pub async fn append_events(
     events: &[CjBatchEvent],
     metadata: &HashMap<String, String>,
 ) -> Result<(), InsertError> {
-    let metadata = serde_json::to_string(metadata)?;
-    let rows = events
-        .iter()
-        .enumerate()
-        .map(|(offset, event)| {
-            let sequence = (after_sequence + offset + 1) as i64;
-            LogRow::encode(batch_id, sequence, event, metadata.clone())
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let part = StreamAppend {
+        batch_id,
+        after: after_sequence,
+        events,
+        metadata,
+    };
+    append_streams(executor, &[part]).await
+}
+
+/// Appends every part's events after its sequence, with one statement: all or none.
+pub async fn append_streams(
+    executor: impl PgExecutor<'_>,
+    parts: &[StreamAppend<'_>],
+) -> Result<(), InsertError> {
+    let mut rows = Vec::with_capacity(parts.iter().map(|part| part.events.len()).sum());
+    for part in parts {
+        let metadata = serde_json::to_string(part.metadata)?;
+        for (offset, event) in part.events.iter().enumerate() {
+            let sequence = (part.after + offset + 1) as i64;
+            rows.push(LogRow::encode(
+                part.batch_id,
+                sequence,
+                event,
+                metadata.clone(),
+            )?);
+        }
+    }
     insert_rows(executor, &rows).await
 }
 

@@ -3,6 +3,10 @@
 //! that continues the stream from the sequence a command was decided at — refused with
 //! [`AppendError::Conflict`] when another writer took one of those sequences first.
 //!
+//! An append of several batches' events at once ([`EventLog::append_all`]) is all or none
+//! as well: one statement and one commit for many commands, refused whole when any of its
+//! streams moved on.
+//!
 //! Two logs implement it: PostgreSQL ([`super::postgres_log`], the service's) and memory
 //! ([`super::memory_log`], the demo's and the simulation's). Both refuse a stale append the
 //! same way, so the bus's cache, catch-up and retries behave the same on either.
@@ -41,6 +45,16 @@ pub struct SequencedEvent {
     pub event: CjBatchEvent,
 }
 
+/// One batch's part of an append of several batches' events ([`EventLog::append_all`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamAppend<'a> {
+    pub batch_id: BatchId,
+    /// The sequence the events continue from.
+    pub after: usize,
+    pub events: &'a [CjBatchEvent],
+    pub metadata: &'a HashMap<String, String>,
+}
+
 /// Where a command bus reads and appends a batch's events.
 #[async_trait::async_trait]
 pub trait EventLog: Send + Sync {
@@ -63,4 +77,9 @@ pub trait EventLog: Send + Sync {
         events: &[CjBatchEvent],
         metadata: &HashMap<String, String>,
     ) -> Result<(), AppendError>;
+
+    /// Appends every part as [`EventLog::append`] would, all parts or none: a
+    /// [`AppendError::Conflict`] when any part's stream moved on (which one is not said).
+    /// The parts name distinct batches.
+    async fn append_all(&self, parts: &[StreamAppend<'_>]) -> Result<(), AppendError>;
 }

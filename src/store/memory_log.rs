@@ -11,7 +11,7 @@
 //! [`BatchCommandBus`]: super::command_bus::BatchCommandBus
 
 use super::aggregate_cache::CachedBatch;
-use super::event_log::{AppendError, EventLog, LogError, SequencedEvent};
+use super::event_log::{AppendError, EventLog, LogError, SequencedEvent, StreamAppend};
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatch, CjBatchEvent};
 use cqrs_es::Aggregate;
@@ -80,23 +80,39 @@ impl EventLog for InMemoryEventLog {
         batch_id: BatchId,
         after: usize,
         events: &[CjBatchEvent],
-        _metadata: &HashMap<String, String>,
+        metadata: &HashMap<String, String>,
     ) -> Result<(), AppendError> {
+        self.append_all(&[StreamAppend {
+            batch_id,
+            after,
+            events,
+            metadata,
+        }])
+        .await
+    }
+
+    async fn append_all(&self, parts: &[StreamAppend<'_>]) -> Result<(), AppendError> {
         let mut streams = self.streams();
-        let stream = streams.entry(batch_id).or_default();
-        let last = stream.len();
-        if last > after {
-            return Err(AppendError::Conflict);
+        for part in parts {
+            let last = streams.get(&part.batch_id).map_or(0, Vec::len);
+            if last > part.after {
+                return Err(AppendError::Conflict);
+            }
+            if last < part.after {
+                let gap = Gap {
+                    batch_id: part.batch_id,
+                    after: part.after,
+                    last,
+                };
+                return Err(AppendError::Log(LogError::new(gap)));
+            }
         }
-        if last < after {
-            let gap = Gap {
-                batch_id,
-                after,
-                last,
-            };
-            return Err(AppendError::Log(LogError::new(gap)));
+        for part in parts {
+            streams
+                .entry(part.batch_id)
+                .or_default()
+                .extend_from_slice(part.events);
         }
-        stream.extend_from_slice(events);
         Ok(())
     }
 }

@@ -19,6 +19,6 @@ pub mod memory_log;
 pub mod metadata;
 pub mod postgres_log;
 
-pub use command_bus::{BatchCommandBus, CommandError, RECORD_CONCURRENCY};
+pub use command_bus::{BatchCommand, BatchCommandBus, CommandError, Executed, RECORD_CONCURRENCY};
 pub use event_log::EventLog;
 pub use metadata::CommandMetadata;

@@ -7,8 +7,8 @@
 
 use super::aggregate_cache::CachedBatch;
 use super::append_wake::AppendWake;
-use super::event_append::{append_events, InsertError};
-use super::event_log::{AppendError, EventLog, LogError, SequencedEvent};
+use super::event_append::{append_events, append_streams, InsertError};
+use super::event_log::{AppendError, EventLog, LogError, SequencedEvent, StreamAppend};
 use cj_aggregates::batch::upcasting::upcasters;
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatch, CjBatchError, CjBatchEvent};
@@ -37,6 +37,20 @@ impl PostgresEventLog {
             pool,
             store,
             wake: OnceLock::new(),
+        }
+    }
+
+    /// An insert's outcome as an append's, the projectors woken once it committed.
+    fn appended(&self, inserted: Result<(), InsertError>) -> Result<(), AppendError> {
+        match inserted {
+            Ok(()) => {
+                self.wake
+                    .get_or_init(|| AppendWake::start(self.pool.clone()))
+                    .appended();
+                Ok(())
+            }
+            Err(InsertError::Conflict) => Err(AppendError::Conflict),
+            Err(error) => Err(AppendError::Log(LogError::new(error))),
         }
     }
 }
@@ -82,16 +96,11 @@ impl EventLog for PostgresEventLog {
         events: &[CjBatchEvent],
         metadata: &HashMap<String, String>,
     ) -> Result<(), AppendError> {
-        match append_events(&self.pool, batch_id, after, events, metadata).await {
-            Ok(()) => {
-                self.wake
-                    .get_or_init(|| AppendWake::start(self.pool.clone()))
-                    .appended();
-                Ok(())
-            }
-            Err(InsertError::Conflict) => Err(AppendError::Conflict),
-            Err(error) => Err(AppendError::Log(LogError::new(error))),
-        }
+        self.appended(append_events(&self.pool, batch_id, after, events, metadata).await)
+    }
+
+    async fn append_all(&self, parts: &[StreamAppend<'_>]) -> Result<(), AppendError> {
+        self.appended(append_streams(&self.pool, parts).await)
     }
 }
 

@@ -14,6 +14,7 @@ use cj_aggregates::batch::settings::LlmSettings;
 use cj_aggregates::ids::BatchId;
 use cj_assessment::clock::{Clock, ManualClock};
 use cj_assessment::dispatcher::lease::{HeldLeases, LeaseSettings};
+use cj_assessment::dispatcher::sent_notes::SentNotes;
 use cj_assessment::dispatcher::Dispatcher;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -268,4 +269,42 @@ async fn a_live_dispatcher_keeps_its_comparisons_through_long_sends_and_a_dead_o
     b_task.await.expect("B's task").expect("B stops cleanly");
     a_stop.cancel();
     running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_of_concurrent_sends_are_written_together_and_each_is_durable_before_it_returns() {
+    let (running, _, wave) = queued_batch().await;
+    let pool = &running.db.pool;
+    let holder = HeldLeases::new(Arc::new(clock_ahead()), LeaseSettings::of_length(LEASE));
+    let claimed = holder.claim(pool, 100).await.expect("claim");
+    assert!(claimed.len() >= 3, "a wave to note: {}", claimed.len());
+    let notes = SentNotes::default();
+
+    // When every claimed comparison is noted at once, as concurrent sends note them,
+    let noted = futures::future::join_all(
+        claimed
+            .iter()
+            .map(|c| notes.note(pool, &holder, c.correlation_id)),
+    )
+    .await;
+
+    // then each note returned written, and the notes took fewer statements than notes.
+    assert!(noted.iter().all(Result::is_ok), "{noted:?}");
+    let rows = queue(&running).await;
+    assert_eq!(rows.len(), wave.len());
+    assert!(
+        rows.iter().all(|(_, status, _, _)| status == "sent"),
+        "{rows:?}"
+    );
+    let statements: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT xmin::text) FROM cj_dispatch_queue WHERE status = 'sent'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("the notes' transactions");
+    assert!(
+        statements <= 2,
+        "the first note alone, then the rest together: {statements} transactions for {} notes",
+        claimed.len()
+    );
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod chunk_folding;
+mod commands_together;
 mod concurrent_writers;
 mod crash_recovery;
 mod history;
