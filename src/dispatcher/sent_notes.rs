@@ -25,7 +25,9 @@ pub struct NoteError(String);
 
 type Waiting = (Uuid, oneshot::Sender<Result<(), NoteError>>);
 
-/// The pending notes and the one flush turn.
+/// The pending notes and the one flush turn. One instance belongs to one lease holder (a
+/// dispatcher's `Sender`): a flush writes every pending note under the holder of the note
+/// that flushes.
 #[derive(Default)]
 pub struct SentNotes {
     pending: Mutex<Vec<Waiting>>,

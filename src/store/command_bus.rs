@@ -42,7 +42,6 @@ use cj_aggregates::batch::inputs::DecisionInputs;
 use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatch, CjBatchCommand, CjBatchError, CjBatchEvent};
 use cqrs_es::Aggregate;
-use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -274,7 +273,14 @@ impl BatchCommandBus {
                     None => alone.push(index),
                 }
             }
-            let states = join_all(joined.iter().map(|&i| self.current(commands[i].batch_id))).await;
+            // Loaded a few at a time, as commands one by one would be: after a restart a
+            // poll can name hundreds of batches the cache does not hold.
+            let batch_ids: Vec<BatchId> = joined.iter().map(|&i| commands[i].batch_id).collect();
+            let states: Vec<_> = stream::iter(batch_ids)
+                .map(|batch_id| self.current(batch_id))
+                .buffered(RECORD_CONCURRENCY)
+                .collect()
+                .await;
             let mut decided = Vec::new();
             for (index, state) in joined.into_iter().zip(states) {
                 let BatchCommand {
@@ -342,13 +348,16 @@ impl BatchCommandBus {
     async fn append_decided(
         &self,
         commands: &[BatchCommand],
-        decided: Vec<Decided>,
+        mut decided: Vec<Decided>,
         outcomes: &mut [Option<Executed>],
         alone: &mut Vec<usize>,
     ) {
         if decided.is_empty() {
             return;
         }
+        // Rows in batch order, so that two processes appending to the same batches take
+        // their index locks in one order and cannot deadlock each other.
+        decided.sort_by_key(|d| commands[d.index].batch_id);
         let parts: Vec<StreamAppend<'_>> = decided
             .iter()
             .map(|d| StreamAppend {

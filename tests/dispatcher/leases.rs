@@ -272,7 +272,7 @@ async fn a_live_dispatcher_keeps_its_comparisons_through_long_sends_and_a_dead_o
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notes_of_concurrent_sends_are_written_together_and_each_is_durable_before_it_returns() {
+async fn notes_of_concurrent_sends_are_all_written_and_grouped_into_fewer_statements() {
     let (running, _, wave) = queued_batch().await;
     let pool = &running.db.pool;
     let holder = HeldLeases::new(Arc::new(clock_ahead()), LeaseSettings::of_length(LEASE));
