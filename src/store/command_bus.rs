@@ -204,7 +204,7 @@ impl BatchCommandBus {
         let mut behind: Option<CachedBatch> = None;
         while attempt < MAX_ATTEMPTS {
             attempt += 1;
-            let (mut current, source) = match behind.take() {
+            let (current, source) = match behind.take() {
                 Some(state) => (self.caught_up(batch_id, state).await?, Source::Log),
                 None => self.current(batch_id).await?,
             };
@@ -225,16 +225,11 @@ impl BatchCommandBus {
                 .await
             {
                 Ok(()) => {
-                    for event in &events {
-                        current.batch.apply(event.clone());
-                    }
-                    current.sequence += events.len();
-                    self.keep(batch_id, current);
+                    self.keep_appended(batch_id, current, &events);
                     return Ok(events);
                 }
                 Err(AppendError::Conflict) => {
-                    self.conflict_retries.fetch_add(1, Ordering::Relaxed);
-                    metrics().aggregate_conflict_retries.inc();
+                    self.count_conflict();
                     behind = Some(current);
                     tokio::time::sleep(CONFLICT_BACKOFF.delay(attempt)).await;
                 }
@@ -374,24 +369,19 @@ impl BatchCommandBus {
                 metrics().commands_per_append.observe(decided.len() as f64);
                 for Decided {
                     index,
-                    mut state,
+                    state,
                     events,
                     ..
                 } in decided
                 {
-                    for event in &events {
-                        state.batch.apply(event.clone());
-                    }
-                    state.sequence += events.len();
-                    self.keep(commands[index].batch_id, state);
+                    self.keep_appended(commands[index].batch_id, state, &events);
                     outcomes[index] = Some(Ok(events));
                 }
             }
             Err(AppendError::Conflict) => {
                 // Which stream moved on is not said: every state goes back to the cache
                 // (a stale one conflicts again alone and is caught up there).
-                self.conflict_retries.fetch_add(1, Ordering::Relaxed);
-                metrics().aggregate_conflict_retries.inc();
+                self.count_conflict();
                 for Decided { index, state, .. } in decided {
                     self.keep(commands[index].batch_id, state);
                     alone.push(index);
@@ -442,6 +432,21 @@ impl BatchCommandBus {
         }
         inputs.regrade(&mut events);
         Ok(Ok(events))
+    }
+
+    /// Caches `state` with the `events` just appended after it applied.
+    fn keep_appended(&self, batch_id: BatchId, mut state: CachedBatch, events: &[CjBatchEvent]) {
+        for event in events {
+            state.batch.apply(event.clone());
+        }
+        state.sequence += events.len();
+        self.keep(batch_id, state);
+    }
+
+    /// An append lost a race: counted for the metric and [`Self::conflict_retries`].
+    fn count_conflict(&self) {
+        self.conflict_retries.fetch_add(1, Ordering::Relaxed);
+        metrics().aggregate_conflict_retries.inc();
     }
 
     /// Caches the batch's state while it is active: a terminal batch changes no more, and
