@@ -31,6 +31,7 @@ fn scenario(seeds: u64, per_essay: u32, baseline: bool) -> SimulateArgs {
         probabilities: vec![Probabilities::None],
         match_at: None,
         reliability_diagram: false,
+        grade_confusion: false,
     }
 }
 

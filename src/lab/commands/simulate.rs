@@ -11,7 +11,10 @@
 
 use super::demo::student_scores;
 use crate::lab::simulation::driver::{run_batch, BatchRun, Delivery};
-use crate::lab::simulation::graded::{graded_students, GradeAt, GradedStudent};
+use crate::lab::simulation::graded::{
+    boundary_offsets, grade_at_position, grade_confusion, graded_students, GivenGrade, GradeAt,
+    GradedStudent,
+};
 use crate::lab::simulation::judge::{JudgeProfile, Probabilities};
 use crate::lab::simulation::metrics::{
     calibration_bins, expected_calibration_error, kendall_tau, spearman, CalibrationBin,
@@ -92,6 +95,11 @@ pub struct SimulateArgs {
     /// grades, their mean probability and the share that were right (both grading rules).
     #[arg(long)]
     pub reliability_diagram: bool,
+    /// Also print, per row, each grade as given against the truth: how many students were
+    /// given it and truly had it, their mean probability of it, the share right, and the
+    /// true grades of those given it.
+    #[arg(long)]
+    pub grade_confusion: bool,
 }
 
 /// Figures of one variant at one budget, averaged over seeds.
@@ -117,6 +125,9 @@ pub struct BudgetSummary {
     pub grades: GradingFigures,
     /// Grading at the score regressed toward the cohort ([`GradeAt::RegressedScore`]).
     pub regressed: GradingFigures,
+    /// Each grade boundary's mean offset from the true cut, in quality units
+    /// ([`boundary_offsets`]), lowest boundary first.
+    pub boundary_offsets: Vec<f64>,
     pub comparisons: f64,
     pub waves: f64,
     pub completed: usize,
@@ -134,6 +145,8 @@ pub struct GradingFigures {
     pub mean_confidence: f64,
     /// The reliability diagram behind `calibration_error`.
     pub bins: Vec<CalibrationBin>,
+    /// Each grade as given against the truth.
+    pub confusion: Vec<GivenGrade>,
 }
 
 impl GradingFigures {
@@ -152,6 +165,7 @@ impl GradingFigures {
                 .unwrap_or(f64::NAN),
             mean_confidence: mean(predictions.iter().map(|p| p.0)),
             bins: calibration_bins(&predictions, CALIBRATION_BINS),
+            confusion: grade_confusion(students),
         }
     }
 }
@@ -177,6 +191,9 @@ pub fn run(mut args: SimulateArgs) -> anyhow::Result<()> {
     print!("{}", markdown_table(&args, &summaries));
     if args.reliability_diagram {
         print!("\n{}", reliability_diagrams(&summaries));
+    }
+    if args.grade_confusion {
+        print!("\n{}", grade_confusion_table(args.scale, &summaries));
     }
     if let Some(reference) = args.match_at {
         print!("\n{}", budget_match_table(reference, &summaries));
@@ -344,6 +361,7 @@ fn summarise(
         true_reliability: mean(runs.iter().filter_map(|(s, r)| true_reliability(s, r))),
         grades: graded_at(GradeAt::Score),
         regressed: graded_at(GradeAt::RegressedScore),
+        boundary_offsets: mean_offsets(runs),
         comparisons: mean(
             runs.iter()
                 .filter_map(|(_, r)| Some(f64::from(r.completed.as_ref()?.comparisons_made))),
@@ -352,6 +370,18 @@ fn summarise(
         completed: runs.iter().filter(|(_, r)| r.completed.is_some()).count(),
         batches: runs.len(),
     }
+}
+
+/// Each boundary's offset from its true cut, averaged over the runs that have one.
+fn mean_offsets(runs: &[(Scenario, BatchRun)]) -> Vec<f64> {
+    let offsets: Vec<Vec<f64>> = runs
+        .iter()
+        .filter_map(|(scenario, run)| boundary_offsets(scenario, run))
+        .collect();
+    let boundaries = offsets.iter().map(Vec::len).max().unwrap_or(0);
+    (0..boundaries)
+        .map(|index| mean(offsets.iter().filter_map(|o| o.get(index).copied())))
+        .collect()
 }
 
 /// Squared correlation of every scored essay's score with its hidden quality.
@@ -450,6 +480,64 @@ pub fn reliability_diagrams(summaries: &[BudgetSummary]) -> String {
             ));
         }
     }
+    out
+}
+
+/// Every row's grades as given against the truth, at the score and at the regressed score.
+pub fn grade_confusion_table(scale: GradeScale, summaries: &[BudgetSummary]) -> String {
+    let mut boundaries = String::from("Each boundary's mean offset from the true cut, in quality units (the boundary read through the line of the students' scores on their qualities; + too high):\n\n| variant | per essay | boundaries |\n|---|---:|---|\n");
+    let mut out = String::from("Grades as given against the truth (students truly holding the grade, given it, their mean P(grade), share right, true grades of those given it):\n\n| variant | per essay | graded at | grade | truly | given | mean P(grade) | right | true grades of those given it |\n|---|---:|---|---|---:|---:|---:|---:|---|\n");
+    for s in summaries {
+        for (rule, figures) in [("score", &s.grades), ("regressed score", &s.regressed)] {
+            if rule == "score" && !s.boundary_offsets.is_empty() {
+                let grades = scale.grades();
+                let offsets: Vec<String> = s
+                    .boundary_offsets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, offset)| {
+                        format!(
+                            "{}/{} {offset:+.2}",
+                            grades.get(i).copied().unwrap_or("?"),
+                            grades.get(i + 1).copied().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                boundaries.push_str(&format!(
+                    "| {}{} | {} | {} |\n",
+                    s.variant,
+                    probabilities_label(s.probabilities),
+                    s.per_essay,
+                    offsets.join(", ")
+                ));
+            }
+            for grade in &figures.confusion {
+                let from: Vec<String> = grade
+                    .true_grades
+                    .iter()
+                    .map(|&(truth, count)| format!("{} {count}", grade_at_position(scale, truth)))
+                    .collect();
+                let right = if grade.given == 0 {
+                    "—".to_string()
+                } else {
+                    format!("{:.2}", grade.right as f64 / grade.given as f64)
+                };
+                out.push_str(&format!(
+                    "| {}{} | {} | {rule} | {} | {} | {} | {:.2} | {right} | {} |\n",
+                    s.variant,
+                    probabilities_label(s.probabilities),
+                    s.per_essay,
+                    grade_at_position(scale, grade.position),
+                    grade.truly,
+                    grade.given,
+                    grade.mean_confidence,
+                    from.join(", ")
+                ));
+            }
+        }
+    }
+    out.push('\n');
+    out.push_str(&boundaries);
     out
 }
 

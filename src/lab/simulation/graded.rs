@@ -4,6 +4,7 @@
 //! `BatchScored` for the grading figures of `simulate` and `demo`.
 
 use super::driver::BatchRun;
+use super::metrics::truth_fit;
 use super::scenario::Scenario;
 use cj_aggregates::batch::events::{BatchScored, EssayScore};
 use cj_aggregates::stats::grade_scale::GradeScale;
@@ -53,6 +54,96 @@ impl GradedStudent {
     pub fn distance(&self) -> i64 {
         (self.predicted - self.truth).abs()
     }
+}
+
+/// One grade against the truth over many students: how many were given it and how many truly
+/// had it, their mean probability of it, and the true grades of those given it — where a
+/// calibration error comes from (a grade given too often, too confidently).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GivenGrade {
+    /// Position on the scale (the below-lowest grade −1).
+    pub position: i64,
+    pub given: usize,
+    pub truly: usize,
+    /// Mean probability of this grade over the students given it (0 when none was).
+    pub mean_confidence: f64,
+    /// Students given this grade who truly had it.
+    pub right: usize,
+    /// (true grade position, how many of those given this grade truly had it), lowest first.
+    pub true_grades: Vec<(i64, usize)>,
+}
+
+/// Every grade given to or truly held by one of `students`, lowest first.
+pub fn grade_confusion(students: &[GradedStudent]) -> Vec<GivenGrade> {
+    let mut positions: Vec<i64> = students
+        .iter()
+        .flat_map(|s| [s.predicted, s.truth])
+        .collect();
+    positions.sort_unstable();
+    positions.dedup();
+    positions
+        .iter()
+        .map(|&position| {
+            let given: Vec<&GradedStudent> = students
+                .iter()
+                .filter(|s| s.predicted == position)
+                .collect();
+            let true_grades = positions
+                .iter()
+                .map(|&truth| (truth, given.iter().filter(|s| s.truth == truth).count()))
+                .filter(|&(_, count)| count > 0)
+                .collect();
+            GivenGrade {
+                position,
+                given: given.len(),
+                truly: students.iter().filter(|s| s.truth == position).count(),
+                mean_confidence: given.iter().map(|s| s.confidence).sum::<f64>()
+                    / given.len().max(1) as f64,
+                right: given.iter().filter(|s| s.truth == position).count(),
+                true_grades,
+            }
+        })
+        .collect()
+}
+
+/// How far each of the batch's grade boundaries lies from the true cut between the same two
+/// grades, in units of the hidden quality: a boundary is read on the quality axis through the
+/// line of the students' scores on their qualities (the score a student of that quality gets
+/// on average), so a compressed or shifted scale does not count, only where the boundaries
+/// sit among the students. Positive: the boundary lies too high. `None` without a
+/// calibration or with fewer than three scored students.
+pub fn boundary_offsets(scenario: &Scenario, run: &BatchRun) -> Option<Vec<f64>> {
+    let scored = run.scored.as_ref()?;
+    let calibration = scored.calibration.as_ref()?;
+    let points: Vec<(f64, f64)> = scenario
+        .students
+        .iter()
+        .filter_map(|student| {
+            let essay = scored
+                .essays
+                .iter()
+                .find(|e| e.essay_id == student.essay_id)?;
+            Some((student.quality, essay.bt_score))
+        })
+        .collect();
+    let line = truth_fit(&points).filter(|line| line.slope > 0.0)?;
+    Some(
+        calibration
+            .boundaries
+            .iter()
+            .zip(&scenario.cut_points)
+            .map(|(&boundary, &cut)| line.quality_of(boundary) - cut)
+            .collect(),
+    )
+}
+
+/// The name of the grade at `position` on `scale` (the below-lowest grade at −1).
+pub fn grade_at_position(scale: GradeScale, position: i64) -> &'static str {
+    usize::try_from(position)
+        .ok()
+        .and_then(|index| scale.grades().get(index).copied())
+        .or_else(|| scale.below_lowest())
+        .unwrap_or("?")
 }
 
 /// Position of a projected grade on the scale; the below-lowest grade sits at −1.
@@ -122,13 +213,11 @@ mod tests {
     use crate::lab::simulation::scenario::ScenarioSpec;
     use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 
-    /// Regressing toward the cohort moves a grade toward the middle or leaves it, never
-    /// outward, and never reorders students: of two students, the higher scored keeps the
-    /// grade at least as high.
-    #[tokio::test]
-    async fn a_regressed_grade_lies_between_the_score_s_grade_and_the_middle_and_keeps_the_order() {
+    /// One batch of the default scenario with `seed`, judged by the default judge to 150
+    /// comparisons.
+    async fn simulated_batch(seed: u64) -> (Scenario, BatchRun) {
         let scenario = Scenario::generate(ScenarioSpec {
-            seed: 11,
+            seed,
             ..ScenarioSpec::default()
         });
         let settings = BatchSettings::with_budget(ComparisonBudget::new(150).unwrap());
@@ -140,6 +229,83 @@ mod tests {
         )
         .await
         .unwrap();
+        (scenario, run)
+    }
+
+    fn student(predicted: i64, truth: i64, confidence: f64) -> GradedStudent {
+        GradedStudent {
+            predicted,
+            truth,
+            confidence,
+        }
+    }
+
+    /// A simulated batch has one offset per boundary of its scale, each the boundary's
+    /// distance from the true cut read through the students' line.
+    #[tokio::test]
+    async fn every_boundary_of_a_simulated_batch_has_an_offset_from_its_cut() {
+        let (scenario, run) = simulated_batch(5).await;
+        let offsets = boundary_offsets(&scenario, &run).unwrap();
+        let scored = run.scored.as_ref().unwrap();
+        let boundaries = &scored.calibration.as_ref().unwrap().boundaries;
+        assert_eq!(offsets.len(), scenario.cut_points.len());
+        assert_eq!(offsets.len(), boundaries.len());
+        let points: Vec<(f64, f64)> = scenario
+            .students
+            .iter()
+            .map(|s| {
+                let essay = scored
+                    .essays
+                    .iter()
+                    .find(|e| e.essay_id == s.essay_id)
+                    .unwrap();
+                (s.quality, essay.bt_score)
+            })
+            .collect();
+        let line = truth_fit(&points).unwrap();
+        for ((offset, boundary), cut) in offsets.iter().zip(boundaries).zip(&scenario.cut_points) {
+            assert!((offset - (line.quality_of(*boundary) - cut)).abs() < 1e-12);
+        }
+    }
+
+    /// Each grade counts the students given it and those truly holding it apart, and says
+    /// where the ones given it truly belong: a grade given to no one still shows its truth.
+    #[test]
+    fn the_confusion_counts_each_grade_as_given_and_as_truly_held() {
+        let students = [
+            student(0, 0, 0.6),
+            student(0, 1, 0.4),
+            student(0, 2, 0.5),
+            student(2, 2, 0.3),
+            student(2, 3, 0.1),
+        ];
+        let confusion = grade_confusion(&students);
+        let positions: Vec<i64> = confusion.iter().map(|g| g.position).collect();
+        assert_eq!(positions, [0, 1, 2, 3]);
+        let lowest = &confusion[0];
+        assert_eq!((lowest.given, lowest.truly, lowest.right), (3, 1, 1));
+        assert!((lowest.mean_confidence - 0.5).abs() < 1e-12);
+        assert_eq!(lowest.true_grades, [(0, 1), (1, 1), (2, 1)]);
+        let never_given = &confusion[1];
+        assert_eq!(
+            (never_given.given, never_given.truly, never_given.right),
+            (0, 1, 0)
+        );
+        assert_eq!(never_given.mean_confidence, 0.0);
+        assert!(never_given.true_grades.is_empty());
+        let third = &confusion[2];
+        assert_eq!((third.given, third.truly, third.right), (2, 2, 1));
+        assert_eq!(third.true_grades, [(2, 1), (3, 1)]);
+        assert_eq!(grade_at_position(GradeScale::Eng5NpLegacy9Step, -1), "F");
+        assert_eq!(grade_at_position(GradeScale::Swedish8Anchor, 7), "A");
+    }
+
+    /// Regressing toward the cohort moves a grade toward the middle or leaves it, never
+    /// outward, and never reorders students: of two students, the higher scored keeps the
+    /// grade at least as high.
+    #[tokio::test]
+    async fn a_regressed_grade_lies_between_the_score_s_grade_and_the_middle_and_keeps_the_order() {
+        let (scenario, run) = simulated_batch(11).await;
         let (at_score, regressed) = (
             graded_students(&scenario, &run, GradeAt::Score),
             graded_students(&scenario, &run, GradeAt::RegressedScore),

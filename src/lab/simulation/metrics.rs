@@ -104,6 +104,16 @@ pub fn calibration_bins(predictions: &[(f64, bool)], bins: usize) -> Vec<Calibra
 pub struct TruthFit {
     pub slope: f64,
     pub scatter: f64,
+    /// The means the line passes through: of the qualities, and of the positions.
+    pub mean_quality: f64,
+    pub mean_position: f64,
+}
+
+impl TruthFit {
+    /// The quality whose expected position on the line is `position`.
+    pub fn quality_of(&self, position: f64) -> f64 {
+        self.mean_quality + (position - self.mean_position) / self.slope
+    }
 }
 
 /// [`TruthFit`] of `(true quality, position)` pairs; `None` with fewer than three points
@@ -123,7 +133,12 @@ pub fn truth_fit(points: &[(f64, f64)]) -> Option<TruthFit> {
         .map(|p| (p.1 - mean_y - slope * (p.0 - mean_x)).powi(2))
         .sum();
     let scatter = (residual_squares / (n - 2.0)).sqrt();
-    (slope.is_finite() && scatter.is_finite()).then_some(TruthFit { slope, scatter })
+    (slope.is_finite() && scatter.is_finite()).then_some(TruthFit {
+        slope,
+        scatter,
+        mean_quality: mean_x,
+        mean_position: mean_y,
+    })
 }
 
 #[cfg(test)]
@@ -141,6 +156,8 @@ mod tests {
             (fit.slope - 0.8).abs() < 1e-12 && fit.scatter < 1e-12,
             "{fit:?}"
         );
+        // Read back through the line: the position 0.5 + 0.8 × 1.5 is the quality 1.5.
+        assert!((fit.quality_of(0.5 + 0.8 * 1.5) - 1.5).abs() < 1e-12);
         // Slope Σxy / Σx² = 9.4 / 10; residuals .18, −.36, 0, .36, −.18: SD sqrt(.324 / 3).
         let scattered = [
             (-2.0, -1.7),
