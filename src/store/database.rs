@@ -35,7 +35,10 @@ pub async fn connect(database_url: &str) -> Result<PgPool, DatabaseError> {
         .after_release(|connection, _| {
             // A connection keeps its socket buffers as large as the largest message it ever
             // sent or read: an append of a whole poll's events (a few MiB, ADR 0016) or a
-            // long history, times every pooled connection. Back in the pool, each keeps 8 KiB.
+            // long history, times every pooled connection. Back in the pool, the write buffer
+            // is cut to at most 8 KiB (to the last message's size, below that; the next
+            // statements grow it again, a few small reallocations) and the read buffer's
+            // spare room above 8 KiB is let go.
             connection.shrink_buffers();
             Box::pin(async { Ok(true) })
         })

@@ -97,7 +97,9 @@ pub struct SimulateArgs {
     pub reliability_diagram: bool,
     /// Also print, per row, each grade as given against the truth: how many students were
     /// given it and truly had it, their mean probability of it, the share right, and the
-    /// true grades of those given it.
+    /// true grades of those given it; and each boundary's offset from the true cut. (Like
+    /// `--reliability-diagram`, not printed by the per-batch-index report of
+    /// `--assignment-batches`.)
     #[arg(long)]
     pub grade_confusion: bool,
 }
@@ -376,7 +378,12 @@ fn summarise(
 fn mean_offsets(runs: &[(Scenario, BatchRun)]) -> Vec<f64> {
     let offsets: Vec<Vec<f64>> = runs
         .iter()
-        .filter_map(|(scenario, run)| boundary_offsets(scenario, run))
+        .filter_map(|(scenario, run)| {
+            let calibration = run.scored.as_ref()?.calibration.as_ref()?;
+            let (qualities, scores) = student_scores(scenario, run);
+            let students: Vec<(f64, f64)> = qualities.into_iter().zip(scores).collect();
+            boundary_offsets(&students, &calibration.boundaries, &scenario.cut_points)
+        })
         .collect();
     let boundaries = offsets.iter().map(Vec::len).max().unwrap_or(0);
     (0..boundaries)
@@ -483,61 +490,62 @@ pub fn reliability_diagrams(summaries: &[BudgetSummary]) -> String {
     out
 }
 
-/// Every row's grades as given against the truth, at the score and at the regressed score.
+/// Every row's grades as given against the truth, at the score and at the regressed score,
+/// then every row's boundary offsets from the true cuts.
 pub fn grade_confusion_table(scale: GradeScale, summaries: &[BudgetSummary]) -> String {
-    let mut boundaries = String::from("Each boundary's mean offset from the true cut, in quality units (the boundary read through the line of the students' scores on their qualities; + too high):\n\n| variant | per essay | boundaries |\n|---|---:|---|\n");
     let mut out = String::from("Grades as given against the truth (students truly holding the grade, given it, their mean P(grade), share right, true grades of those given it):\n\n| variant | per essay | graded at | grade | truly | given | mean P(grade) | right | true grades of those given it |\n|---|---:|---|---|---:|---:|---:|---:|---|\n");
     for s in summaries {
         for (rule, figures) in [("score", &s.grades), ("regressed score", &s.regressed)] {
-            if rule == "score" && !s.boundary_offsets.is_empty() {
-                let grades = scale.grades();
-                let offsets: Vec<String> = s
-                    .boundary_offsets
-                    .iter()
-                    .enumerate()
-                    .map(|(i, offset)| {
-                        format!(
-                            "{}/{} {offset:+.2}",
-                            grades.get(i).copied().unwrap_or("?"),
-                            grades.get(i + 1).copied().unwrap_or("?")
-                        )
-                    })
-                    .collect();
-                boundaries.push_str(&format!(
-                    "| {}{} | {} | {} |\n",
-                    s.variant,
-                    probabilities_label(s.probabilities),
-                    s.per_essay,
-                    offsets.join(", ")
-                ));
-            }
             for grade in &figures.confusion {
                 let from: Vec<String> = grade
                     .true_grades
                     .iter()
                     .map(|&(truth, count)| format!("{} {count}", grade_at_position(scale, truth)))
                     .collect();
-                let right = if grade.given == 0 {
-                    "—".to_string()
+                let (confidence, right) = if grade.given == 0 {
+                    ("—".to_string(), "—".to_string())
                 } else {
-                    format!("{:.2}", grade.right as f64 / grade.given as f64)
+                    (
+                        format!("{:.2}", grade.mean_confidence),
+                        format!("{:.2}", grade.right as f64 / grade.given as f64),
+                    )
                 };
                 out.push_str(&format!(
-                    "| {}{} | {} | {rule} | {} | {} | {} | {:.2} | {right} | {} |\n",
+                    "| {}{} | {} | {rule} | {} | {} | {} | {confidence} | {right} | {} |\n",
                     s.variant,
                     probabilities_label(s.probabilities),
                     s.per_essay,
                     grade_at_position(scale, grade.position),
                     grade.truly,
                     grade.given,
-                    grade.mean_confidence,
                     from.join(", ")
                 ));
             }
         }
     }
-    out.push('\n');
-    out.push_str(&boundaries);
+    out.push_str("\nEach boundary's mean offset from the true cut, in quality units (the boundary read through the line of the students' scores on their qualities; + too high):\n\n| variant | per essay | boundaries |\n|---|---:|---|\n");
+    let grades = scale.grades();
+    for s in summaries.iter().filter(|s| !s.boundary_offsets.is_empty()) {
+        let offsets: Vec<String> = s
+            .boundary_offsets
+            .iter()
+            .enumerate()
+            .map(|(i, offset)| {
+                format!(
+                    "{}/{} {offset:+.2}",
+                    grades.get(i).copied().unwrap_or("?"),
+                    grades.get(i + 1).copied().unwrap_or("?")
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "| {}{} | {} | {} |\n",
+            s.variant,
+            probabilities_label(s.probabilities),
+            s.per_essay,
+            offsets.join(", ")
+        ));
+    }
     out
 }
 

@@ -106,32 +106,24 @@ pub fn grade_confusion(students: &[GradedStudent]) -> Vec<GivenGrade> {
         .collect()
 }
 
-/// How far each of the batch's grade boundaries lies from the true cut between the same two
-/// grades, in units of the hidden quality: a boundary is read on the quality axis through the
-/// line of the students' scores on their qualities (the score a student of that quality gets
-/// on average), so a compressed or shifted scale does not count, only where the boundaries
-/// sit among the students. Positive: the boundary lies too high. `None` without a
-/// calibration or with fewer than three scored students.
-pub fn boundary_offsets(scenario: &Scenario, run: &BatchRun) -> Option<Vec<f64>> {
-    let scored = run.scored.as_ref()?;
-    let calibration = scored.calibration.as_ref()?;
-    let points: Vec<(f64, f64)> = scenario
-        .students
-        .iter()
-        .filter_map(|student| {
-            let essay = scored
-                .essays
-                .iter()
-                .find(|e| e.essay_id == student.essay_id)?;
-            Some((student.quality, essay.bt_score))
-        })
-        .collect();
-    let line = truth_fit(&points).filter(|line| line.slope > 0.0)?;
+/// How far each grade boundary lies from the true cut between the same two grades, in units
+/// of the hidden quality. A boundary is read on the quality axis through the least-squares
+/// line of the students' scores on their qualities (`students`: (quality, score) pairs), the
+/// quality whose average score it is, so a compressed or shifted scale does not count; only
+/// where the boundaries sit among the students does. `boundaries` and `cuts` pair up in order
+/// (a calibration's `boundaries`, without the below-lowest cutoff, and the scenario's
+/// `cut_points`). Positive: the boundary lies too high. `None` when the students give no
+/// rising line (fewer than three, no spread, or a non-finite score).
+pub fn boundary_offsets(
+    students: &[(f64, f64)],
+    boundaries: &[f64],
+    cuts: &[f64],
+) -> Option<Vec<f64>> {
+    let line = truth_fit(students).filter(|line| line.slope > 0.0)?;
     Some(
-        calibration
-            .boundaries
+        boundaries
             .iter()
-            .zip(&scenario.cut_points)
+            .zip(cuts)
             .map(|(&boundary, &cut)| line.quality_of(boundary) - cut)
             .collect(),
     )
@@ -139,11 +131,12 @@ pub fn boundary_offsets(scenario: &Scenario, run: &BatchRun) -> Option<Vec<f64>>
 
 /// The name of the grade at `position` on `scale` (the below-lowest grade at −1).
 pub fn grade_at_position(scale: GradeScale, position: i64) -> &'static str {
-    usize::try_from(position)
-        .ok()
-        .and_then(|index| scale.grades().get(index).copied())
-        .or_else(|| scale.below_lowest())
-        .unwrap_or("?")
+    let name = match usize::try_from(position) {
+        Ok(index) => scale.grades().get(index).copied(),
+        Err(_) if position == -1 => scale.below_lowest(),
+        Err(_) => None,
+    };
+    name.unwrap_or("?")
 }
 
 /// Position of a projected grade on the scale; the below-lowest grade sits at −1.
@@ -213,13 +206,9 @@ mod tests {
     use crate::lab::simulation::scenario::ScenarioSpec;
     use cj_aggregates::batch::settings::{BatchSettings, ComparisonBudget};
 
-    /// One batch of the default scenario with `seed`, judged by the default judge to 150
-    /// comparisons.
-    async fn simulated_batch(seed: u64) -> (Scenario, BatchRun) {
-        let scenario = Scenario::generate(ScenarioSpec {
-            seed,
-            ..ScenarioSpec::default()
-        });
+    /// One batch of `spec`'s scenario, judged by the default judge to 150 comparisons.
+    async fn simulated_batch(spec: ScenarioSpec) -> (Scenario, BatchRun) {
+        let scenario = Scenario::generate(spec);
         let settings = BatchSettings::with_budget(ComparisonBudget::new(150).unwrap());
         let run = run_batch(
             &scenario,
@@ -240,32 +229,47 @@ mod tests {
         }
     }
 
-    /// A simulated batch has one offset per boundary of its scale, each the boundary's
-    /// distance from the true cut read through the students' line.
-    #[tokio::test]
-    async fn every_boundary_of_a_simulated_batch_has_an_offset_from_its_cut() {
-        let (scenario, run) = simulated_batch(5).await;
-        let offsets = boundary_offsets(&scenario, &run).unwrap();
-        let scored = run.scored.as_ref().unwrap();
-        let boundaries = &scored.calibration.as_ref().unwrap().boundaries;
-        assert_eq!(offsets.len(), scenario.cut_points.len());
-        assert_eq!(offsets.len(), boundaries.len());
-        let points: Vec<(f64, f64)> = scenario
-            .students
+    /// On a scale compressed to 0.8 and shifted by 0.3, a boundary placed where a student
+    /// δ above the cut would score lies δ too high; the line, not the raw score, is read.
+    #[test]
+    fn a_boundary_is_offset_from_its_cut_by_the_quality_it_stands_for() {
+        let students: Vec<(f64, f64)> = [-2.0, -0.5, 0.5, 1.0, 2.5]
             .iter()
-            .map(|s| {
-                let essay = scored
-                    .essays
-                    .iter()
-                    .find(|e| e.essay_id == s.essay_id)
-                    .unwrap();
-                (s.quality, essay.bt_score)
-            })
+            .map(|&quality| (quality, 0.3 + 0.8 * quality))
             .collect();
-        let line = truth_fit(&points).unwrap();
-        for ((offset, boundary), cut) in offsets.iter().zip(boundaries).zip(&scenario.cut_points) {
-            assert!((offset - (line.quality_of(*boundary) - cut)).abs() < 1e-12);
+        let cuts = [-1.0, 0.2, 1.4];
+        let deltas = [0.25, -0.1, 0.0];
+        let boundaries: Vec<f64> = cuts
+            .iter()
+            .zip(deltas)
+            .map(|(cut, delta)| 0.3 + 0.8 * (cut + delta))
+            .collect();
+        let offsets = boundary_offsets(&students, &boundaries, &cuts).unwrap();
+        for (offset, delta) in offsets.iter().zip(deltas) {
+            assert!((offset - delta).abs() < 1e-12, "{offsets:?}");
         }
+        let falling: Vec<(f64, f64)> = students.iter().map(|&(q, y)| (q, -y)).collect();
+        assert!(boundary_offsets(&falling, &boundaries, &cuts).is_none());
+    }
+
+    /// A batch on a scale with a below-lowest grade has as many boundaries as the scenario
+    /// has cuts: the below-lowest cutoff is not among them, so they pair up in order.
+    #[tokio::test]
+    async fn boundaries_and_cuts_pair_up_on_a_scale_with_a_below_lowest_grade() {
+        let (scenario, run) = simulated_batch(ScenarioSpec {
+            seed: 5,
+            anchors: 9,
+            scale: GradeScale::Eng5NpLegacy9Step,
+            ..ScenarioSpec::default()
+        })
+        .await;
+        let calibration = run.scored.as_ref().unwrap().calibration.as_ref().unwrap();
+        assert!(calibration.below_lowest_cutoff.is_some());
+        assert_eq!(calibration.boundaries.len(), scenario.cut_points.len());
+        assert_eq!(
+            calibration.boundaries.len(),
+            GradeScale::Eng5NpLegacy9Step.grades().len() - 1
+        );
     }
 
     /// Each grade counts the students given it and those truly holding it apart, and says
@@ -298,6 +302,8 @@ mod tests {
         assert_eq!(third.true_grades, [(2, 1), (3, 1)]);
         assert_eq!(grade_at_position(GradeScale::Eng5NpLegacy9Step, -1), "F");
         assert_eq!(grade_at_position(GradeScale::Swedish8Anchor, 7), "A");
+        assert_eq!(grade_at_position(GradeScale::Swedish8Anchor, 8), "?");
+        assert_eq!(grade_at_position(GradeScale::Swedish8Anchor, -1), "?");
     }
 
     /// Regressing toward the cohort moves a grade toward the middle or leaves it, never
@@ -305,7 +311,11 @@ mod tests {
     /// grade at least as high.
     #[tokio::test]
     async fn a_regressed_grade_lies_between_the_score_s_grade_and_the_middle_and_keeps_the_order() {
-        let (scenario, run) = simulated_batch(11).await;
+        let (scenario, run) = simulated_batch(ScenarioSpec {
+            seed: 11,
+            ..ScenarioSpec::default()
+        })
+        .await;
         let (at_score, regressed) = (
             graded_students(&scenario, &run, GradeAt::Score),
             graded_students(&scenario, &run, GradeAt::RegressedScore),

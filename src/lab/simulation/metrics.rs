@@ -156,8 +156,17 @@ mod tests {
             (fit.slope - 0.8).abs() < 1e-12 && fit.scatter < 1e-12,
             "{fit:?}"
         );
-        // Read back through the line: the position 0.5 + 0.8 × 1.5 is the quality 1.5.
-        assert!((fit.quality_of(0.5 + 0.8 * 1.5) - 1.5).abs() < 1e-12);
+        // Read back through the line (qualities off zero, so both means count): the
+        // position 0.5 + 0.8 × 3.5 is the quality 3.5.
+        let shifted: Vec<(f64, f64)> = [1.0, 2.0, 3.0, 4.0, 6.0]
+            .iter()
+            .map(|&q| (q, 0.5 + 0.8 * q))
+            .collect();
+        let line = truth_fit(&shifted).unwrap();
+        assert!(
+            (line.quality_of(0.5 + 0.8 * 3.5) - 3.5).abs() < 1e-12,
+            "{line:?}"
+        );
         // Slope Σxy / Σx² = 9.4 / 10; residuals .18, −.36, 0, .36, −.18: SD sqrt(.324 / 3).
         let scattered = [
             (-2.0, -1.7),
