@@ -247,10 +247,13 @@ async fn a_request_waits_while_the_content_service_is_down_and_is_registered_onc
         .await
         .expect("stored")
         .storage_id;
-    // A port nobody listens on yet.
-    let address = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
+    // A port held but not listened on: connections to it are refused, and no other test's
+    // server can be given it meanwhile (a port only picked and let go could be, and then
+    // the content service would seem to be up).
+    let held = tokio::net::TcpSocket::new_v4().expect("a socket");
+    held.bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .expect("a free port");
+    let address = held.local_addr().expect("the held port");
     let inbound = Inbound::start_with_content_at(db, content_url(address)).await;
     let request = request(&[("e1", &text), ("e2", &other)], None);
     inbound.produce_request(&request).await;
@@ -259,6 +262,7 @@ async fn a_request_waits_while_the_content_service_is_down_and_is_registered_onc
     assert!(inbound.events(batch_of(&request)).await.is_empty());
     assert!(inbound.consumer_is_running());
 
+    drop(held);
     let listener = wait_until("the content port to be free again", || async {
         tokio::net::TcpListener::bind(address).await.ok()
     })
