@@ -152,8 +152,8 @@ impl Recorder {
             })
             .collect();
         let outcomes = self.bus.execute_together(&commands).await;
-        for (comparisons, outcome) in accepted.values().zip(outcomes) {
-            if recorded(BatchId(comparisons[0].batch_id), outcome) {
+        for (((batch_id, _), comparisons), outcome) in accepted.iter().zip(outcomes) {
+            if recorded(BatchId(*batch_id), outcome) {
                 metrics()
                     .comparisons
                     .with_label_values(&["submitted"])

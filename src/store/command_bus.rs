@@ -99,6 +99,16 @@ pub struct BatchCommand {
 /// What a command appended (nothing for a no-op), or why it did not.
 pub type Executed = Result<Vec<CjBatchEvent>, CommandError>;
 
+/// What deciding one command on a batch's state calls for ([`BatchCommandBus::decide_on`]).
+enum Decision {
+    /// Append these events after this state.
+    Append(CachedBatch, Vec<CjBatchEvent>),
+    /// Done: no events, a refusal confirmed, or the decision's own store error.
+    Settled(Executed),
+    /// A refusal decided on cached state: decide again on the log's state.
+    Confirm,
+}
+
 /// A command decided within [`BatchCommandBus::execute_together`], waiting for the append.
 struct Decided {
     index: usize,
@@ -208,18 +218,12 @@ impl BatchCommandBus {
                 Some(state) => (self.caught_up(batch_id, state).await?, Source::Log),
                 None => self.current(batch_id).await?,
             };
-            let events = match self.decide(&current.batch, &command).await? {
-                Ok(events) => events,
-                Err(_) if source == Source::Cache => continue, // confirm on the log's state
-                Err(rejection) => {
-                    self.keep(batch_id, current);
-                    return Err(CommandError::Rejected(rejection));
-                }
+            let (current, events) = match self.decide_on(batch_id, current, source, &command).await
+            {
+                Decision::Append(current, events) => (current, events),
+                Decision::Settled(outcome) => return outcome,
+                Decision::Confirm => continue,
             };
-            if events.is_empty() {
-                self.keep(batch_id, current);
-                return Ok(events);
-            }
             match (self.log)
                 .append(batch_id, current.sequence, &events, &metadata)
                 .await
@@ -288,27 +292,16 @@ impl BatchCommandBus {
                         continue;
                     }
                 };
-                match self.decide(&state.batch, command).await {
-                    Ok(Ok(events)) if !events.is_empty() => decided.push(Decided {
+                match self.decide_on(*batch_id, state, source, command).await {
+                    Decision::Append(state, events) => decided.push(Decided {
                         index,
                         state,
                         events,
                         metadata: commands[index].metadata.to_map(),
                     }),
-                    Ok(Ok(events)) => {
-                        self.keep(*batch_id, state);
-                        outcomes[index] = Some(Ok(events));
-                    }
+                    Decision::Settled(outcome) => outcomes[index] = Some(outcome),
                     // Confirmed on the log's state, alone.
-                    Ok(Err(_)) if source == Source::Cache => alone.push(index),
-                    Ok(Err(rejection)) => {
-                        self.keep(*batch_id, state);
-                        outcomes[index] = Some(Err(CommandError::Rejected(rejection)));
-                    }
-                    Err(error) => {
-                        self.keep(*batch_id, state);
-                        outcomes[index] = Some(Err(error));
-                    }
+                    Decision::Confirm => alone.push(index),
                 }
             }
             self.append_decided(commands, decided, &mut outcomes, &mut alone)
@@ -404,6 +397,28 @@ impl BatchCommandBus {
     /// (a fit and a plan), when scores come out the decided `BatchScored` is graded again
     /// with it ([`DecisionInputs::regrade`], so the batch is scored once) — one read per
     /// wave and per scored batch, not one per callback command.
+    /// `command` decided on `state` (read from `source`), as a command alone and commands
+    /// together both take it: events to append after the state, or an outcome settled now
+    /// (the state kept: it is unchanged), or a refusal decided on cached state, to be
+    /// confirmed on the log's (the state dropped, so the next load reads the log).
+    async fn decide_on(
+        &self,
+        batch_id: BatchId,
+        state: CachedBatch,
+        source: Source,
+        command: &CjBatchCommand,
+    ) -> Decision {
+        let settled = match self.decide(&state.batch, command).await {
+            Ok(Ok(events)) if !events.is_empty() => return Decision::Append(state, events),
+            Ok(Err(_)) if source == Source::Cache => return Decision::Confirm,
+            Ok(Ok(events)) => Ok(events),
+            Ok(Err(rejection)) => Err(CommandError::Rejected(rejection)),
+            Err(error) => Err(error),
+        };
+        self.keep(batch_id, state);
+        Decision::Settled(settled)
+    }
+
     async fn decide(
         &self,
         batch: &CjBatch,

@@ -4,11 +4,11 @@
 //! (`global_seq`, `tx`, `event_id`, and `recorded_at` unless a row brings its own) fill
 //! from their defaults.
 //!
-//! [`append_events`] is the command path (through [`super::postgres_log`]): one command's
-//! events continue the batch's stream from the sequence it was decided at; if another
+//! [`append_streams`] is the command path (through [`super::postgres_log`]): each batch's
+//! events continue its stream from the sequence its command was decided at; if another
 //! writer took one of those sequences first, the primary key refuses the whole insert and
-//! the append reports a conflict. [`append_streams`] does the same for several batches'
-//! commands in one insert (one commit for all of them).
+//! the append reports a conflict. One command or several batches' commands, it is one
+//! insert and one commit.
 //! [`insert_rows`] is the same insert for rows prepared elsewhere (benchmarks seeding a
 //! log).
 
@@ -18,7 +18,6 @@ use cj_aggregates::ids::BatchId;
 use cj_aggregates::{CjBatch, CjBatchEvent};
 use cqrs_es::{Aggregate, DomainEvent};
 use sqlx::PgExecutor;
-use std::collections::HashMap;
 
 /// SQLSTATE of a unique violation.
 const UNIQUE_VIOLATION: &str = "23505";
@@ -76,23 +75,6 @@ impl LogRow {
             recorded_at: None,
         })
     }
-}
-
-/// Appends `events` as sequences `after_sequence + 1 ..` of the batch's stream.
-pub async fn append_events(
-    executor: impl PgExecutor<'_>,
-    batch_id: BatchId,
-    after_sequence: usize,
-    events: &[CjBatchEvent],
-    metadata: &HashMap<String, String>,
-) -> Result<(), InsertError> {
-    let part = StreamAppend {
-        batch_id,
-        after: after_sequence,
-        events,
-        metadata,
-    };
-    append_streams(executor, &[part]).await
 }
 
 /// Appends every part's events after its sequence, with one statement: all or none.

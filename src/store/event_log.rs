@@ -69,14 +69,23 @@ pub trait EventLog: Send + Sync {
         after: usize,
     ) -> Result<Vec<SequencedEvent>, LogError>;
 
-    /// Appends `events` as sequences `after + 1 ..` of the batch's stream, all or none.
+    /// Appends `events` as sequences `after + 1 ..` of the batch's stream, all or none: an
+    /// [`EventLog::append_all`] of one part.
     async fn append(
         &self,
         batch_id: BatchId,
         after: usize,
         events: &[CjBatchEvent],
         metadata: &HashMap<String, String>,
-    ) -> Result<(), AppendError>;
+    ) -> Result<(), AppendError> {
+        self.append_all(&[StreamAppend {
+            batch_id,
+            after,
+            events,
+            metadata,
+        }])
+        .await
+    }
 
     /// Appends every part as [`EventLog::append`] would, all parts or none: a
     /// [`AppendError::Conflict`] when any part's stream moved on (which one is not said).

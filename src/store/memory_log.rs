@@ -75,22 +75,6 @@ impl EventLog for InMemoryEventLog {
             .collect())
     }
 
-    async fn append(
-        &self,
-        batch_id: BatchId,
-        after: usize,
-        events: &[CjBatchEvent],
-        metadata: &HashMap<String, String>,
-    ) -> Result<(), AppendError> {
-        self.append_all(&[StreamAppend {
-            batch_id,
-            after,
-            events,
-            metadata,
-        }])
-        .await
-    }
-
     async fn append_all(&self, parts: &[StreamAppend<'_>]) -> Result<(), AppendError> {
         let mut streams = self.streams();
         for part in parts {

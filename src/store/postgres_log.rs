@@ -2,21 +2,20 @@
 //! event store without snapshots (its 0.5.0 snapshot store applies events twice), decoding
 //! through the aggregate's upcasters; catching up reads the rows after a sequence
 //! (`cj_projections::log::batch_events`); an append is one multi-row insert
-//! ([`append_events`]) whose primary key refuses a sequence another writer took, and once it
+//! ([`append_streams`]) whose primary key refuses a sequence another writer took, and once it
 //! has committed the projectors are woken ([`AppendWake`]).
 
 use super::aggregate_cache::CachedBatch;
 use super::append_wake::AppendWake;
-use super::event_append::{append_events, append_streams, InsertError};
+use super::event_append::{append_streams, InsertError};
 use super::event_log::{AppendError, EventLog, LogError, SequencedEvent, StreamAppend};
 use cj_aggregates::batch::upcasting::upcasters;
 use cj_aggregates::ids::BatchId;
-use cj_aggregates::{CjBatch, CjBatchError, CjBatchEvent};
+use cj_aggregates::{CjBatch, CjBatchError};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 type LogStore = PersistedEventStore<PostgresEventRepository, CjBatch>;
@@ -87,16 +86,6 @@ impl EventLog for PostgresEventLog {
                 })
             })
             .collect()
-    }
-
-    async fn append(
-        &self,
-        batch_id: BatchId,
-        after: usize,
-        events: &[CjBatchEvent],
-        metadata: &HashMap<String, String>,
-    ) -> Result<(), AppendError> {
-        self.appended(append_events(&self.pool, batch_id, after, events, metadata).await)
     }
 
     async fn append_all(&self, parts: &[StreamAppend<'_>]) -> Result<(), AppendError> {

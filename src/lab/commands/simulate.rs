@@ -507,7 +507,7 @@ pub fn grade_confusion_table(scale: GradeScale, summaries: &[BudgetSummary]) -> 
                 } else {
                     (
                         format!("{:.2}", grade.mean_confidence),
-                        format!("{:.2}", grade.right as f64 / grade.given as f64),
+                        format!("{:.2}", grade.right() as f64 / grade.given as f64),
                     )
                 };
                 out.push_str(&format!(
@@ -524,17 +524,14 @@ pub fn grade_confusion_table(scale: GradeScale, summaries: &[BudgetSummary]) -> 
         }
     }
     out.push_str("\nEach boundary's mean offset from the true cut, in quality units (the boundary read through the line of the students' scores on their qualities; + too high):\n\n| variant | per essay | boundaries |\n|---|---:|---|\n");
-    let grades = scale.grades();
     for s in summaries.iter().filter(|s| !s.boundary_offsets.is_empty()) {
-        let offsets: Vec<String> = s
-            .boundary_offsets
-            .iter()
-            .enumerate()
-            .map(|(i, offset)| {
+        let offsets: Vec<String> = (0..)
+            .zip(&s.boundary_offsets)
+            .map(|(below, offset)| {
                 format!(
                     "{}/{} {offset:+.2}",
-                    grades.get(i).copied().unwrap_or("?"),
-                    grades.get(i + 1).copied().unwrap_or("?")
+                    grade_at_position(scale, below),
+                    grade_at_position(scale, below + 1)
                 )
             })
             .collect();

@@ -67,10 +67,18 @@ pub struct GivenGrade {
     pub truly: usize,
     /// Mean probability of this grade over the students given it (0 when none was).
     pub mean_confidence: f64,
-    /// Students given this grade who truly had it.
-    pub right: usize,
     /// (true grade position, how many of those given this grade truly had it), lowest first.
     pub true_grades: Vec<(i64, usize)>,
+}
+
+impl GivenGrade {
+    /// Students given this grade who truly had it.
+    pub fn right(&self) -> usize {
+        self.true_grades
+            .iter()
+            .find(|&&(truth, _)| truth == self.position)
+            .map_or(0, |&(_, count)| count)
+    }
 }
 
 /// Every grade given to or truly held by one of `students`, lowest first.
@@ -99,7 +107,6 @@ pub fn grade_confusion(students: &[GradedStudent]) -> Vec<GivenGrade> {
                 truly: students.iter().filter(|s| s.truth == position).count(),
                 mean_confidence: given.iter().map(|s| s.confidence).sum::<f64>()
                     / given.len().max(1) as f64,
-                right: given.iter().filter(|s| s.truth == position).count(),
                 true_grades,
             }
         })
@@ -287,18 +294,18 @@ mod tests {
         let positions: Vec<i64> = confusion.iter().map(|g| g.position).collect();
         assert_eq!(positions, [0, 1, 2, 3]);
         let lowest = &confusion[0];
-        assert_eq!((lowest.given, lowest.truly, lowest.right), (3, 1, 1));
+        assert_eq!((lowest.given, lowest.truly, lowest.right()), (3, 1, 1));
         assert!((lowest.mean_confidence - 0.5).abs() < 1e-12);
         assert_eq!(lowest.true_grades, [(0, 1), (1, 1), (2, 1)]);
         let never_given = &confusion[1];
         assert_eq!(
-            (never_given.given, never_given.truly, never_given.right),
+            (never_given.given, never_given.truly, never_given.right()),
             (0, 1, 0)
         );
         assert_eq!(never_given.mean_confidence, 0.0);
         assert!(never_given.true_grades.is_empty());
         let third = &confusion[2];
-        assert_eq!((third.given, third.truly, third.right), (2, 2, 1));
+        assert_eq!((third.given, third.truly, third.right()), (2, 2, 1));
         assert_eq!(third.true_grades, [(2, 1), (3, 1)]);
         assert_eq!(grade_at_position(GradeScale::Eng5NpLegacy9Step, -1), "F");
         assert_eq!(grade_at_position(GradeScale::Swedish8Anchor, 7), "A");
