@@ -7,8 +7,8 @@
 //! together), refusal → a failed comparison, 429/5xx/network → back off and try again. Several instances may run side by side: each
 //! holds short leases on what it works on and renews them while it does ([`lease`]).
 //!
-//! - [`prompt_context`] — the assignment's instructions and rubric for the prompt (a hook
-//!   for the registry of assessment instructions).
+//! - [`prompt_context`] — the assignment's instructions and rubric for the prompt, read once
+//!   per claim for each assignment it names.
 //! - [`request`] — the request body the provider receives.
 //! - [`sent_notes`] — each accepted comparison noted `sent` before its send returns,
 //!   concurrent sends' notes written with one statement.
@@ -36,7 +36,7 @@ use crate::store::BatchCommandBus;
 use crate::worker::Worker;
 use anyhow::Context;
 use lease::{keep_renewing, HeldLeases, LeaseSettings};
-use prompt_context::{NoPromptContext, PromptContextSource};
+use prompt_context::{ClaimContexts, NoPromptContext, PromptContextSource};
 use record::Recorder;
 use send::{Dispatched, Sender};
 use sent_notes::SentNotes;
@@ -156,11 +156,15 @@ impl Dispatcher {
             if free > 0 {
                 match leases.claim(&pool, free).await {
                     Ok(claimed) => {
+                        let assignments: Vec<Option<&str>> =
+                            claimed.iter().map(|c| c.assignment_id.as_deref()).collect();
+                        let contexts = ClaimContexts::read(&*sender.prompts, assignments).await;
                         for comparison in claimed {
                             let id = comparison.correlation_id;
+                            let context = contexts.of(comparison.assignment_id.as_deref());
                             let (sender, pool) = (Arc::clone(&sender), pool.clone());
                             let task = in_flight.spawn(async move {
-                                sender.send_and_note(&pool, comparison).await
+                                sender.send_and_note(&pool, comparison, context).await
                             });
                             sending.insert(task.id(), id);
                         }

@@ -1,5 +1,6 @@
-//! Sending one claimed comparison: fetch both texts, render the prompt, `POST` it, and sort
-//! what happened into [`Outcome`]s. Rows claimed again after a crash skip the request:
+//! Sending one claimed comparison: fetch both texts, render the prompt with the assignment's
+//! context as its claim read it ([`super::prompt_context::ClaimContexts`]), `POST` it, and
+//! sort what happened into [`Outcome`]s. Rows claimed again after a crash skip the request:
 //! `sent` ones were accepted already (their prompt hash is computed again from the
 //! assignment's context, which needs no essay text), `failed` ones refused. A comparison
 //! whose lease is no longer held when its request is ready stays unsent ([`super::lease`]).
@@ -7,7 +8,7 @@
 
 use super::direct::judge_directly;
 use super::lease::HeldLeases;
-use super::prompt_context::{PromptContext, PromptContextSource};
+use super::prompt_context::{PromptContext, PromptContextSource, ReadContext};
 use super::queue::{ClaimedComparison, QueueStatus};
 use super::request::{comparison_prompt_hash, comparison_request, EssayTexts};
 use super::sent_notes::SentNotes;
@@ -51,12 +52,26 @@ pub struct Dispatched {
     pub noted_sent: bool,
 }
 
+/// A comparison the provider accepted before a crash: only its record is missing.
+fn accepted_before(
+    comparison: &ClaimedComparison,
+    context: Result<Arc<PromptContext>, Outcome>,
+) -> Outcome {
+    match context {
+        Ok(context) => Outcome::Accepted {
+            prompt_hash: comparison_prompt_hash(comparison, &context),
+        },
+        Err(outcome) => outcome,
+    }
+}
+
 /// What sending needs; shared by every in-flight send.
 pub struct Sender {
     pub provider: LlmProviderClient,
     /// The direct judges; a batch none of them judges goes to `provider`.
     pub judges: Judges,
     pub content: ContentClient,
+    /// Read once per claim ([`super::prompt_context::ClaimContexts`]).
     pub prompts: Arc<dyn PromptContextSource>,
     pub callback_topic: String,
     /// Asked before each request: a lease lost or run out is not sent on.
@@ -66,25 +81,33 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// Sends one comparison inside a span with its batch id and correlation id.
-    pub async fn send(&self, comparison: ClaimedComparison) -> Dispatched {
+    /// Sends one comparison, with its assignment's context as its claim read it (or why
+    /// that read failed), inside a span with its batch id and correlation id.
+    pub async fn send(&self, comparison: ClaimedComparison, context: ReadContext) -> Dispatched {
         let span = info_span!(
             "dispatch_comparison",
             batch_id = %comparison.batch_id,
             correlation_id = %comparison.correlation_id,
             attempt = comparison.attempt
         );
-        self.send_in_span(comparison).instrument(span).await
+        self.send_in_span(comparison, context)
+            .instrument(span)
+            .await
     }
 
-    async fn send_in_span(&self, comparison: ClaimedComparison) -> Dispatched {
+    async fn send_in_span(
+        &self,
+        comparison: ClaimedComparison,
+        context: ReadContext,
+    ) -> Dispatched {
+        let context = context.map_err(|reason| Outcome::Retry { reason });
         let outcome = match comparison.queue_status() {
-            QueueStatus::Sent => self.accepted_before(&comparison).await,
+            QueueStatus::Sent => accepted_before(&comparison, context),
             QueueStatus::Failed => Outcome::Refused {
                 code: comparison.last_error.clone().unwrap_or_default(),
                 message: "refused by the LLM provider".into(),
             },
-            QueueStatus::Pending => self.request(&comparison).await,
+            QueueStatus::Pending => self.request(&comparison, context).await,
         };
         tracing::debug!(?outcome, "comparison dispatched");
         Dispatched {
@@ -99,9 +122,14 @@ impl Sender {
     /// another instance send the comparison again (one LLM call paid twice), so the window
     /// is a statement or two (the flush of notes in progress, then this one's), not the wait
     /// for the recorder.
-    pub async fn send_and_note(&self, pool: &PgPool, comparison: ClaimedComparison) -> Dispatched {
+    pub async fn send_and_note(
+        &self,
+        pool: &PgPool,
+        comparison: ClaimedComparison,
+        context: ReadContext,
+    ) -> Dispatched {
         let fresh = comparison.queue_status() == QueueStatus::Pending;
-        let mut dispatched = self.send(comparison).await;
+        let mut dispatched = self.send(comparison, context).await;
         if fresh && matches!(dispatched.outcome, Outcome::Accepted { .. }) {
             let id = dispatched.comparison.correlation_id;
             match self.sent_notes.note(pool, &self.leases, id).await {
@@ -114,27 +142,12 @@ impl Sender {
         dispatched
     }
 
-    /// A comparison the provider accepted before a crash: only its record is missing.
-    async fn accepted_before(&self, comparison: &ClaimedComparison) -> Outcome {
-        match self.context(comparison).await {
-            Ok(context) => Outcome::Accepted {
-                prompt_hash: comparison_prompt_hash(comparison, &context),
-            },
-            Err(outcome) => outcome,
-        }
-    }
-
-    async fn context(&self, comparison: &ClaimedComparison) -> Result<PromptContext, Outcome> {
-        self.prompts
-            .context_for(comparison.assignment_id.as_deref())
-            .await
-            .map_err(|error| Outcome::Retry {
-                reason: format!("prompt context: {error:#}"),
-            })
-    }
-
-    async fn request(&self, comparison: &ClaimedComparison) -> Outcome {
-        let context = match self.context(comparison).await {
+    async fn request(
+        &self,
+        comparison: &ClaimedComparison,
+        context: Result<Arc<PromptContext>, Outcome>,
+    ) -> Outcome {
+        let context = match context {
             Ok(context) => context,
             Err(outcome) => return outcome,
         };

@@ -4,11 +4,13 @@
 //! ids and metadata; a refused comparison fails with the provider's code and is retried
 //! reversed; a provider that is briefly unavailable gets the comparison again later;
 //! leases held by a live dispatcher are renewed and never taken, a dead one's come back
-//! ([`leases`]).
+//! ([`leases`]); the assignment's instructions in the registry reach every prompt, a change
+//! every comparison claimed after it ([`instructions`]).
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod instructions;
 mod leases;
 
 use axum::http::StatusCode;
@@ -150,6 +152,16 @@ impl Running {
 
     /// Registers the scenario as a batch (intake closed: the first wave is planned).
     async fn register(&self, scenario: &Scenario, llm: LlmSettings) -> BatchId {
+        self.register_for(scenario, llm, None).await
+    }
+
+    /// [`Running::register`], the batch naming `assignment`.
+    async fn register_for(
+        &self,
+        scenario: &Scenario,
+        llm: LlmSettings,
+        assignment: Option<&str>,
+    ) -> BatchId {
         let request_event_id = Uuid::new_v4();
         let batch_id = BatchId::for_request(request_event_id);
         let mut settings = BatchSettings::with_budget(ComparisonBudget::new(30).expect("budget"));
@@ -158,6 +170,7 @@ impl Running {
             upstream_batch_id: format!("bos-{batch_id}"),
             grade_scale: scenario.spec.scale,
             llm,
+            assignment_id: assignment.map(str::to_owned),
             ..RegisterBatch::new(batch_id, request_event_id, scenario.essay_refs(), settings)
         };
         self.execute(batch_id, CjBatchCommand::RegisterBatch(Box::new(register)))

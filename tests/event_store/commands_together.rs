@@ -3,10 +3,10 @@
 //! transaction, each command's outcome is its own, and whatever cannot join — a batch named
 //! twice, a refusal, an append another process beat — is still recorded exactly once.
 
-use crate::support::{register_command, register_without_anchors, verdict, TestDatabase};
+use crate::support::{logged, opened_batch, recorded_verdict, verdict, TestDatabase};
 use cj_aggregates::batch::commands::{Position, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
-use cj_aggregates::{CjBatchCommand, CjBatchError, CjBatchEvent};
+use cj_aggregates::{CjBatchCommand, CjBatchError};
 use cj_assessment::store::aggregate_cache::AggregateCache;
 use cj_assessment::store::memory_log::InMemoryEventLog;
 use cj_assessment::store::{BatchCommand, BatchCommandBus, CommandError, CommandMetadata};
@@ -28,49 +28,9 @@ fn record(batch_id: BatchId, correlation_id: CorrelationId) -> BatchCommand {
     }
 }
 
-/// A registered batch of 8 students whose first wave is submitted; that wave.
-async fn opened_batch(bus: &BatchCommandBus) -> (BatchId, Vec<CorrelationId>) {
-    let batch_id = BatchId(Uuid::new_v4());
-    register_without_anchors(
-        bus,
-        batch_id,
-        register_command(batch_id, 8, 60),
-        &metadata(),
-    )
-    .await;
-    let wave: Vec<CorrelationId> = bus
-        .events_after(batch_id, 0)
-        .await
-        .expect("events")
-        .into_iter()
-        .flat_map(|logged| match logged.event {
-            CjBatchEvent::WavePlanned(wave) => {
-                wave.comparisons.iter().map(|c| c.correlation_id).collect()
-            }
-            _ => Vec::new(),
-        })
-        .collect();
-    bus.execute(
-        batch_id,
-        crate::support::submit_pairs(wave.clone()),
-        &metadata(),
-    )
-    .await
-    .expect("submit");
-    (batch_id, wave)
-}
-
-/// The comparisons whose verdicts the batch's log holds, in order (repeats kept).
+/// The verdicts recorded for the batch, in log order.
 async fn recorded(bus: &BatchCommandBus, batch_id: BatchId) -> Vec<CorrelationId> {
-    bus.events_after(batch_id, 0)
-        .await
-        .expect("events")
-        .into_iter()
-        .flat_map(|logged| match logged.event {
-            CjBatchEvent::ComparisonRecorded(r) => vec![r.correlation_id],
-            _ => Vec::new(),
-        })
-        .collect()
+    logged(bus, batch_id, recorded_verdict).await
 }
 
 /// The transactions that wrote the batch's verdicts.
@@ -91,7 +51,7 @@ async fn commands_on_several_batches_are_appended_in_one_transaction() {
     let bus = BatchCommandBus::new(db.pool.clone());
     let mut batches = Vec::new();
     for _ in 0..3 {
-        batches.push(opened_batch(&bus).await);
+        batches.push(opened_batch(&bus, 60).await);
     }
 
     let commands: Vec<BatchCommand> = batches
@@ -124,8 +84,8 @@ async fn commands_on_several_batches_are_appended_in_one_transaction() {
 async fn a_batch_named_twice_and_a_refused_command_are_each_settled_on_their_own() {
     let db = TestDatabase::create().await;
     let bus = BatchCommandBus::new(db.pool.clone());
-    let (twice, wave) = opened_batch(&bus).await;
-    let (other, other_wave) = opened_batch(&bus).await;
+    let (twice, wave) = opened_batch(&bus, 60).await;
+    let (other, other_wave) = opened_batch(&bus, 60).await;
     let unknown = CorrelationId(Uuid::new_v4());
 
     let outcomes = bus
@@ -166,8 +126,8 @@ async fn assert_a_beaten_append_records_every_command_once(
     first: BatchCommandBus,
     second: BatchCommandBus,
 ) {
-    let (stale, stale_wave) = opened_batch(&first).await;
-    let (fresh, fresh_wave) = opened_batch(&first).await;
+    let (stale, stale_wave) = opened_batch(&first, 60).await;
+    let (fresh, fresh_wave) = opened_batch(&first, 60).await;
     second
         .execute(stale, record(stale, stale_wave[0]).command, &metadata())
         .await

@@ -7,15 +7,15 @@
 //! append as the primary key does.
 
 use crate::support::{
-    planned_comparisons, register_command, register_without_anchors, verdict, TestDatabase,
+    logged, opened_batch, planned, planned_comparisons, recorded_verdict, register_command,
+    register_without_anchors, verdict, TestDatabase,
 };
 use cj_aggregates::batch::commands::{Position, RecordCallbacks};
 use cj_aggregates::ids::{BatchId, CorrelationId};
-use cj_aggregates::{CjBatchCommand, CjBatchEvent};
+use cj_aggregates::CjBatchCommand;
 use cj_assessment::store::aggregate_cache::AggregateCache;
 use cj_assessment::store::memory_log::InMemoryEventLog;
 use cj_assessment::store::{BatchCommandBus, CommandMetadata};
-use sqlx::PgPool;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -30,54 +30,10 @@ fn record(correlation_id: CorrelationId) -> CjBatchCommand {
     })
 }
 
-/// Registers a batch of 8 students with `budget` comparisons through `bus` and submits its
-/// first wave; returns that wave's comparisons.
-async fn opened_batch(
-    bus: &BatchCommandBus,
-    pool: &PgPool,
-    budget: u32,
-) -> (BatchId, Vec<CorrelationId>) {
-    let batch_id = BatchId(Uuid::new_v4());
-    let metadata = metadata();
-    register_without_anchors(
-        bus,
-        batch_id,
-        register_command(batch_id, 8, budget),
-        &metadata,
-    )
-    .await;
-    let wave = planned_comparisons(pool, batch_id).await;
-    bus.execute(
-        batch_id,
-        crate::support::submit_pairs(wave.clone()),
-        &metadata,
-    )
-    .await
-    .expect("submit");
-    (batch_id, wave)
-}
-
 /// Two buses on one log each record a callback of the first wave; the first, whose cache
 /// the second's append made stale, conflicts once and records on the caught-up state.
 async fn assert_a_stale_cache_conflicts_once(first: BatchCommandBus, second: BatchCommandBus) {
-    let batch_id = BatchId(Uuid::new_v4());
-    let opening = metadata();
-    register_without_anchors(
-        &first,
-        batch_id,
-        register_command(batch_id, 8, 60),
-        &opening,
-    )
-    .await;
-    let wave = logged(&first, batch_id, planned).await;
-    first
-        .execute(
-            batch_id,
-            crate::support::submit_pairs(wave.clone()),
-            &opening,
-        )
-        .await
-        .expect("submit");
+    let (batch_id, wave) = opened_batch(&first, 60).await;
 
     first
         .execute(batch_id, record(wave[0]), &metadata())
@@ -107,39 +63,6 @@ async fn assert_a_stale_cache_conflicts_once(first: BatchCommandBus, second: Bat
     assert_eq!(recorded, wave[..3].to_vec());
 }
 
-/// The comparisons a wave planned.
-fn planned(event: &CjBatchEvent) -> Vec<CorrelationId> {
-    match event {
-        CjBatchEvent::WavePlanned(wave) => {
-            wave.comparisons.iter().map(|c| c.correlation_id).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// The comparison a recorded verdict answers (the log keeps repeats, so a double
-/// recording shows).
-fn recorded_verdict(event: &CjBatchEvent) -> Vec<CorrelationId> {
-    match event {
-        CjBatchEvent::ComparisonRecorded(r) => vec![r.correlation_id],
-        _ => Vec::new(),
-    }
-}
-
-/// What `pick` takes from each of the batch's events, read through `bus`'s log.
-async fn logged(
-    bus: &BatchCommandBus,
-    batch_id: BatchId,
-    pick: impl Fn(&CjBatchEvent) -> Vec<CorrelationId>,
-) -> Vec<CorrelationId> {
-    bus.events_after(batch_id, 0)
-        .await
-        .expect("events")
-        .iter()
-        .flat_map(|logged| pick(&logged.event))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cache_made_stale_by_another_process_conflicts_and_decides_again_on_the_log() {
     let db = TestDatabase::create().await;
@@ -164,7 +87,7 @@ async fn a_comparison_planned_by_another_process_is_recorded_not_refused_as_unkn
         BatchCommandBus::new(db.pool.clone()),
         BatchCommandBus::new(db.pool.clone()),
     );
-    let (batch_id, wave_one) = opened_batch(&first, &db.pool, 60).await;
+    let (batch_id, wave_one) = opened_batch(&first, 60).await;
     // `second` records the whole first wave, which plans the second wave there.
     for correlation_id in &wave_one {
         second

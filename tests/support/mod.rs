@@ -204,6 +204,58 @@ pub async fn planned_comparisons(pool: &PgPool, batch_id: BatchId) -> Vec<Correl
         .collect()
 }
 
+/// Registers a batch of 8 students with `budget` comparisons through `bus` (whichever log
+/// it writes to) and submits its first wave; the batch and that wave's comparisons.
+pub async fn opened_batch(bus: &BatchCommandBus, budget: u32) -> (BatchId, Vec<CorrelationId>) {
+    let batch_id = BatchId(Uuid::new_v4());
+    let metadata = CommandMetadata::new(Uuid::new_v4(), "tests-opened-batch");
+    register_without_anchors(
+        bus,
+        batch_id,
+        register_command(batch_id, 8, budget),
+        &metadata,
+    )
+    .await;
+    let wave = logged(bus, batch_id, planned).await;
+    bus.execute(batch_id, submit_pairs(wave.clone()), &metadata)
+        .await
+        .expect("submit");
+    (batch_id, wave)
+}
+
+/// What `pick` takes from each of the batch's events, read through `bus`'s log.
+pub async fn logged(
+    bus: &BatchCommandBus,
+    batch_id: BatchId,
+    pick: impl Fn(&CjBatchEvent) -> Vec<CorrelationId>,
+) -> Vec<CorrelationId> {
+    bus.events_after(batch_id, 0)
+        .await
+        .expect("events")
+        .iter()
+        .flat_map(|logged| pick(&logged.event))
+        .collect()
+}
+
+/// The comparisons a wave planned.
+pub fn planned(event: &CjBatchEvent) -> Vec<CorrelationId> {
+    match event {
+        CjBatchEvent::WavePlanned(wave) => {
+            wave.comparisons.iter().map(|c| c.correlation_id).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The comparison a recorded verdict answers (the log keeps repeats, so a double
+/// recording shows).
+pub fn recorded_verdict(event: &CjBatchEvent) -> Vec<CorrelationId> {
+    match event {
+        CjBatchEvent::ComparisonRecorded(r) => vec![r.correlation_id],
+        _ => Vec::new(),
+    }
+}
+
 /// RegisterBatch for `students` essays and `budget` comparisons.
 pub fn register_command(batch_id: BatchId, students: usize, budget: u32) -> CjBatchCommand {
     let mut settings = BatchSettings::with_budget(ComparisonBudget::new(budget).expect("budget"));
