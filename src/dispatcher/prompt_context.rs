@@ -1,7 +1,8 @@
 //! What a comparison prompt says besides the two essays: the assessment instructions, the
 //! student prompt and the rubric of the batch's assignment. They come from a
-//! [`PromptContextSource`]; until a registry of assessment instructions is wired in,
-//! [`NoPromptContext`] leaves them out and the prompt uses its default rubric.
+//! [`PromptContextSource`]: `serve` reads the assessment registry
+//! (`crate::registry::RegistryPromptContext`); without one, [`NoPromptContext`] leaves them
+//! out and the prompt uses its default rubric.
 //!
 //! [`ClaimContexts`] reads each assignment's context once per claim, not once per
 //! comparison: a claim's comparisons leave within the same few milliseconds, so a read per
