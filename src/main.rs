@@ -1,8 +1,8 @@
 //! Entry point: parse the command line, set up logging, run the subcommand.
 //!
 //! The process allocates through mimalloc rather than glibc's malloc: under `bench scale`
-//! glibc's allocator and its copies were the largest item of `serve`'s own CPU (about a
-//! quarter of its samples), and the service allocates and frees many small, short-lived
+//! glibc's allocator was the largest item of `serve`'s own CPU (about a quarter of its
+//! samples; ADR 0017), and the service allocates and frees many small, short-lived
 //! buffers (decoded events, commands, JSON) on every tokio worker thread
 //! (docs/benchmarks.md, Scale).
 

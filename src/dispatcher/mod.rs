@@ -37,6 +37,7 @@ use crate::worker::Worker;
 use anyhow::Context;
 use lease::{keep_renewing, HeldLeases, LeaseSettings};
 use prompt_context::{ClaimContexts, NoPromptContext, PromptContextSource};
+use queue::QueueStatus;
 use record::Recorder;
 use send::{Dispatched, Sender};
 use sent_notes::SentNotes;
@@ -58,6 +59,8 @@ const ERROR_PAUSE: Duration = Duration::from_secs(1);
 /// The dispatcher of one process.
 pub struct Dispatcher {
     sender: Sender,
+    /// Read once per claim for the assignments it names ([`ClaimContexts`]).
+    prompts: Arc<dyn PromptContextSource>,
     concurrency: usize,
 }
 
@@ -77,7 +80,6 @@ impl Dispatcher {
                 content: ContentClient::for_service(settings)
                     .context("creating the content client")?
                     .with_cache(Arc::new(TextCache::new(DISPATCH_TEXT_CACHE_BYTES))),
-                prompts: Arc::new(NoPromptContext),
                 callback_topic: settings.kafka.topics.callbacks.clone(),
                 leases: leases(
                     Arc::new(SystemClock),
@@ -85,6 +87,7 @@ impl Dispatcher {
                 ),
                 sent_notes: SentNotes::default(),
             },
+            prompts: Arc::new(NoPromptContext),
             concurrency: settings.dispatch_concurrency.max(1),
         })
     }
@@ -102,7 +105,7 @@ impl Dispatcher {
 
     /// Takes prompt instructions and rubrics from `source`.
     pub fn with_prompt_context(mut self, source: Arc<dyn PromptContextSource>) -> Self {
-        self.sender.prompts = source;
+        self.prompts = source;
         self
     }
 
@@ -156,9 +159,14 @@ impl Dispatcher {
             if free > 0 {
                 match leases.claim(&pool, free).await {
                     Ok(claimed) => {
-                        let assignments: Vec<Option<&str>> =
-                            claimed.iter().map(|c| c.assignment_id.as_deref()).collect();
-                        let contexts = ClaimContexts::read(&*sender.prompts, assignments).await;
+                        // A row refused before a crash needs no prompt: only its failure
+                        // is recorded.
+                        let assignments: Vec<Option<&str>> = claimed
+                            .iter()
+                            .filter(|c| c.queue_status() != QueueStatus::Failed)
+                            .map(|c| c.assignment_id.as_deref())
+                            .collect();
+                        let contexts = ClaimContexts::read(&*self.prompts, assignments).await;
                         for comparison in claimed {
                             let id = comparison.correlation_id;
                             let context = contexts.of(comparison.assignment_id.as_deref());

@@ -42,42 +42,46 @@ impl PromptContextSource for NoPromptContext {
 }
 
 /// A comparison's prompt context as its claim read it, or why the read failed.
-pub type ReadContext = Result<Arc<PromptContext>, String>;
+pub type ClaimedContext = Result<Arc<PromptContext>, String>;
 
 /// The prompt contexts of one claim's comparisons, each assignment's read once; a failed
 /// read is kept as its message, so every comparison of that assignment is tried again later.
 #[derive(Debug, Default)]
 pub struct ClaimContexts {
-    read: HashMap<Option<String>, ReadContext>,
+    by_assignment: HashMap<Option<String>, ClaimedContext>,
 }
 
 impl ClaimContexts {
-    /// Reads the context of every assignment in `assignments` once, one after another (a
-    /// claim names few assignments; most name one).
+    /// Reads the context of every distinct assignment in `assignments`, all at once (a
+    /// claim of many batches may name many assignments; a slow read of one does not
+    /// queue the others behind it).
     pub async fn read<'a>(
         source: &dyn PromptContextSource,
         assignments: impl IntoIterator<Item = Option<&'a str>>,
     ) -> Self {
-        let mut read = HashMap::new();
+        let mut distinct: Vec<Option<&str>> = Vec::new();
         for assignment in assignments {
-            let key = assignment.map(str::to_owned);
-            if read.contains_key(&key) {
-                continue;
+            if !distinct.contains(&assignment) {
+                distinct.push(assignment);
             }
+        }
+        let reads = distinct.iter().map(|assignment| async move {
             let context = source
-                .context_for(assignment)
+                .context_for(*assignment)
                 .await
                 .map(Arc::new)
                 .map_err(|error| format!("prompt context: {error:#}"));
-            read.insert(key, context);
+            (assignment.map(str::to_owned), context)
+        });
+        ClaimContexts {
+            by_assignment: futures::future::join_all(reads).await.into_iter().collect(),
         }
-        ClaimContexts { read }
     }
 
     /// The context of `assignment`, or why it could not be read. An assignment this claim
     /// did not read is a caller's mistake, answered as a passing failure.
-    pub fn of(&self, assignment: Option<&str>) -> ReadContext {
-        self.read
+    pub fn of(&self, assignment: Option<&str>) -> ClaimedContext {
+        self.by_assignment
             .get(&assignment.map(str::to_owned))
             .cloned()
             .unwrap_or_else(|| Err("prompt context: not read with this claim".into()))

@@ -8,7 +8,7 @@
 
 use super::direct::judge_directly;
 use super::lease::HeldLeases;
-use super::prompt_context::{PromptContext, PromptContextSource, ReadContext};
+use super::prompt_context::{ClaimedContext, PromptContext};
 use super::queue::{ClaimedComparison, QueueStatus};
 use super::request::{comparison_prompt_hash, comparison_request, EssayTexts};
 use super::sent_notes::SentNotes;
@@ -71,8 +71,6 @@ pub struct Sender {
     /// The direct judges; a batch none of them judges goes to `provider`.
     pub judges: Judges,
     pub content: ContentClient,
-    /// Read once per claim ([`super::prompt_context::ClaimContexts`]).
-    pub prompts: Arc<dyn PromptContextSource>,
     pub callback_topic: String,
     /// Asked before each request: a lease lost or run out is not sent on.
     pub leases: Arc<HeldLeases>,
@@ -83,7 +81,7 @@ pub struct Sender {
 impl Sender {
     /// Sends one comparison, with its assignment's context as its claim read it (or why
     /// that read failed), inside a span with its batch id and correlation id.
-    pub async fn send(&self, comparison: ClaimedComparison, context: ReadContext) -> Dispatched {
+    pub async fn send(&self, comparison: ClaimedComparison, context: ClaimedContext) -> Dispatched {
         let span = info_span!(
             "dispatch_comparison",
             batch_id = %comparison.batch_id,
@@ -98,7 +96,7 @@ impl Sender {
     async fn send_in_span(
         &self,
         comparison: ClaimedComparison,
-        context: ReadContext,
+        context: ClaimedContext,
     ) -> Dispatched {
         let context = context.map_err(|reason| Outcome::Retry { reason });
         let outcome = match comparison.queue_status() {
@@ -126,7 +124,7 @@ impl Sender {
         &self,
         pool: &PgPool,
         comparison: ClaimedComparison,
-        context: ReadContext,
+        context: ClaimedContext,
     ) -> Dispatched {
         let fresh = comparison.queue_status() == QueueStatus::Pending;
         let mut dispatched = self.send(comparison, context).await;

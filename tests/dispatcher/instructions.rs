@@ -80,6 +80,10 @@ async fn the_registrys_instructions_reach_every_prompt_and_a_change_every_later_
     let first_prompts = prompts_of(&requests, &first_wave(&running, first).await).await;
 
     // Then every request carries the instructions and the rubric
+    assert!(
+        !first_prompts.is_empty(),
+        "the first batch sent comparisons"
+    );
     for prompt in &first_prompts {
         assert!(prompt.contains("Reward the clearest argument."), "{prompt}");
         assert!(prompt.contains("Rubric one."), "{prompt}");
@@ -93,6 +97,10 @@ async fn the_registrys_instructions_reach_every_prompt_and_a_change_every_later_
     let second_prompts = prompts_of(&requests, &first_wave(&running, second).await).await;
 
     // Then every one of its requests carries the new ones, none the old
+    assert!(
+        !second_prompts.is_empty(),
+        "the second batch sent comparisons"
+    );
     for prompt in &second_prompts {
         assert!(
             prompt.contains("Reward the strongest evidence."),
@@ -103,6 +111,7 @@ async fn the_registrys_instructions_reach_every_prompt_and_a_change_every_later_
             !prompt.contains("Reward the clearest argument."),
             "{prompt}"
         );
+        assert!(!prompt.contains("Rubric one."), "{prompt}");
     }
     running.stop().await;
 }
