@@ -37,7 +37,6 @@ use crate::worker::Worker;
 use anyhow::Context;
 use lease::{keep_renewing, HeldLeases, LeaseSettings};
 use prompt_context::{ClaimContexts, NoPromptContext, PromptContextSource};
-use queue::QueueStatus;
 use record::Recorder;
 use send::{Dispatched, Sender};
 use sent_notes::SentNotes;
@@ -159,13 +158,8 @@ impl Dispatcher {
             if free > 0 {
                 match leases.claim(&pool, free).await {
                     Ok(claimed) => {
-                        // A row refused before a crash needs no prompt: only its failure
-                        // is recorded.
-                        let assignments: Vec<Option<&str>> = claimed
-                            .iter()
-                            .filter(|c| c.queue_status() != QueueStatus::Failed)
-                            .map(|c| c.assignment_id.as_deref())
-                            .collect();
+                        let assignments: Vec<Option<&str>> =
+                            claimed.iter().map(|c| c.assignment_id.as_deref()).collect();
                         let contexts = ClaimContexts::read(&*self.prompts, assignments).await;
                         for comparison in claimed {
                             let id = comparison.correlation_id;

@@ -393,13 +393,6 @@ impl BatchCommandBus {
         }
     }
 
-    /// Decides `command` on `batch`. The assignment's scale is read only when the decision
-    /// plans a wave or scores a batch of an assignment: the command is decided without it
-    /// first (the scale changes nothing but the pairs of a `WavePlanned` and the grades of a
-    /// `BatchScored`); when a wave comes out the command is decided again with the scale
-    /// (a fit and a plan), when scores come out the decided `BatchScored` is graded again
-    /// with it ([`DecisionInputs::regrade`], so the batch is scored once) — one read per
-    /// wave and per scored batch, not one per callback command.
     /// `command` decided on `state` (read from `source`), as a command alone and commands
     /// together both take it: events to append after the state, or an outcome settled now
     /// (the state kept: it is unchanged), or a refusal decided on cached state, to be
@@ -422,6 +415,13 @@ impl BatchCommandBus {
         Decision::Settled(settled)
     }
 
+    /// Decides `command` on `batch`. The assignment's scale is read only when the decision
+    /// plans a wave or scores a batch of an assignment: the command is decided without it
+    /// first (the scale changes nothing but the pairs of a `WavePlanned` and the grades of a
+    /// `BatchScored`); when a wave comes out the command is decided again with the scale
+    /// (a fit and a plan), when scores come out the decided `BatchScored` is graded again
+    /// with it ([`DecisionInputs::regrade`], so the batch is scored once) — one read per
+    /// wave and per scored batch, not one per callback command.
     async fn decide(
         &self,
         batch: &CjBatch,

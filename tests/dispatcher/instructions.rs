@@ -2,10 +2,9 @@
 //! claimed, are in every prompt the provider receives: the dispatcher reads them once per
 //! claim, so a change made between two batches reaches the second batch's every request.
 
-use super::{correlation_id_of, first_wave, scenario, scripted_provider, Running, Wave};
+use super::{correlation_id_of, first_wave, scenario, scripted_provider, Running};
 use axum::http::StatusCode;
 use cj_aggregates::batch::settings::LlmSettings;
-use cj_assessment::dispatcher::Dispatcher;
 use cj_assessment::registry::{upsert_instructions, InstructionsUpdate, RegistryPromptContext};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -33,9 +32,13 @@ async fn set_instructions(running: &Running, instructions: &str, rubric: &str) {
     .expect("instructions saved");
 }
 
-/// The user prompts the provider received for `wave`'s comparisons, once every one arrived.
-async fn prompts_of(requests: &RecordedBodies, wave: &Wave) -> Vec<String> {
-    let ids: BTreeSet<_> = wave.keys().copied().collect();
+/// Registers a batch of the assignment and returns the user prompts of its first wave's
+/// requests, once every one of them reached the provider (the wave has at least two).
+async fn prompts_of_a_new_batch(running: &Running, requests: &RecordedBodies) -> Vec<String> {
+    let batch = running
+        .register_for(&scenario(), LlmSettings::default(), Some(ASSIGNMENT))
+        .await;
+    let ids: BTreeSet<_> = first_wave(running, batch).await.into_keys().collect();
     let of_wave = || -> Vec<Value> {
         requests
             .all()
@@ -57,61 +60,51 @@ async fn prompts_of(requests: &RecordedBodies, wave: &Wave) -> Vec<String> {
         .collect()
 }
 
+/// Every prompt holds each of `present` and none of `absent`.
+fn assert_every_prompt(prompts: &[String], present: &[&str], absent: &[&str]) {
+    for prompt in prompts {
+        for text in present {
+            assert!(prompt.contains(text), "{text:?} missing from {prompt}");
+        }
+        for text in absent {
+            assert!(!prompt.contains(text), "{text:?} still in {prompt}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registrys_instructions_reach_every_prompt_and_a_change_every_later_claim() {
-    // Given the assignment's instructions in the registry, and a dispatcher reading them
+    // Given a dispatcher reading the registry, and the assignment's instructions in it
     let (provider, requests) = recording(scripted_provider(|_, _| StatusCode::ACCEPTED));
-    let mut running = Running::projecting().await;
+    let running = Running::start_with(
+        settings_for_test(),
+        &scenario(),
+        provider,
+        |dispatcher, pool| {
+            let registry = RegistryPromptContext { pool: pool.clone() };
+            dispatcher.with_prompt_context(Arc::new(registry))
+        },
+    )
+    .await;
     set_instructions(&running, "Reward the clearest argument.", "Rubric one.").await;
-    let settings = running
-        .settings(settings_for_test(), &scenario(), provider)
-        .await;
-    let dispatcher = Dispatcher::from_settings(&settings)
-        .expect("a dispatcher")
-        .with_prompt_context(Arc::new(RegistryPromptContext {
-            pool: running.db.pool.clone(),
-        }));
-    running.dispatcher = Some(running.spawn(dispatcher, running.shutdown.clone()));
 
     // When a batch of the assignment is dispatched
-    let first = running
-        .register_for(&scenario(), LlmSettings::default(), Some(ASSIGNMENT))
-        .await;
-    let first_prompts = prompts_of(&requests, &first_wave(&running, first).await).await;
-
+    let first = prompts_of_a_new_batch(&running, &requests).await;
     // Then every request carries the instructions and the rubric
-    assert!(
-        !first_prompts.is_empty(),
-        "the first batch sent comparisons"
+    assert_every_prompt(
+        &first,
+        &["Reward the clearest argument.", "Rubric one."],
+        &[],
     );
-    for prompt in &first_prompts {
-        assert!(prompt.contains("Reward the clearest argument."), "{prompt}");
-        assert!(prompt.contains("Rubric one."), "{prompt}");
-    }
 
     // When the instructions change and a second batch of the assignment is dispatched
     set_instructions(&running, "Reward the strongest evidence.", "Rubric two.").await;
-    let second = running
-        .register_for(&scenario(), LlmSettings::default(), Some(ASSIGNMENT))
-        .await;
-    let second_prompts = prompts_of(&requests, &first_wave(&running, second).await).await;
-
+    let second = prompts_of_a_new_batch(&running, &requests).await;
     // Then every one of its requests carries the new ones, none the old
-    assert!(
-        !second_prompts.is_empty(),
-        "the second batch sent comparisons"
+    assert_every_prompt(
+        &second,
+        &["Reward the strongest evidence.", "Rubric two."],
+        &["Reward the clearest argument.", "Rubric one."],
     );
-    for prompt in &second_prompts {
-        assert!(
-            prompt.contains("Reward the strongest evidence."),
-            "{prompt}"
-        );
-        assert!(prompt.contains("Rubric two."), "{prompt}");
-        assert!(
-            !prompt.contains("Reward the clearest argument."),
-            "{prompt}"
-        );
-        assert!(!prompt.contains("Rubric one."), "{prompt}");
-    }
     running.stop().await;
 }

@@ -82,9 +82,21 @@ impl Running {
     }
 
     async fn start(kafka: KafkaSettings, scenario: &Scenario, provider: Router) -> Running {
+        Running::start_with(kafka, scenario, provider, |dispatcher, _| dispatcher).await
+    }
+
+    /// [`Running::start`] with the dispatcher `configure` makes of the default one, given
+    /// the test's database.
+    async fn start_with(
+        kafka: KafkaSettings,
+        scenario: &Scenario,
+        provider: Router,
+        configure: impl FnOnce(Dispatcher, &sqlx::PgPool) -> Dispatcher,
+    ) -> Running {
         let mut running = Running::projecting().await;
         let settings = running.settings(kafka, scenario, provider).await;
         let dispatcher = Dispatcher::from_settings(&settings).expect("a dispatcher");
+        let dispatcher = configure(dispatcher, &running.db.pool);
         running.dispatcher = Some(running.spawn(dispatcher, running.shutdown.clone()));
         running
     }
