@@ -66,6 +66,36 @@ pub async fn advance(
     Ok(())
 }
 
+/// Steps the checkpoint from `after` to `to` over `spanned` final events the projector
+/// does not want, without a transaction of its own: one statement instead of a chunk's
+/// seven. Only when the checkpoint still stands at `after` — another instance that moved
+/// it, or a replay that reset it, wins, and `false` sends the caller to the locked chunk
+/// (as does a projector without a row yet). The events between are final, so none can
+/// appear there later: stepping over them is what a chunk that applied nothing would do.
+pub async fn skip(
+    executor: impl PgExecutor<'_>,
+    projector: &str,
+    after: LogPosition,
+    to: LogPosition,
+    spanned: i64,
+) -> Result<bool, ProjectionError> {
+    let stepped = sqlx::query(
+        "UPDATE projector_checkpoints
+            SET last_tx = $4::bigint::text::xid8, last_seq = $5,
+                events_applied = events_applied + $6, updated_at = now()
+          WHERE projector = $1 AND last_tx = $2::bigint::text::xid8 AND last_seq = $3",
+    )
+    .bind(projector)
+    .bind(after.tx)
+    .bind(after.global_seq)
+    .bind(to.tx)
+    .bind(to.global_seq)
+    .bind(spanned)
+    .execute(executor)
+    .await?;
+    Ok(stepped.rows_affected() == 1)
+}
+
 /// Puts the checkpoint back to the log start (replay).
 pub async fn reset(conn: &mut PgConnection, projector: &str) -> Result<(), ProjectionError> {
     sqlx::query(

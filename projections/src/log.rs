@@ -228,31 +228,108 @@ pub async fn read_chunk(
     })
 }
 
+/// Projector `$1`'s checkpoint, as scalar subqueries: run once, their values then index
+/// parameters. Joined to the checkpoint row, or inside EXISTS, the cursor below was planned
+/// as a scan of the whole log, which an idle projector then paid for every poll.
+macro_rules! checkpoint_tx {
+    () => {
+        "(SELECT coalesce(max(c.last_tx), '0'::xid8) FROM projector_checkpoints c
+           WHERE c.projector = $1)"
+    };
+}
+
+macro_rules! checkpoint_seq {
+    () => {
+        "(SELECT coalesce(max(c.last_seq), 0) FROM projector_checkpoints c WHERE c.projector = $1)"
+    };
+}
+
+/// The final events of `events e` after projector `$1`'s checkpoint; ordered by
+/// `e.tx, e.global_seq` and limited, the plan walks the cursor's index from the checkpoint.
+macro_rules! final_after_checkpoint {
+    () => {
+        concat!(
+            "(e.tx, e.global_seq) > (",
+            checkpoint_tx!(),
+            ", ",
+            checkpoint_seq!(),
+            ") AND e.tx < pg_snapshot_xmin(pg_current_snapshot())"
+        )
+    };
+}
+
 /// Whether a final event follows the checkpoint of `projector` (no row: the log start).
 /// A cheap read-only probe, so idle projectors poll without opening write transactions.
 pub async fn has_final_events_for(
     executor: impl PgExecutor<'_>,
     projector: &str,
 ) -> Result<bool, ProjectionError> {
-    // The checkpoint as scalar subqueries (run once, then index parameters), ordered and
-    // limited: the plan walks the cursor's index from the checkpoint. Joined to the
-    // checkpoint row, or inside EXISTS, it was planned as a scan of the whole log, which an
-    // idle projector then paid for every poll.
-    let found: Option<i32> = sqlx::query_scalar(
-        "SELECT 1 FROM events e
-          WHERE (e.tx, e.global_seq) > (
-                    (SELECT coalesce(max(c.last_tx), '0'::xid8) FROM projector_checkpoints c
-                      WHERE c.projector = $1),
-                    (SELECT coalesce(max(c.last_seq), 0) FROM projector_checkpoints c
-                      WHERE c.projector = $1))
-            AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
-          ORDER BY e.tx, e.global_seq
-          LIMIT 1",
-    )
+    let found: Option<i32> = sqlx::query_scalar(concat!(
+        "SELECT 1 FROM events e WHERE ",
+        final_after_checkpoint!(),
+        " ORDER BY e.tx, e.global_seq LIMIT 1"
+    ))
     .bind(projector)
     .fetch_optional(executor)
     .await?;
     Ok(found.is_some())
+}
+
+/// What follows a projector's checkpoint in the final log, up to `limit` events
+/// ([`final_span_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinalSpan {
+    /// The checkpoint the span was read after (the log start when the projector has none).
+    pub after: LogPosition,
+    /// The span's last event.
+    pub last: LogPosition,
+    /// Events in the span.
+    pub spanned: i64,
+    /// Whether any of them is of a type the projector wants.
+    pub wanted: bool,
+}
+
+/// The next `limit` final events after `projector`'s checkpoint, by position and type only:
+/// where they end and whether the projector wants any of them (`None`: nothing final
+/// follows). A projector that wants a few kinds of event (a batch's scoring, its end) learns
+/// here, without a transaction, that a span holds none of them and can step its checkpoint
+/// over it ([`crate::checkpoint::skip`]). The checkpoint is read as in
+/// [`has_final_events_for`], so the plan is the same walk of the cursor's index.
+pub async fn final_span_for(
+    executor: impl PgExecutor<'_>,
+    projector: &str,
+    wanted: &[&str],
+    limit: i64,
+) -> Result<Option<FinalSpan>, ProjectionError> {
+    let row: Option<(i64, i64, i64, i64, i64, bool)> = sqlx::query_as(concat!(
+        "SELECT ",
+        checkpoint_tx!(),
+        "::text::bigint, ",
+        checkpoint_seq!(),
+        ", s.tx::text::bigint, s.global_seq, count(*) OVER (), bool_or(s.wanted) OVER ()
+           FROM (SELECT e.tx, e.global_seq, e.event_type = ANY($2) AS wanted
+                   FROM events e WHERE ",
+        final_after_checkpoint!(),
+        " ORDER BY e.tx, e.global_seq LIMIT $3) s
+          ORDER BY s.tx DESC, s.global_seq DESC
+          LIMIT 1"
+    ))
+    .bind(projector)
+    .bind(wanted)
+    .bind(limit)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(
+        |(after_tx, after_seq, tx, global_seq, spanned, wanted)| FinalSpan {
+            after: LogPosition {
+                tx: after_tx,
+                global_seq: after_seq,
+            },
+            last: LogPosition { tx, global_seq },
+            spanned,
+            wanted,
+        },
+    ))
 }
 
 /// The events of one batch after its `after_sequence`-th, in stream order.

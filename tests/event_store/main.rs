@@ -13,6 +13,7 @@ mod lag;
 mod online_rebuild;
 mod racing_callbacks;
 mod replay;
+mod sparse_spans;
 mod stale_cache;
 mod upcasting;
 mod wake;
