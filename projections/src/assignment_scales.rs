@@ -162,6 +162,10 @@ impl Projection for AssignmentScales {
         Some(&["BatchScored"])
     }
 
+    fn sparse(&self) -> bool {
+        true
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,

@@ -1,6 +1,9 @@
 //! A projector's checkpoint row in `projector_checkpoints`: the last log position it
 //! applied. Locked `FOR UPDATE` for the length of a chunk, so two instances of a projector
-//! (or a projector and a replay) never apply the same events concurrently.
+//! (or a projector and a replay) never apply the same events concurrently. One writer takes
+//! no lock: [`skip`], which steps a checkpoint over events nobody applies, and only from
+//! the position it read — behind a chunk's, a replay's or a rebuild's lock it waits, then
+//! finds the row moved and does nothing.
 
 use crate::error::ProjectionError;
 use crate::log::LogPosition;
@@ -67,8 +70,8 @@ pub async fn advance(
 }
 
 /// Steps the checkpoint from `after` to `to` over `spanned` final events the projector
-/// does not want, without a transaction of its own: one statement instead of a chunk's
-/// seven. Only when the checkpoint still stands at `after` — another instance that moved
+/// does not want, without a transaction of its own: with the read of the span, two
+/// statements instead of a chunk's seven. Only when the checkpoint still stands at `after` — another instance that moved
 /// it, or a replay that reset it, wins, and `false` sends the caller to the locked chunk
 /// (as does a projector without a row yet). The events between are final, so none can
 /// appear there later: stepping over them is what a chunk that applied nothing would do.

@@ -169,6 +169,10 @@ impl Projection for Essays {
         Some(&["BatchRegistered", "AnchorsRegistered", "BatchScored"])
     }
 
+    fn sparse(&self) -> bool {
+        true
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,

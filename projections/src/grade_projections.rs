@@ -95,6 +95,10 @@ impl Projection for GradeProjections {
         Some(&["BatchScored"])
     }
 
+    fn sparse(&self) -> bool {
+        true
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,

@@ -275,7 +275,7 @@ pub async fn has_final_events_for(
     Ok(found.is_some())
 }
 
-/// What follows a projector's checkpoint in the final log, up to `limit` events
+/// What follows a projector's checkpoint in the final log, up to [`SPAN_LIMIT`] events
 /// ([`final_span_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FinalSpan {
@@ -289,7 +289,19 @@ pub struct FinalSpan {
     pub wanted: bool,
 }
 
-/// The next `limit` final events after `projector`'s checkpoint, by position and type only:
+/// Events a span read by [`final_span_for`] covers at most: a chunk's worth.
+pub const SPAN_LIMIT: i64 = 500;
+
+/// [`SPAN_LIMIT`] as the span read's SQL literal. A literal, not a parameter: the read runs
+/// outside a projector's transaction (whose plans are custom), and a prepared statement's
+/// generic plan would take a parameter `LIMIT` for a tenth of the log.
+macro_rules! span_limit {
+    () => {
+        "500"
+    };
+}
+
+/// The next [`SPAN_LIMIT`] final events after `projector`'s checkpoint, by position and type only:
 /// where they end and whether the projector wants any of them (`None`: nothing final
 /// follows). A projector that wants a few kinds of event (a batch's scoring, its end) learns
 /// here, without a transaction, that a span holds none of them and can step its checkpoint
@@ -299,7 +311,6 @@ pub async fn final_span_for(
     executor: impl PgExecutor<'_>,
     projector: &str,
     wanted: &[&str],
-    limit: i64,
 ) -> Result<Option<FinalSpan>, ProjectionError> {
     let row: Option<(i64, i64, i64, i64, i64, bool)> = sqlx::query_as(concat!(
         "SELECT ",
@@ -310,13 +321,14 @@ pub async fn final_span_for(
            FROM (SELECT e.tx, e.global_seq, e.event_type = ANY($2) AS wanted
                    FROM events e WHERE ",
         final_after_checkpoint!(),
-        " ORDER BY e.tx, e.global_seq LIMIT $3) s
+        " ORDER BY e.tx, e.global_seq LIMIT ",
+        span_limit!(),
+        ") s
           ORDER BY s.tx DESC, s.global_seq DESC
           LIMIT 1"
     ))
     .bind(projector)
     .bind(wanted)
-    .bind(limit)
     .fetch_optional(executor)
     .await?;
     Ok(row.map(
@@ -491,4 +503,14 @@ pub async fn assignment_of(
         assignment_id,
         purpose,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_span_reads_literal_limit_is_span_limit() {
+        assert_eq!(span_limit!().parse::<i64>(), Ok(SPAN_LIMIT));
+    }
 }

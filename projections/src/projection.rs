@@ -21,6 +21,16 @@ pub trait Projection: Send + Sync {
         None
     }
 
+    /// Whether most of the log is events this projection does not want (it applies a
+    /// batch's registration, scoring or end, where the log is mostly verdicts). Its
+    /// projector then reads a span's types before a chunk and steps over a span without
+    /// wanted events ([`crate::log::final_span_for`], [`crate::checkpoint::skip`]); that
+    /// read costs more than the plain probe, so a projection whose spans are mostly wanted
+    /// keeps the default. Needs [`Projection::event_types`].
+    fn sparse(&self) -> bool {
+        false
+    }
+
     /// Applies one event. Events a projection does not care about are `Ok(())`.
     async fn apply(
         &self,

@@ -3,12 +3,13 @@
 //! checkpoint, commit — so a crash anywhere before the commit leaves both the projection
 //! rows and the checkpoint as they were, and the chunk is applied again, once.
 //!
-//! A projection that wants a few kinds of event (a batch's scoring, its end) sees mostly
-//! spans of events it does not want: while batches run, the log is their verdicts. Such a
-//! span is stepped over with one statement ([`checkpoint::skip`]) instead of a chunk's seven
-//! (the probe, `BEGIN`, the plan setting, the lock, the read, the advance, `COMMIT`): four of
-//! the service's eight projectors are of this kind, and under `bench scale` their empty
-//! chunks were half of all chunks (docs/benchmarks.md, Scale).
+//! A sparse projection ([`Projection::sparse`]: a batch's registration, scoring or end) sees
+//! mostly spans of events it does not want: while batches run, the log is their verdicts.
+//! Such a span is stepped over with two statements (the span's types read, then
+//! [`checkpoint::skip`]) instead of a chunk's seven (the probe, `BEGIN`, the plan setting,
+//! the lock, the read, the advance, `COMMIT`): four of the service's eight projectors are
+//! of this kind, and under `bench scale` their empty chunks were half of all chunks
+//! (docs/benchmarks.md, Scale).
 
 use crate::checkpoint;
 use crate::error::ProjectionError;
@@ -49,32 +50,34 @@ impl Projector {
     /// Applies the next chunk of final events, if any, and returns how many it applied
     /// (stepped over, for a span of events the projection does not want).
     pub async fn apply_next_chunk(&self) -> Result<usize, ProjectionError> {
-        match self.projection.event_types() {
+        match self
+            .projection
+            .event_types()
+            .filter(|_| self.projection.sparse())
+        {
             None => {
                 if !log::has_final_events_for(&self.pool, self.name()).await? {
                     return Ok(0);
                 }
             }
-            Some(wanted) => {
-                match log::final_span_for(&self.pool, self.name(), wanted, self.chunk_size).await? {
-                    None => return Ok(0),
-                    Some(span) if !span.wanted => {
-                        if checkpoint::skip(
-                            &self.pool,
-                            self.name(),
-                            span.after,
-                            span.last,
-                            span.spanned,
-                        )
-                        .await?
-                        {
-                            return Ok(usize::try_from(span.spanned).unwrap_or(usize::MAX));
-                        }
-                        // Moved meanwhile, or no row yet: the locked chunk decides.
+            Some(wanted) => match log::final_span_for(&self.pool, self.name(), wanted).await? {
+                None => return Ok(0),
+                Some(span) if !span.wanted => {
+                    if checkpoint::skip(
+                        &self.pool,
+                        self.name(),
+                        span.after,
+                        span.last,
+                        span.spanned,
+                    )
+                    .await?
+                    {
+                        return Ok(usize::try_from(span.spanned).unwrap_or(usize::MAX));
                     }
-                    Some(_) => {}
+                    // Moved meanwhile, or no row yet: the locked chunk decides.
                 }
-            }
+                Some(_) => {}
+            },
         }
         let mut tx = self.pool.begin().await?;
         plan_each_statement(&mut tx).await?;

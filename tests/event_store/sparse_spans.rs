@@ -1,9 +1,10 @@
-//! A projector that wants a few kinds of event steps its checkpoint over spans of others
-//! without a chunk, applies the events it wants exactly once, and never steps over a
-//! checkpoint that moved after it looked.
+//! A sparse projector (one that wants a few kinds of event) steps its checkpoint over spans
+//! of others without a chunk, applies the events it wants exactly once, and never steps
+//! over a checkpoint that moved after it looked.
 
 use crate::support::{append_raw, opening_events, wait_until_final, TestDatabase};
 use cj_aggregates::ids::BatchId;
+use cj_aggregates::CjBatchEvent;
 use cj_projections::{
     checkpoint, LogPosition, LoggedEvent, Projection, ProjectionError, Projector,
 };
@@ -31,6 +32,10 @@ impl Projection for Recording {
 
     fn event_types(&self) -> Option<&'static [&'static str]> {
         Some(self.wants)
+    }
+
+    fn sparse(&self) -> bool {
+        true
     }
 
     async fn apply(&self, _: &mut PgConnection, _: &LoggedEvent) -> Result<(), ProjectionError> {
@@ -62,16 +67,21 @@ fn recording(
 }
 
 /// A fresh batch's opening events (BatchRegistered, AnchorsRegistered, WavePlanned,
-/// PairsSubmitted), committed and final (the horizon is the cluster's: other tests' open
-/// transactions hold it back); returns how many.
+/// PairsSubmitted), committed and final; returns how many.
 async fn a_batch_opens(pool: &PgPool) -> i64 {
     let batch_id = BatchId(Uuid::new_v4());
     let events = opening_events(batch_id, 4);
+    committed(pool, batch_id, 1, &events).await;
+    events.len() as i64
+}
+
+/// `events` appended to `batch_id`'s stream from `first_sequence`, committed and final (the
+/// horizon is the cluster's: other tests' open transactions hold it back).
+async fn committed(pool: &PgPool, batch_id: BatchId, first_sequence: i64, events: &[CjBatchEvent]) {
     let mut tx = pool.begin().await.expect("begin");
-    append_raw(&mut tx, batch_id, 1, &events).await;
+    append_raw(&mut tx, batch_id, first_sequence, events).await;
     tx.commit().await.expect("commit");
     wait_until_final(pool).await;
-    events.len() as i64
 }
 
 /// The checkpoint's position and its count of events applied.
@@ -126,13 +136,24 @@ async fn wanted_events_among_others_are_applied_once_each() {
     let (projector, chunks) = recording(&db.pool, &["WavePlanned"]);
     a_batch_opens(&db.pool).await;
     projector.catch_up().await.expect("catch up");
-    a_batch_opens(&db.pool).await;
-    a_batch_opens(&db.pool).await;
+    let batch_id = BatchId(Uuid::new_v4());
+    let opening = opening_events(batch_id, 4);
+    let (registered, planned) = opening.split_at(2); // [BatchRegistered, AnchorsRegistered]
+
+    committed(&db.pool, batch_id, 1, registered).await;
+    projector.catch_up().await.expect("catch up");
+    committed(&db.pool, batch_id, 3, planned).await;
     projector.catch_up().await.expect("catch up");
     projector.catch_up().await.expect("nothing left");
 
-    let applied: Vec<String> = chunks.lock().unwrap().concat();
-    assert_eq!(applied, vec!["WavePlanned"; 3]);
+    // The registration was stepped over: no chunk of its own.
+    assert_eq!(
+        *chunks.lock().unwrap(),
+        vec![
+            vec!["WavePlanned".to_string()],
+            vec!["WavePlanned".to_string()]
+        ]
+    );
     assert_eq!(checkpoint_of(&db.pool).await.0, log_end(&db.pool).await);
 }
 
@@ -156,4 +177,34 @@ async fn a_step_from_where_the_checkpoint_no_longer_stands_moves_nothing() {
 
     assert!(!stepped);
     assert_eq!(checkpoint_of(&db.pool).await, before);
+}
+
+#[tokio::test]
+async fn a_step_waiting_behind_a_chunk_that_moves_the_checkpoint_moves_nothing() {
+    let db = TestDatabase::create().await;
+    let (projector, _) = recording(&db.pool, &["BatchScored"]);
+    let first = a_batch_opens(&db.pool).await;
+    projector.catch_up().await.expect("catch up");
+    let second = a_batch_opens(&db.pool).await;
+    let end = log_end(&db.pool).await;
+
+    // A chunk holds the row; the step, from where the chunk found the checkpoint, waits.
+    let mut chunk = db.pool.begin().await.expect("begin");
+    let from = checkpoint::lock(&mut chunk, NAME).await.expect("lock");
+    let step = tokio::spawn({
+        let pool = db.pool.clone();
+        async move { checkpoint::skip(&pool, NAME, from, end, second).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    checkpoint::advance(&mut chunk, NAME, end, second)
+        .await
+        .expect("advance");
+    chunk.commit().await.expect("commit");
+
+    assert!(!step.await.expect("joined").expect("the statement runs"));
+    assert_eq!(
+        checkpoint_of(&db.pool).await,
+        (end, first + second),
+        "counted once"
+    );
 }

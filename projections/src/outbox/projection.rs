@@ -44,6 +44,10 @@ impl Projection for Outbox {
         Some(&["BatchCompleted", "BatchFailed"])
     }
 
+    fn sparse(&self) -> bool {
+        true
+    }
+
     async fn apply(
         &self,
         conn: &mut PgConnection,
