@@ -275,7 +275,7 @@ pub async fn has_final_events_for(
     Ok(found.is_some())
 }
 
-/// What follows a projector's checkpoint in the final log, up to [`SPAN_LIMIT`] events
+/// What follows a projector's checkpoint in the final log, up to a chunk's worth of events
 /// ([`final_span_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FinalSpan {
@@ -289,10 +289,8 @@ pub struct FinalSpan {
     pub wanted: bool,
 }
 
-/// Events a span read by [`final_span_for`] covers at most: a chunk's worth.
-pub const SPAN_LIMIT: i64 = 500;
-
-/// [`SPAN_LIMIT`] as the span read's SQL literal. A literal, not a parameter: the read runs
+/// Events a span read by [`final_span_for`] covers at most: a chunk's worth
+/// ([`crate::runner::DEFAULT_CHUNK_SIZE`]). A literal, not a parameter: the read runs
 /// outside a projector's transaction (whose plans are custom), and a prepared statement's
 /// generic plan would take a parameter `LIMIT` for a tenth of the log.
 macro_rules! span_limit {
@@ -301,7 +299,7 @@ macro_rules! span_limit {
     };
 }
 
-/// The next [`SPAN_LIMIT`] final events after `projector`'s checkpoint, by position and type only:
+/// The next 500 final events after `projector`'s checkpoint, by position and type only:
 /// where they end and whether the projector wants any of them (`None`: nothing final
 /// follows). A projector that wants a few kinds of event (a batch's scoring, its end) learns
 /// here, without a transaction, that a span holds none of them and can step its checkpoint
@@ -507,10 +505,11 @@ pub async fn assignment_of(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn the_span_reads_literal_limit_is_span_limit() {
-        assert_eq!(span_limit!().parse::<i64>(), Ok(SPAN_LIMIT));
+    fn a_span_is_a_chunks_worth() {
+        assert_eq!(
+            span_limit!().parse::<i64>(),
+            Ok(crate::runner::DEFAULT_CHUNK_SIZE)
+        );
     }
 }

@@ -22,6 +22,16 @@ use std::sync::Arc;
 /// chunk's transaction stays short (a long one holds back every projector's cursor).
 pub const DEFAULT_CHUNK_SIZE: i64 = 500;
 
+/// What [`Projector::apply_next_chunk`] finds after the checkpoint.
+enum Ahead {
+    /// No final event.
+    Nothing,
+    /// This many final events, none wanted, stepped over ([`checkpoint::skip`]).
+    SteppedOver(usize),
+    /// Events to read in a locked chunk.
+    Chunk,
+}
+
 #[derive(Clone)]
 pub struct Projector {
     pool: PgPool,
@@ -50,34 +60,10 @@ impl Projector {
     /// Applies the next chunk of final events, if any, and returns how many it applied
     /// (stepped over, for a span of events the projection does not want).
     pub async fn apply_next_chunk(&self) -> Result<usize, ProjectionError> {
-        match self
-            .projection
-            .event_types()
-            .filter(|_| self.projection.sparse())
-        {
-            None => {
-                if !log::has_final_events_for(&self.pool, self.name()).await? {
-                    return Ok(0);
-                }
-            }
-            Some(wanted) => match log::final_span_for(&self.pool, self.name(), wanted).await? {
-                None => return Ok(0),
-                Some(span) if !span.wanted => {
-                    if checkpoint::skip(
-                        &self.pool,
-                        self.name(),
-                        span.after,
-                        span.last,
-                        span.spanned,
-                    )
-                    .await?
-                    {
-                        return Ok(usize::try_from(span.spanned).unwrap_or(usize::MAX));
-                    }
-                    // Moved meanwhile, or no row yet: the locked chunk decides.
-                }
-                Some(_) => {}
-            },
+        match self.ahead().await? {
+            Ahead::Nothing => return Ok(0),
+            Ahead::SteppedOver(spanned) => return Ok(spanned),
+            Ahead::Chunk => {}
         }
         let mut tx = self.pool.begin().await?;
         plan_each_statement(&mut tx).await?;
@@ -90,6 +76,29 @@ impl Projector {
         checkpoint::advance(&mut tx, self.name(), to, applied as i64).await?;
         tx.commit().await?;
         Ok(applied)
+    }
+
+    /// What follows the checkpoint, read without a transaction: for a sparse projection a
+    /// span without wanted events is stepped over here.
+    async fn ahead(&self) -> Result<Ahead, ProjectionError> {
+        let sparse = self.projection.sparse();
+        let Some(wanted) = self.projection.event_types().filter(|_| sparse) else {
+            let any = log::has_final_events_for(&self.pool, self.name()).await?;
+            return Ok(if any { Ahead::Chunk } else { Ahead::Nothing });
+        };
+        let Some(span) = log::final_span_for(&self.pool, self.name(), wanted).await? else {
+            return Ok(Ahead::Nothing);
+        };
+        if !span.wanted
+            && checkpoint::skip(&self.pool, self.name(), span.after, span.last, span.spanned)
+                .await?
+        {
+            let spanned = usize::try_from(span.spanned).unwrap_or(usize::MAX);
+            return Ok(Ahead::SteppedOver(spanned));
+        }
+        // Wanted events, or a checkpoint that moved meanwhile (or has no row yet): the
+        // locked chunk decides.
+        Ok(Ahead::Chunk)
     }
 
     /// Applies chunks until none is left below the horizon; returns the events applied.
